@@ -1,0 +1,51 @@
+# django-zipserve: the two commands are `make demo` and `make test`.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYZ := dist/example_project.pyz
+DEMO_DIR := .demo
+DEMO_CONFIG := $(DEMO_DIR)/example.yml
+
+.PHONY: demo test test-unit test-artifact pyz venv bench docs clean
+
+$(VENV)/.installed: setup.cfg pyproject.toml example_project/pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]' tox -e ./example_project
+	touch $@
+
+venv: $(VENV)/.installed
+
+# The newest build is also copied to dist/example_project.pyz, one stable name.
+pyz: venv
+	out=$$(cd example_project && ../$(BIN)/python -m django_zipserve build --quiet \
+	    --require .. --output-dir ../dist) && cp "$$out" $(PYZ) && echo "built $$out -> $(PYZ)"
+
+$(DEMO_CONFIG):
+	mkdir -p $(DEMO_DIR)
+	$(PYZ) config template yaml \
+	    | sed -e 's/^HTTPS: true/HTTPS: false/' \
+	          -e 's|^STATE_DIR: .*|STATE_DIR: "$(CURDIR)/$(DEMO_DIR)/state"|' > $@.tmp
+	mv $@.tmp $@
+	@echo "wrote $@ with a fresh SECRET_KEY"
+
+demo: pyz $(DEMO_CONFIG)
+	$(PYZ) --config $(DEMO_CONFIG) migrate --noinput
+	@echo "serving on http://127.0.0.1:8000/ (Ctrl-C stops)"
+	$(PYZ) --config $(DEMO_CONFIG) pyuwsgi --http 127.0.0.1:8000
+
+# Unit and server tests across the supported Python/Django matrix, then the
+# end-to-end tests of the built artifact in this virtualenv.
+test: venv
+	$(BIN)/tox run-parallel --parallel 2 --parallel-no-spinner -q
+	$(MAKE) test-artifact
+
+test-unit: venv
+	$(BIN)/python -m pytest -m "not e2e" $(PYTEST_ARGS)
+
+test-artifact: pyz
+	ZIPSERVE_TEST_PYZ=$(CURDIR)/$(PYZ) $(BIN)/python -m pytest -m e2e $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .tox dist build $(DEMO_DIR) *.egg-info example_project/*.egg-info

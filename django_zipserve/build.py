@@ -1,0 +1,371 @@
+"""Build a Django project into one reproducible zipapp with shiv.
+
+``python -m django_zipserve build`` in a project's directory:
+
+1. copies the project's source into a temporary folder (the source tree is
+   never written to; only the output folder is);
+2. installs the project and its dependencies (from its lock or requirements
+   file when it has one) into a fresh ``site-packages``;
+3. runs ``collectstatic`` (and ``compilemessages`` when the project has
+   ``.po`` files) against that installed copy, so hashed, compressed static
+   files are package data of the artifact;
+4. normalises what pip wrote (timestamps, file modes, build paths, caches)
+   so that two builds of the same source are bit-for-bit identical;
+5. records what is inside (versions, build id, commit, Python) and calls
+   shiv;
+6. writes ``<name>-<version>.pyz``, its ``.sha256`` and a ``.json`` record.
+
+Settings come from ``[tool.django-zipserve]`` in the project's
+``pyproject.toml``; command-line flags override them.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from . import __version__
+
+RECORD_NAME = "zipserve_build.json"
+DEFAULT_SHEBANG = "/usr/bin/env python3"
+LOCK_FILES = ("requirements.lock", "requirements.txt")
+IGNORED_SOURCE = shutil.ignore_patterns(
+    ".git", ".hg", ".tox", ".venv", "venv", "dist", "build", "__pycache__", "*.pyc",
+    "*.egg-info", "static_collected", "node_modules", ".pytest_cache",
+)
+# 1980-01-01, the earliest time a zip file can hold: the default when
+# neither SOURCE_DATE_EPOCH nor a git commit gives one.
+FALLBACK_EPOCH = 315532800
+
+
+class BuildError(Exception):
+    def __init__(self, step, message):
+        self.step = step
+        super().__init__(f"{step}: {message}")
+
+
+def read_pyproject(project_dir):
+    path = Path(project_dir) / "pyproject.toml"
+    if not path.is_file():
+        raise BuildError("read settings", f"no pyproject.toml in {project_dir}")
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise BuildError("read settings", f"{path}: {exc}") from None
+
+
+def normalise_name(name):
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def resolve_options(args):
+    """Project settings from pyproject.toml, overridden by flags."""
+    project_dir = Path(args.project_dir).resolve()
+    pyproject = read_pyproject(project_dir)
+    project = pyproject.get("project", {})
+    ours = pyproject.get("tool", {}).get("django-zipserve", {})
+    if "name" not in project:
+        raise BuildError("read settings", "pyproject.toml has no [project] name")
+    package = args.package or ours.get("package") or normalise_name(project["name"])
+    lock = args.requirements or ours.get("requirements")
+    if lock is None:
+        lock = next((name for name in LOCK_FILES if (project_dir / name).is_file()), None)
+    return argparse.Namespace(
+        project_dir=project_dir,
+        distribution=project["name"],
+        version=project.get("version"),
+        package=package,
+        name=args.name or ours.get("output-name") or package,
+        entry_point=args.entry_point or ours.get("entry-point") or f"{package}.__main__:main",
+        settings=args.settings or ours.get("settings") or f"{package}.settings",
+        python=args.python or ours.get("python") or DEFAULT_SHEBANG,
+        requirements=(project_dir / lock) if lock else None,
+        extra=list(ours.get("extra-requirements", [])) + list(args.require or []),
+        output_dir=Path(args.output_dir or ours.get("output-dir") or project_dir / "dist").resolve(),
+        quiet=args.quiet,
+    )
+
+
+class Steps:
+    """Prints each step and how long it took; a failure names its step."""
+
+    def __init__(self, quiet=False, stream=None):
+        self.quiet = quiet
+        self.stream = stream or sys.stderr
+        self.started = time.monotonic()
+
+    def run(self, title, function, *args):
+        if not self.quiet:
+            print(f"==> {title} ...", file=self.stream, flush=True)
+        begun = time.monotonic()
+        try:
+            result = function(*args)
+        except BuildError:
+            raise
+        except subprocess.CalledProcessError as exc:
+            raise BuildError(title, f"command failed with status {exc.returncode}: {_shown(exc.cmd)}\n"
+                             f"{_tail(exc.stderr)}") from None
+        except OSError as exc:
+            raise BuildError(title, str(exc)) from None
+        if not self.quiet:
+            print(f"    done in {time.monotonic() - begun:.1f} s", file=self.stream, flush=True)
+        return result
+
+    def total(self):
+        return time.monotonic() - self.started
+
+
+def _shown(command):
+    return " ".join(str(part) for part in command) if isinstance(command, (list, tuple)) else str(command)
+
+
+def _tail(text, lines=25):
+    if not text:
+        return ""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def run_command(command, quiet, env=None, cwd=None):
+    """Run a build tool; keep its output for the error message when quiet."""
+    return subprocess.run(
+        [str(part) for part in command],
+        check=True,
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE if quiet else None,
+        stderr=subprocess.PIPE if quiet else None,
+        text=True,
+    )
+
+
+def source_date_epoch(project_dir):
+    """SOURCE_DATE_EPOCH, else the time of the last git commit, else 1980."""
+    if os.environ.get("SOURCE_DATE_EPOCH"):
+        return int(os.environ["SOURCE_DATE_EPOCH"])
+    commit_time = _git(project_dir, "log", "-1", "--format=%ct")
+    return max(int(commit_time), FALLBACK_EPOCH) if commit_time else FALLBACK_EPOCH
+
+
+def git_commit(project_dir):
+    commit = _git(project_dir, "rev-parse", "HEAD")
+    if commit and _git(project_dir, "status", "--porcelain", "--untracked-files=no", "."):
+        commit += "-dirty"
+    return commit
+
+
+def _git(project_dir, *args):
+    try:
+        result = subprocess.run(["git", "-C", str(project_dir), *args], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def copy_source(options, work):
+    target = work / "src"
+    shutil.copytree(options.project_dir, target, ignore=IGNORED_SOURCE, symlinks=True)
+    return target
+
+
+def install(options, source, site, env):
+    command = [sys.executable, "-m", "pip", "install", "--target", site, "--no-compile",
+               "--disable-pip-version-check", "--no-warn-script-location", "--no-input"]
+    if options.quiet:
+        command.append("--quiet")
+    if options.requirements:
+        command += ["-r", options.requirements]
+    command += [source, *options.extra]
+    run_command(command, options.quiet, env=env)
+
+
+def django_command(options, site, env, *args, cwd=None):
+    """Run a management command of the installed copy, isolated from the
+    build environment's own packages (``-S``: no site-packages but ours)."""
+    command_env = dict(env, PYTHONPATH=str(site), DJANGO_SETTINGS_MODULE=options.settings,
+                       DJANGO_ZIPSERVE_BUILD="1")
+    code = "import django.core.management as m, sys; m.execute_from_command_line(['manage', *sys.argv[1:]])"
+    # The working directory is on sys.path under -c: never the source tree.
+    run_command([sys.executable, "-S", "-c", code, *args], options.quiet, env=command_env, cwd=cwd or site)
+
+
+def collect_static(options, site, env):
+    django_command(options, site, env, "collectstatic", "--noinput", "--verbosity", "0" if options.quiet else "1")
+
+
+def compile_messages(options, site, env):
+    package_dir = site / options.package.replace(".", "/")
+    if not any(package_dir.rglob("*.po")):
+        return False
+    if shutil.which("msgfmt") is None:
+        raise BuildError("compile messages", "the project has .po files but msgfmt (GNU gettext) is not installed")
+    django_command(options, site, env, "compilemessages", cwd=package_dir)
+    return True
+
+
+def normalise(site, work, epoch):
+    """Make the installed tree depend on nothing but its inputs."""
+    # Console scripts carry the build interpreter's path and are never run
+    # from inside a zipapp.
+    shutil.rmtree(site / "bin", ignore_errors=True)
+    for path in sorted(site.rglob("*"), reverse=True):
+        if path.is_symlink():
+            continue
+        if path.name == "__pycache__" and path.is_dir():
+            shutil.rmtree(path)
+            continue
+        if path.suffix == ".pyc" or path.name == "direct_url.json":
+            # direct_url.json holds the path of the temporary build folder.
+            path.unlink()
+            continue
+        if path.name == "RECORD" and path.parent.name.endswith(".dist-info"):
+            _drop_record_lines(path)
+        mode = 0o755 if path.is_dir() or os.access(path, os.X_OK) else 0o644
+        path.chmod(mode)
+        os.utime(path, (epoch, epoch), follow_symlinks=False)
+
+
+def _drop_record_lines(record):
+    kept = [line for line in record.read_text(encoding="utf-8").splitlines()
+            if not line.startswith(("../", "bin/")) and "direct_url.json" not in line
+            and "__pycache__" not in line]
+    record.write_text("\n".join(kept) + "\n", encoding="utf-8")
+
+
+def tree_digest(site):
+    """sha256 over every file's relative path, mode and content."""
+    digest = hashlib.sha256()
+    for path in sorted(site.rglob("*"), key=lambda p: p.relative_to(site).as_posix()):
+        if path.is_dir():
+            continue
+        digest.update(path.relative_to(site).as_posix().encode() + b"\0")
+        digest.update(oct(stat.S_IMODE(path.lstat().st_mode)).encode() + b"\0")
+        digest.update(path.read_bytes() if not path.is_symlink() else os.readlink(path).encode())
+    return digest.hexdigest()
+
+
+def installed_versions(site):
+    versions = {}
+    for info in site.glob("*.dist-info"):
+        metadata = info / "METADATA"
+        if not metadata.is_file():
+            continue
+        fields = dict(
+            line.split(": ", 1) for line in metadata.read_text(encoding="utf-8").splitlines()[:20]
+            if ": " in line
+        )
+        if "Name" in fields:
+            versions[fields["Name"]] = fields.get("Version", "")
+    return dict(sorted(versions.items(), key=lambda item: item[0].lower()))
+
+
+def write_record(options, site, epoch):
+    versions = installed_versions(site)
+    version = options.version or versions.get(options.distribution) or "0"
+    build_id = tree_digest(site)[:16]
+    record = {
+        "name": options.name,
+        "distribution": options.distribution,
+        "version": version,
+        "build_id": build_id,
+        "commit": git_commit(options.project_dir),
+        "python": f"{sys.version_info.major}.{sys.version_info.minor}",
+        "built_with": f"django-zipserve {__version__}",
+        "source_date_epoch": epoch,
+        "entry_point": options.entry_point,
+        "packages": versions,
+    }
+    path = site / RECORD_NAME
+    path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    path.chmod(0o644)
+    os.utime(path, (epoch, epoch))
+    return record
+
+
+def run_shiv(options, site, output, record, env):
+    command = [sys.executable, "-m", "shiv", "--site-packages", site, "--output-file", output,
+               "--entry-point", options.entry_point, "--python", options.python,
+               "--build-id", record["build_id"], "--reproducible", "--compile-pyc"]
+    run_command(command, True, env=env)
+
+
+def write_outputs(options, built, record):
+    options.output_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"{options.name}-{record['version']}"
+    target = options.output_dir / f"{stem}.pyz"
+    shutil.copyfile(built, target)
+    target.chmod(0o755)
+    digest = hashlib.sha256(target.read_bytes()).hexdigest()
+    (options.output_dir / f"{stem}.pyz.sha256").write_text(f"{digest}  {target.name}\n", encoding="utf-8")
+    (options.output_dir / f"{stem}.json").write_text(
+        json.dumps(dict(record, sha256=digest, size=target.stat().st_size), indent=2, sort_keys=True) + "\n",
+        encoding="utf-8",
+    )
+    return target, digest
+
+
+def build(options, stream=None):
+    steps = Steps(options.quiet, stream)
+    epoch = source_date_epoch(options.project_dir)
+    env = dict(os.environ, SOURCE_DATE_EPOCH=str(epoch), PYTHONHASHSEED="0", PIP_NO_INPUT="1")
+    with tempfile.TemporaryDirectory(prefix="zipserve-build-") as tmp:
+        work = Path(tmp)
+        site = work / "site-packages"
+        source = steps.run("copy the project source", copy_source, options, work)
+        steps.run("install the project and its dependencies", install, options, source, site, env)
+        steps.run("collect static files", collect_static, options, site, env)
+        steps.run("compile translations", compile_messages, options, site, env)
+        steps.run("normalise the installed files", normalise, site, work, epoch)
+        record = steps.run("record the contents", write_record, options, site, epoch)
+        built = work / "out.pyz"
+        steps.run("build the zipapp with shiv", run_shiv, options, site, built, record, env)
+        target, digest = steps.run("write the outputs", write_outputs, options, built, record)
+    if not options.quiet:
+        size = target.stat().st_size / 1e6
+        print(f"built {target} ({size:.1f} MB, sha256 {digest[:12]}..., build id {record['build_id']}) "
+              f"in {steps.total():.0f} s", file=stream or sys.stderr)
+    else:
+        print(target)
+    return target
+
+
+def add_arguments(parser):
+    parser.add_argument("--project-dir", default=".", help="the project's directory (default: current)")
+    parser.add_argument("--output-dir", help="where to write the artifact (default: <project>/dist)")
+    parser.add_argument("--name", help="base name of the artifact (default: the package name)")
+    parser.add_argument("--package", help="the project's Python package (default: from the project name)")
+    parser.add_argument("--entry-point", help="module:function to run (default: <package>.__main__:main)")
+    parser.add_argument("--settings", help="Django settings module (default: <package>.settings)")
+    parser.add_argument("--python", help=f"interpreter for the shebang line (default: {DEFAULT_SHEBANG})")
+    parser.add_argument("--requirements", help="lock or requirements file to install from "
+                        "(default: requirements.lock or requirements.txt when present)")
+    parser.add_argument("--require", action="append", metavar="REQUIREMENT",
+                        help="an extra requirement or local path to install (repeatable)")
+    parser.add_argument("--quiet", "-q", action="store_true", help="print only the artifact's path")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m django_zipserve build",
+                                     description="Build a Django project into one zipapp.")
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        options = resolve_options(args)
+        build(options)
+    except BuildError as exc:
+        print(f"build failed at step {exc}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,306 @@
+"""The goodconf-backed configuration every production Django site needs.
+
+A project subclasses :class:`ZipserveConfig`, adds its own values (each with a
+description), loads it once in ``settings.py`` and turns it into Django
+settings with one call::
+
+    class Config(ZipserveConfig):
+        \"\"\"Configuration of my site.\"\"\"
+        model_config = {"file_env_var": "MYSITE_CONFIG",
+                        "default_files": ["/etc/mysite/config.yml"]}
+        name = "mysite"
+        GREETING: str = Field(default="Hello", description="Home page headline.")
+
+    config = Config.load()
+    ...
+    config.apply(globals())
+"""
+
+import os
+import secrets
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from goodconf import Field, GoodConf
+from pydantic import PrivateAttr, SecretStr, ValidationError
+
+from . import sources
+from .errors import ConfigError, Problem, describe_expectation
+
+__all__ = ["ConfigError", "Field", "ZipserveConfig"]
+
+_loaded = {}
+
+
+def default_workers():
+    """Two worker processes per core: a request that waits on the database
+    leaves the core to another. Capped so a big host does not start dozens
+    of copies of the application by surprise."""
+    return max(2, min(2 * (os.cpu_count() or 1), 16))
+
+
+def generate_secret_key():
+    return secrets.token_urlsafe(50)
+
+
+class ZipserveConfig(GoodConf):
+    """Configuration of a Django site served by django-zipserve."""
+
+    #: Short name of the project: used for the state directory, process
+    #: names and messages. Projects set it on their subclass.
+    name: ClassVar[str] = "django"
+
+    model_config = {
+        # pydantic must never echo a value in its errors: one of them may be
+        # a secret, and a missing field would otherwise print all the others.
+        "hide_input_in_errors": True,
+        "extra": "forbid",
+        "validate_default": True,
+    }
+
+    DEBUG: bool = Field(
+        default=False,
+        description="Django's debug mode. Never true in production: it shows "
+        "source code and settings to anyone who triggers an error.",
+    )
+    SECRET_KEY: SecretStr | None = Field(
+        default=None,
+        initial=generate_secret_key,
+        description="Django's secret key: signs sessions, password reset links "
+        "and CSRF tokens. Required unless DEBUG is true. Keep it out of "
+        "version control: use SECRET_KEY_FILE or a systemd credential.",
+    )
+    ALLOWED_HOSTS: list[str] = Field(
+        default=["localhost", "127.0.0.1", "[::1]"],
+        description="Host names this site answers to (Django's ALLOWED_HOSTS). "
+        "In the environment: a JSON list or comma-separated names.",
+    )
+    CSRF_TRUSTED_ORIGINS: list[str] = Field(
+        default=[],
+        description="Origins trusted for unsafe requests, such as "
+        "https://example.com, when they differ from the Host header.",
+    )
+    DATABASE_URL: SecretStr | None = Field(
+        default=None,
+        initial=lambda: None,
+        description="Database URL (e.g. postgres://user:pass@host/db); a secret "
+        "because it may hold a password. Default: an SQLite file db.sqlite3 "
+        "in STATE_DIR.",
+    )
+    STATE_DIR: Path | None = Field(
+        default=None,
+        description="Writable directory for the site's state (the default "
+        "SQLite database, media files). Default: systemd's $STATE_DIRECTORY, "
+        "else $XDG_STATE_HOME/<name>, else ~/.local/state/<name>. Never inside "
+        "the zipapp, whose extraction is replaced on each release.",
+    )
+    HTTPS: bool = Field(
+        default=True,
+        description="The site is reached over HTTPS (directly or through a "
+        "TLS-terminating proxy): redirect plain HTTP to HTTPS, mark cookies "
+        "secure and send HSTS. Set false only to serve plain HTTP.",
+    )
+    HSTS_SECONDS: int = Field(
+        default=3600,
+        ge=0,
+        description="Strict-Transport-Security max-age when HTTPS is true. "
+        "Raise it (to 31536000) once HTTPS works everywhere: browsers "
+        "remember it.",
+    )
+    TRUST_X_FORWARDED_PROTO: bool = Field(
+        default=False,
+        description="A reverse proxy in front terminates TLS and sets "
+        "X-Forwarded-Proto: trust that header to tell HTTPS requests. Only "
+        "when the proxy always sets or strips it.",
+    )
+    BIND: str = Field(
+        default="127.0.0.1:8000",
+        description="Address the web server listens on (host:port, or "
+        "unix:/path for gunicorn). Ignored under socket activation or when a "
+        "bind address is given on the command line.",
+    )
+    WORKERS: int = Field(
+        default_factory=default_workers,
+        ge=1,
+        description="Worker processes. Default: two per CPU core, at least 2 "
+        "and at most 16.",
+    )
+    THREADS: int = Field(
+        default=1,
+        ge=1,
+        description="Threads per worker process. More than 1 helps when "
+        "requests wait on slow I/O; the application must be thread-safe.",
+    )
+    TIMEOUT: int = Field(
+        default=30,
+        ge=1,
+        description="Seconds a request may run before its worker is killed "
+        "and replaced (gunicorn --timeout, uWSGI --harakiri).",
+    )
+    WARMUP: bool = Field(
+        default=True,
+        description="Before serving, send one request to the health view "
+        "in-process and refuse to start if it fails.",
+    )
+    LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        default="INFO",
+        description="Level of the application's log messages, written to "
+        "standard error.",
+    )
+
+    _sources: dict = PrivateAttr(default_factory=dict)
+    _file: str | None = PrivateAttr(default=None)
+    _environ: dict = PrivateAttr(default_factory=dict)
+
+    def __init__(self, **values):
+        # goodconf's constructor validates nothing unless asked to load;
+        # values here were already gathered by from_sources.
+        super().__init__(load=True, **values)
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, **other_sources):
+        # Values are gathered by django_zipserve.sources, which knows where
+        # each one came from; pydantic only validates them.
+        return (init_settings,)
+
+    @classmethod
+    def load(cls, config_file=None):
+        """Load the configuration once per process; on bad input print a
+        report and exit with status 2."""
+        if cls not in _loaded:
+            try:
+                _loaded[cls] = cls.from_sources(config_file=config_file)
+            except ConfigError as exc:
+                exc.exit()
+        return _loaded[cls]
+
+    @classmethod
+    def loaded(cls):
+        """The configuration this process loaded (of this class or a
+        subclass), or None."""
+        for klass, instance in reversed(list(_loaded.items())):
+            if issubclass(klass, cls):
+                return instance
+        return None
+
+    @classmethod
+    def from_sources(cls, environ=None, config_file=None):
+        """Build a validated configuration, or raise ConfigError."""
+        environ = os.environ if environ is None else environ
+        if sources.defaults_only(environ):
+            return cls._defaults_only()
+        raw, path, problems = sources.collect(cls, environ, config_file)
+        unreadable = {problem.key for problem in problems}
+        try:
+            instance = cls.model_validate({key: item.value for key, item in raw.items()})
+        except ValidationError as exc:
+            # A value that could not be read is reported once, as unreadable.
+            problems += [problem for problem in cls._problems_from(exc, raw, path) if problem.key not in unreadable]
+            raise ConfigError(problems, name=cls.name) from None
+        if problems:
+            raise ConfigError(problems, name=cls.name)
+        instance._sources = {key: item.where for key, item in raw.items()}
+        instance._file = path
+        instance._environ = dict(environ)
+        problems = list(instance.check_values())
+        if problems:
+            raise ConfigError(problems, name=cls.name)
+        return instance
+
+    @classmethod
+    def _defaults_only(cls):
+        """Defaults and a throwaway secret key: see sources.defaults_only."""
+        instance = cls.model_validate({"SECRET_KEY": "unused-" + generate_secret_key()})
+        instance._sources = {"SECRET_KEY": "generated, unused"}
+        return instance
+
+    @classmethod
+    def _problems_from(cls, exc, raw, path):
+        problems = []
+        for error in exc.errors(include_input=False, include_url=False):
+            key = str(error["loc"][0]) if error["loc"] else ""
+            field = cls.model_fields.get(key)
+            message = describe_expectation(error)
+            if key in raw:
+                where = raw[key].where
+                if field is not None and not sources.is_secret(field):
+                    value = repr(raw[key].value)
+                    if len(value) > 60:
+                        value = value[:57] + "..."
+                    message = f"{message}, got {value}"
+            else:
+                where = cls._looked_in(key, path)
+            problems.append(Problem(key, where, message))
+        return problems
+
+    @classmethod
+    def _looked_in(cls, key, path):
+        """Where a value that is missing could have been given."""
+        places = [f"environment variable {sources.env_var_name(cls, key)}"]
+        field = cls.model_fields.get(key)
+        if field is not None and sources.is_secret(field):
+            places.append(f"{sources.env_var_name(cls, key)}_FILE")
+            places.append(f"$CREDENTIALS_DIRECTORY/{key.lower()}")
+        places.append(f"file {path}" if path else "a config file (none was found)")
+        return "not set; looked in " + ", ".join(places)
+
+    def check_values(self):
+        """Checks across fields; a subclass may extend it (yield Problems)."""
+        if not self.DEBUG and self.SECRET_KEY is None:
+            yield Problem(
+                "SECRET_KEY",
+                self._looked_in("SECRET_KEY", self._file),
+                "required when DEBUG is false",
+            )
+        elif self.SECRET_KEY is not None and not self.SECRET_KEY.get_secret_value().strip():
+            yield Problem("SECRET_KEY", self.source_of("SECRET_KEY"), "must not be empty")
+        if self.DATABASE_URL is not None:
+            from .django_settings import database_problem
+
+            problem = database_problem(self.database_url())
+            if problem:
+                yield Problem("DATABASE_URL", self.source_of("DATABASE_URL"), problem)
+
+    def source_of(self, key):
+        """Where a field's value came from: a file, a variable, or the default."""
+        return self._sources.get(key, "default")
+
+    @property
+    def config_file(self):
+        return self._file
+
+    def state_dir(self):
+        """The writable state directory, resolved but not created."""
+        if self.STATE_DIR is not None:
+            return Path(self.STATE_DIR)
+        environ = self._environ or os.environ
+        if environ.get("STATE_DIRECTORY"):
+            # systemd may list several, separated by colons; the first is ours.
+            return Path(environ["STATE_DIRECTORY"].split(":")[0])
+        if environ.get("XDG_STATE_HOME"):
+            return Path(environ["XDG_STATE_HOME"]) / self.name
+        return Path.home() / ".local" / "state" / self.name
+
+    def database_url(self):
+        if self.DATABASE_URL is not None:
+            return self.DATABASE_URL.get_secret_value()
+        return f"sqlite:///{self.state_dir() / 'db.sqlite3'}"
+
+    def secret_key(self):
+        if self.SECRET_KEY is not None:
+            return self.SECRET_KEY.get_secret_value()
+        # Only reachable with DEBUG true (check_values requires a key
+        # otherwise): a fixed, plainly insecure key keeps sessions valid
+        # across workers and restarts during development.
+        return f"django-insecure-{self.name}-debug-only"
+
+    def project_fields(self):
+        """Names of the fields a project added to this base class."""
+        return [key for key in type(self).model_fields if key not in ZipserveConfig.model_fields]
+
+    def apply(self, namespace):
+        """Turn this configuration into Django settings in ``namespace``
+        (the ``globals()`` of a settings module)."""
+        from .django_settings import apply_config
+
+        apply_config(self, namespace)

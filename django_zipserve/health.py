@@ -1,0 +1,48 @@
+"""Health checks: is this process able to serve real requests?
+
+Used by the health view (for load balancers and deploy scripts) and by the
+warm-up that runs before a server starts serving.
+"""
+
+import importlib
+
+from django.conf import settings
+from django.db import connections
+
+
+def check_databases():
+    """Return ``({alias: "ok" | error name}, all_ok)`` for every database."""
+    results = {}
+    for alias in connections:
+        try:
+            with connections[alias].cursor() as cursor:
+                cursor.execute("SELECT 1")
+                cursor.fetchone()
+        except Exception as exc:  # any failure means "not healthy", never a 500
+            results[alias] = f"error: {type(exc).__name__}"
+        else:
+            results[alias] = "ok"
+    return results, all(value == "ok" for value in results.values())
+
+
+def project_version():
+    """The project's ``__version__``, read from its top-level package."""
+    module = getattr(settings, "SETTINGS_MODULE", "") or ""
+    package = module.partition(".")[0]
+    if not package:
+        return None
+    try:
+        return getattr(importlib.import_module(package), "__version__", None)
+    except ImportError:
+        return None
+
+
+def report():
+    """Return ``(status_code, body)`` for the health view."""
+    databases, healthy = check_databases()
+    body = {
+        "status": "ok" if healthy else "error",
+        "version": project_version(),
+        "checks": {"database": databases},
+    }
+    return (200 if healthy else 503), body

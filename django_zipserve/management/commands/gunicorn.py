@@ -1,0 +1,25 @@
+from django_zipserve.servers import gunicorn
+from django_zipserve.servers.base import ServerCommand
+
+
+class Command(ServerCommand):
+    help = (
+        "Serve this project with gunicorn. Every argument is passed to "
+        "gunicorn unchanged; our production defaults rank below gunicorn's "
+        "config file, GUNICORN_CMD_ARGS and the command line. SIGTERM or "
+        "SIGINT stops gracefully; SIGUSR2 re-executes the same command line "
+        "(binary upgrade); SIGHUP only replaces the workers."
+    )
+    server_name = "gunicorn"
+
+    def defaults(self):
+        return gunicorn.defaults()
+
+    def run_server(self, server_args, application):
+        gunicorn.run(server_args, application, prog=self.prog_name())
+
+    def show_server_help(self):
+        gunicorn.show_help(prog=self.prog_name())
+
+    def prog_name(self):
+        return "gunicorn"

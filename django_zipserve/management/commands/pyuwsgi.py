@@ -1,0 +1,21 @@
+from django_zipserve.servers import uwsgi
+from django_zipserve.servers.base import ServerCommand
+
+
+class Command(ServerCommand):
+    help = (
+        "Serve this project with uWSGI (embedded through pyuwsgi). Every "
+        "argument is passed to uWSGI unchanged, after production defaults. "
+        "SIGTERM or SIGINT stops gracefully; SIGHUP reloads from the same "
+        "command line, picking up a replaced artifact."
+    )
+    server_name = "uwsgi"
+
+    def defaults(self):
+        return uwsgi.defaults()
+
+    def run_server(self, server_args, application):
+        uwsgi.run(server_args)
+
+    def show_server_help(self):
+        uwsgi.show_help()

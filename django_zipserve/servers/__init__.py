@@ -1,0 +1,1 @@
+"""The web servers a project can start from its own entry point."""

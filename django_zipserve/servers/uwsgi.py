@@ -1,0 +1,224 @@
+"""uWSGI, embedded through pyuwsgi: production defaults and how they merge.
+
+Our defaults come first on uWSGI's command line and the operator's options
+after them; an option the operator gives (on the command line, in an ini,
+JSON or YAML file, or as a ``UWSGI_*`` environment variable) drops our
+default for that option, so a user argument always wins and a list option
+such as ``--http`` is never bound twice.
+"""
+
+import configparser
+import json
+import os
+import sys
+from pathlib import Path
+
+from .base import Default, listen_fds
+
+#: uWSGI's one-letter options and aliases, mapped to one canonical name.
+ALIASES = {
+    "M": "master",
+    "p": "processes",
+    "workers": "processes",
+    "s": "socket",
+    "uwsgi-socket": "socket",
+    "w": "module",
+    "wsgi": "module",
+    "t": "harakiri",
+    "b": "buffer-size",
+    "T": "enable-threads",
+    "i": "single-interpreter",
+    "R": "max-requests",
+    "x": "xml",
+    "xmlconfig": "xml",
+    "y": "yaml",
+    "yml": "yaml",
+    "j": "json",
+    "js": "json",
+}
+
+#: Options that bind a listening socket: any of them replaces our bind.
+SOCKET_OPTIONS = {
+    "http", "https", "http-socket", "http11-socket", "https-socket", "socket",
+    "fastcgi-socket", "fastcgi-nph-socket", "scgi-socket", "scgi-nph-socket",
+    "raw-socket", "puwsgi-socket", "shared-socket", "ssl-socket", "zerg",
+    "http-socket-modifier1",
+}
+
+#: Options that load an application: any of them replaces ours.
+APP_OPTIONS = {"module", "wsgi-file", "file", "mount", "eval", "paste", "pymodule-alias", "callable"}
+
+CONFIG_FILE_OPTIONS = {"ini", "yaml", "json", "xml", "config", "include"}
+
+# uWSGI's own bookkeeping variables, not options.
+INTERNAL_ENV = {"UWSGI_RELOADS", "UWSGI_ORIGINAL_PROC_NAME", "UWSGI_VASSAL_CONFIG"}
+
+
+def wsgi_module(conf):
+    """``example.wsgi.application`` -> ``example.wsgi:application``."""
+    module, _, attribute = conf.WSGI_APPLICATION.rpartition(".")
+    return f"{module}:{attribute}"
+
+
+def bind_options(conf, environ=None):
+    """Where to listen: the inherited sockets under socket activation,
+    otherwise the configured address through uWSGI's HTTP router."""
+    if listen_fds(environ):
+        # uWSGI adopts the inherited sockets itself but speaks its own uwsgi
+        # protocol on them unless told otherwise.
+        return ["--protocol=http"]
+    # The router process reads whole requests before a worker sees them, so
+    # slow clients cannot tie up the workers.
+    return [f"--http={conf.ZIPSERVE_BIND}"]
+
+
+def defaults(conf=None):
+    if conf is None:
+        from django.conf import settings as conf
+
+    name = getattr(conf, "ZIPSERVE_NAME", "django")
+    timeout = getattr(conf, "ZIPSERVE_TIMEOUT", 30)
+    return [
+        Default("--master", None, "a master process supervises the workers: respawns, graceful reloads"),
+        Default("--strict", None, "an unknown or misspelt option is an error, not silently ignored"),
+        Default("--need-app", None, "refuse to start when the application cannot be loaded"),
+        Default("--die-on-term", None, "SIGTERM (systemd, Docker, timeout) stops uWSGI; in uWSGI 2.0 it would reload"),
+        Default("--hook-master-start", "unix_signal:15 gracefully_kill_them_all", "SIGTERM lets requests in "
+                "flight finish (die-on-term alone drops them)", repeatable=True),
+        Default("--hook-master-start", "unix_signal:2 gracefully_kill_them_all", "SIGINT (Ctrl-C) as well",
+                repeatable=True),
+        Default("--enable-threads", None, "threads started by the application run"),
+        Default("--single-interpreter", None, "one Python interpreter, as every Django application expects"),
+        Default("--vacuum", None, "remove the sockets and pid files it created on exit"),
+        Default("--binary-path", lambda s: sys.executable, "reloads re-execute this interpreter, keeping a virtualenv"),
+        Default("--buffer-size", 32768, "accept request headers up to 32 KiB (large cookies) instead of 4 KiB"),
+        Default("--processes", lambda s: s.ZIPSERVE_WORKERS, "worker processes", "WORKERS"),
+        Default("--threads", lambda s: s.ZIPSERVE_THREADS, "threads per worker", "THREADS"),
+        Default("--harakiri", lambda s: s.ZIPSERVE_TIMEOUT, "kill and replace a worker stuck on one request", "TIMEOUT"),
+        Default("--max-requests", 5000, "recycle each worker after 5000 requests to bound slow memory leaks"),
+        Default("--max-requests-delta", 100, "spread those recycles so workers do not restart together"),
+        Default("--worker-reload-mercy", timeout, "seconds a worker may take to finish its requests on reload or stop"),
+        Default("--reload-mercy", timeout, "seconds the whole reload or shutdown may take"),
+        Default("--thunder-lock", None, "workers take turns to accept connections: no thundering herd"),
+        Default("--post-buffering", 65536, "read request bodies before the view runs"),
+        Default("--ignore-sigpipe", None, "a client that hangs up is not an error"),
+        Default("--ignore-write-errors", None, "likewise for write errors to a departed client"),
+        Default("--disable-write-exception", None, "and no exception for them in the application"),
+        Default("--auto-procname", None, "ps shows what each process is"),
+        Default("--procname-prefix-spaced", name, "ps shows the project's name"),
+        Default("--module", wsgi_module, "the application", "WSGI_APPLICATION"),
+        Default("--http", lambda s: s.ZIPSERVE_BIND, "listen through uWSGI's HTTP router; under socket "
+                "activation, --protocol=http on the inherited socket instead", "BIND"),
+    ]
+
+
+def canonical(name):
+    return ALIASES.get(name, name)
+
+
+def options_in_args(args):
+    """Canonical names of the options in a uWSGI argument list."""
+    names = set()
+    for arg in args:
+        if arg.startswith("--") and len(arg) > 2:
+            names.add(canonical(arg[2:].partition("=")[0]))
+        elif arg.startswith("-") and len(arg) == 2 and arg[1].isalpha():
+            names.add(canonical(arg[1]))
+    return names
+
+
+def config_files_in_args(args):
+    """``(kind, path)`` for every config file option in the arguments."""
+    found = []
+    for index, arg in enumerate(args):
+        if arg.startswith("--") and "=" in arg:
+            name, _, value = arg[2:].partition("=")
+        elif arg.startswith("-") and index + 1 < len(args):
+            name, value = arg.lstrip("-"), args[index + 1]
+        else:
+            continue
+        kind = canonical(name)
+        if kind in CONFIG_FILE_OPTIONS:
+            found.append((kind, value))
+    return found
+
+
+def options_in_config_file(kind, path):
+    """Option names set in a uWSGI config file ([uwsgi] section / key)."""
+    path = path.partition(":")[0]  # "file.ini:section" selects a section
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return set()  # uWSGI itself reports an unreadable file
+    try:
+        if kind in ("ini", "config", "include") and not path.endswith((".json", ".yaml", ".yml")):
+            parser = configparser.RawConfigParser(strict=False)
+            parser.read_string(text)
+            keys = parser["uwsgi"].keys() if parser.has_section("uwsgi") else []
+        elif kind == "json" or path.endswith(".json"):
+            keys = json.loads(text).get("uwsgi", {}).keys()
+        elif kind == "yaml" or path.endswith((".yaml", ".yml")):
+            from ruamel.yaml import YAML
+
+            keys = (YAML(typ="safe", pure=True).load(text) or {}).get("uwsgi", {}).keys()
+        else:
+            return set()
+    except Exception:
+        return set()  # a malformed file is uWSGI's to report
+    return {canonical(key) for key in keys}
+
+
+def options_in_environ(environ):
+    return {
+        canonical(key[len("UWSGI_") :].lower().replace("_", "-"))
+        for key in environ
+        if key.startswith("UWSGI_") and key not in INTERNAL_ENV
+    }
+
+
+def user_options(args, environ=None):
+    names = options_in_args(args) | options_in_environ(os.environ if environ is None else environ)
+    for kind, path in config_files_in_args(args):
+        names |= options_in_config_file(kind, path)
+    return names
+
+
+def format_option(option, value):
+    return option if value is None else f"{option}={value}"
+
+
+def build_args(server_args, conf=None, environ=None):
+    """Our defaults, minus those the operator set, then the operator's args."""
+    if conf is None:
+        from django.conf import settings as conf
+
+    given = user_options(server_args, environ)
+    merged = []
+    for default in defaults(conf):
+        name = default.option[2:]
+        if name in given and not default.repeatable:
+            continue
+        if name == "http":
+            if given & SOCKET_OPTIONS:
+                continue
+            merged.extend(bind_options(conf, environ))
+            continue
+        if name == "module" and given & APP_OPTIONS:
+            continue
+        merged.append(format_option(default.option, default.resolve(conf)))
+    return merged + list(server_args)
+
+
+def run(server_args):
+    import pyuwsgi
+
+    # uWSGI prints its own banner; make sure ours (checks, warm-up) is out first.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pyuwsgi.run(build_args(server_args))
+
+
+def show_help():
+    import pyuwsgi
+
+    pyuwsgi.run(["--help"])

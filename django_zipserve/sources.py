@@ -1,0 +1,296 @@
+"""Where configuration values come from, and a record of where each came from.
+
+Sources, lowest precedence first:
+
+1. the field's default;
+2. one configuration file (YAML, JSON or TOML, chosen by its extension);
+3. for secrets, a file in systemd's ``$CREDENTIALS_DIRECTORY``;
+4. for secrets, a file named by ``<NAME>_FILE``;
+5. an environment variable named after the field.
+
+Each value keeps a note of its origin so that errors and ``config show`` can
+say "environment variable WORKERS" or "file /etc/app.yml" instead of leaving
+the operator to guess. pydantic-settings reads the environment itself, but
+it cannot tell us where a value came from, and it crashes on a malformed list
+in the environment; so the collecting is done here and pydantic only
+validates.
+"""
+
+import json
+import os
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from .errors import ConfigError, Problem
+
+YAML_EXTENSIONS = (".yaml", ".yml")
+JSON_EXTENSIONS = (".json",)
+TOML_EXTENSIONS = (".toml",)
+SUPPORTED_EXTENSIONS = YAML_EXTENSIONS + JSON_EXTENSIONS + TOML_EXTENSIONS
+
+# The file given with ``--config FILE`` before the command name; set by the
+# entry point, read once when the configuration loads.
+_command_line_file = None
+# True for commands that describe the configuration rather than use it
+# (``config template``, ``config docs``): they must work before a valid
+# configuration exists.
+_defaults_only = False
+
+
+@dataclass(frozen=True)
+class Sourced:
+    """A raw value and a human description of where it came from."""
+
+    value: typing.Any
+    where: str
+
+
+def set_command_line_file(path):
+    """Remember the file given with ``--config``; it wins over all others."""
+    global _command_line_file
+    _command_line_file = os.path.abspath(path) if path else None
+
+
+def command_line_file():
+    return _command_line_file
+
+
+def use_defaults_only(enabled=True):
+    global _defaults_only
+    _defaults_only = enabled
+
+
+def defaults_only(environ):
+    """Read no file and no variable: describing commands, and the build
+    (whose output must not depend on the build machine's configuration)."""
+    return _defaults_only or environ.get("DJANGO_ZIPSERVE_BUILD") == "1"
+
+
+def is_secret(field):
+    return SecretStr in _annotation_members(field.annotation)
+
+
+def is_list(field):
+    return any(
+        typing.get_origin(member) in (list, tuple, set, frozenset)
+        for member in _annotation_members(field.annotation)
+    )
+
+
+def is_optional(field):
+    return type(None) in _annotation_members(field.annotation)
+
+
+def _annotation_members(annotation):
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return args
+    return (annotation,)
+
+
+def choose_config_file(config_cls, environ, explicit=None):
+    """Return ``(path, why)`` of the file to read, or ``(None, why)``.
+
+    ``--config`` wins, then the project's own environment variable, then the
+    first default location that exists. A file that was asked for explicitly
+    must exist; default locations are optional.
+    """
+    explicit = explicit or _command_line_file
+    if explicit:
+        return os.path.abspath(explicit), "given with --config"
+    env_var = config_cls.model_config.get("file_env_var")
+    if env_var and environ.get(env_var):
+        return os.path.abspath(environ[env_var]), f"named by environment variable {env_var}"
+    for candidate in config_cls.model_config.get("default_files") or ():
+        if Path(candidate).is_file():
+            return os.path.abspath(candidate), "a default location"
+    return None, ""
+
+
+def read_config_file(path, why="", name="django"):
+    """Parse one configuration file into a mapping, or raise ConfigError."""
+    where = f"file {path}" + (f", {why}" if why else "")
+
+    def fail(message):
+        raise ConfigError([Problem("", where, message)], name=name)
+
+    extension = Path(path).suffix.lower()
+    if extension not in SUPPORTED_EXTENSIONS:
+        fail(
+            f"unsupported file extension {extension or '(none)'!r}; "
+            f"expected one of {', '.join(SUPPORTED_EXTENSIONS)}"
+        )
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        fail("file not found")
+    except IsADirectoryError:
+        fail("is a directory, expected a file")
+    except PermissionError:
+        fail("permission denied: the file is not readable by this user")
+    except UnicodeDecodeError:
+        fail("cannot be decoded as UTF-8 text")
+    except OSError as exc:
+        fail(f"cannot be read: {exc.strerror}")
+    try:
+        data = _parse(text, extension)
+    except ValueError as exc:
+        fail(str(exc))
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        fail("expected a mapping of setting names to values at the top level")
+    return data
+
+
+def _parse(text, extension):
+    """Parse text; raise ValueError with a message that quotes no content."""
+    if extension in YAML_EXTENSIONS:
+        return _parse_yaml(text)
+    if extension in TOML_EXTENSIONS:
+        return _parse_toml(text)
+    try:
+        return json.loads(text) if text.strip() else None
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from None
+
+
+def _parse_yaml(text):
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    try:
+        return YAML(typ="safe", pure=True).load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        position = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ValueError(f"malformed YAML{position}: {exc.problem or exc.context}") from None
+    except YAMLError as exc:
+        raise ValueError(f"malformed YAML: {type(exc).__name__}") from None
+
+
+def _parse_toml(text):
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"malformed TOML: {exc}") from None
+
+
+def env_var_name(config_cls, field_name):
+    return (config_cls.model_config.get("env_prefix") or "") + field_name
+
+
+def collect(config_cls, environ=None, config_file=None):
+    """Gather raw values for every field from every source.
+
+    Returns ``(values, file_path, problems)``: ``values`` maps a field name
+    to a :class:`Sourced`; ``problems`` lists values that could not be read,
+    so that they are reported together with the invalid ones. A file that
+    cannot be read at all raises ConfigError at once.
+    """
+    environ = os.environ if environ is None else environ
+    name = config_cls.name
+    fields = config_cls.model_fields
+    values = {}
+    problems = []
+
+    path, why = choose_config_file(config_cls, environ, config_file)
+    if path:
+        data = read_config_file(path, why, name=name)
+        by_lower = {field.lower(): field for field in fields}
+        for key, value in data.items():
+            field = by_lower.get(str(key).lower())
+            if field is None:
+                problems.append(
+                    Problem(str(key), f"file {path}", "unknown setting; see `config docs` for the valid names")
+                )
+                continue
+            values[field] = Sourced(value, f"file {path}")
+
+    credentials = environ.get("CREDENTIALS_DIRECTORY")
+    for field_name, field in fields.items():
+        env_name = env_var_name(config_cls, field_name)
+        if is_secret(field):
+            if credentials:
+                found = _read_credential(credentials, field_name, problems)
+                if found:
+                    values[field_name] = found
+            file_var = f"{env_name}_FILE"
+            if file_var in environ:
+                if env_name in environ:
+                    problems.append(
+                        Problem(field_name, f"environment variables {env_name} and {file_var}", "set only one of them")
+                    )
+                    continue
+                found = _read_secret_file(environ[file_var], field_name, file_var, problems)
+                if found:
+                    values[field_name] = found
+        if env_name in environ:
+            where = f"environment variable {env_name}"
+            try:
+                values[field_name] = Sourced(_from_env_text(environ[env_name], field), where)
+            except ValueError as exc:
+                problems.append(Problem(field_name, where, str(exc)))
+    return values, path, problems
+
+
+def _read_credential(directory, field_name, problems):
+    for candidate in (field_name.lower(), field_name):
+        path = Path(directory) / candidate
+        if path.is_file():
+            where = f"credential {candidate} in $CREDENTIALS_DIRECTORY"
+            try:
+                return Sourced(_strip_newline(path.read_text(encoding="utf-8")), where)
+            except (OSError, UnicodeDecodeError) as exc:
+                problems.append(Problem(field_name, where, f"cannot be read: {_reason(exc)}"))
+                return None
+    return None
+
+
+def _read_secret_file(path, field_name, file_var, problems):
+    where = f"file {path}, named by environment variable {file_var}"
+    try:
+        return Sourced(_strip_newline(Path(path).read_text(encoding="utf-8")), where)
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(Problem(field_name, where, f"cannot be read: {_reason(exc)}"))
+        return None
+
+
+def _reason(exc):
+    if isinstance(exc, UnicodeDecodeError):
+        return "not UTF-8 text"
+    return exc.strerror or type(exc).__name__
+
+
+def _strip_newline(text):
+    # Files written by editors and `echo` end in a newline that is never part
+    # of the secret.
+    return text[:-1] if text.endswith("\n") else text
+
+
+def _from_env_text(text, field):
+    """Convert an environment string into the raw value pydantic expects."""
+    if text == "" and is_optional(field):
+        return None
+    if is_list(field):
+        stripped = text.strip()
+        if stripped.startswith("["):
+            try:
+                value = json.loads(stripped)
+            except json.JSONDecodeError:
+                raise ValueError("expected a JSON list or comma-separated values; the JSON list is malformed") from None
+            if not isinstance(value, list):
+                raise ValueError("expected a JSON list or comma-separated values")
+            return value
+        return [item.strip() for item in text.split(",") if item.strip()]
+    return text

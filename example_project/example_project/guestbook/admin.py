@@ -1,0 +1,9 @@
+from django.contrib import admin
+
+from .models import Greeting
+
+
+@admin.register(Greeting)
+class GreetingAdmin(admin.ModelAdmin):
+    list_display = ["text", "created"]
+    search_fields = ["text"]

@@ -1,0 +1,164 @@
+"""End-to-end: the example project's built zipapp serves itself.
+
+These tests run the very ``.pyz`` that ``make pyz`` built (or build one),
+start both servers from it on loopback ports, and send real requests and
+real signals.
+"""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from .conftest import TEST_SECRET_KEY, activated, free_port, http_get, socket_holder, wait_for_http
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def site(tmp_path, shiv_root, example_pyz):
+    """A config file, an environment and a migrated database for the artifact."""
+    config = tmp_path / "example.yml"
+    config.write_text(
+        f"SECRET_KEY: {json.dumps(TEST_SECRET_KEY)}\n"
+        "HTTPS: false\n"
+        f"STATE_DIR: {json.dumps(str(tmp_path / 'state'))}\n"
+        "WORKERS: 2\n"
+        "GREETING: Served from one file\n"
+    )
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("UWSGI_", "GUNICORN_", "LISTEN_", "DJANGO_", "SECRET_KEY"))}
+    env.update(SHIV_ROOT=str(shiv_root), HOME=str(tmp_path), PYTHONUNBUFFERED="1")
+    migrate = run_pyz(example_pyz, env, "--config", config, "migrate", "--noinput")
+    assert migrate.returncode == 0, migrate.stderr
+    return {"pyz": example_pyz, "config": config, "env": env, "cwd": tmp_path}
+
+
+def run_pyz(pyz, env, *args, timeout=300):
+    return subprocess.run([sys.executable, str(pyz), *map(str, args)], env=env, capture_output=True,
+                          text=True, timeout=timeout, cwd=os.path.dirname(pyz))
+
+
+def serve(servers, site, server, *args):
+    port = free_port()
+    bind = ["--http", f"127.0.0.1:{port}"] if server == "pyuwsgi" else ["--bind", f"127.0.0.1:{port}"]
+    command = [sys.executable, site["pyz"], "--config", site["config"], server, *bind, *args]
+    process = servers.start(command, site["env"], cwd=site["cwd"])
+    base = f"http://127.0.0.1:{port}"
+    wait_for_http(f"{base}/", process=process.process)
+    return process, base
+
+
+def assert_serves_page_and_static(base):
+    status, headers, body = http_get(f"{base}/")
+    assert status == 200
+    page = body.decode()
+    assert "Served from one file" in page
+    stylesheet = re.search(r'href="(/static/example_project/site\.[0-9a-f]{12}\.css)"', page)
+    image = re.search(r'src="(/static/example_project/logo\.[0-9a-f]{12}\.png)"', page)
+    assert stylesheet and image, "hashed static names in the page"
+
+    status, headers, body = http_get(f"{base}{stylesheet.group(1)}", headers={"Accept-Encoding": "gzip"})
+    assert status == 200
+    assert headers["Content-Type"].startswith("text/css")
+    assert headers["Content-Encoding"] == "gzip"
+    assert "immutable" in headers["Cache-Control"]
+    assert int(re.search(r"max-age=(\d+)", headers["Cache-Control"]).group(1)) >= 365 * 24 * 3600
+    assert "Accept-Encoding" in headers["Vary"]
+
+    status, headers, body = http_get(f"{base}{image.group(1)}")
+    assert status == 200
+    assert headers["Content-Type"] == "image/png"
+    assert body.startswith(b"\x89PNG")
+
+    status, headers, body = http_get(f"{base}/-/health/")
+    assert status == 200
+    assert json.loads(body)["status"] == "ok"
+
+
+@pytest.mark.parametrize("server", ["pyuwsgi", "gunicorn"])
+def test_serves_page_static_and_stops_on_sigterm(servers, site, server):
+    process, base = serve(servers, site, server)
+    assert_serves_page_and_static(base)
+    assert process.stop(signal.SIGTERM) == 0
+
+
+def test_pyuwsgi_sighup_restarts_from_the_same_pyz(servers, site):
+    process, base = serve(servers, site, "pyuwsgi")
+    before = http_get(f"{base}/-/health/")[0]
+    process.send(signal.SIGHUP)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and "binary reloading uWSGI" not in process.output():
+        time.sleep(0.2)
+    assert "binary reloading uWSGI" in process.output()
+    wait_for_http(f"{base}/", process=process.process)
+    assert before == 200
+    assert_serves_page_and_static(base)
+    assert process.stop() == 0
+
+
+def test_gunicorn_usr2_reexecutes_the_same_pyz(servers, site):
+    process, base = serve(servers, site, "gunicorn")
+    process.send(signal.SIGUSR2)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.output().count("Booting worker") < 4:
+        time.sleep(0.2)
+    assert process.output().count("Booting worker") >= 4, process.output()[-2000:]
+    # The old master leaves; the re-executed one, from the same .pyz, serves.
+    assert process.stop() == 0
+    wait_for_http(f"{base}/", timeout=30)
+    assert_serves_page_and_static(base)
+
+
+def test_gunicorn_config_file_from_the_command_line(servers, site, tmp_path):
+    port = free_port()
+    conf_file = tmp_path / "gunicorn.conf.py"
+    conf_file.write_text(f"bind = ['127.0.0.1:{port}']\nworkers = 1\n")
+    command = [sys.executable, site["pyz"], "--config", site["config"], "gunicorn", "-c", conf_file]
+    process = servers.start(command, site["env"], cwd=site["cwd"])
+    wait_for_http(f"http://127.0.0.1:{port}/", process=process.process)
+    assert process.output().count("Booting worker") == 1
+    assert "Served from one file" in http_get(f"http://127.0.0.1:{port}/")[2].decode()
+    assert process.stop() == 0
+
+
+@pytest.mark.parametrize("server", ["pyuwsgi", "gunicorn"])
+def test_socket_activation(servers, site, server):
+    sock = socket_holder()
+    port = sock.getsockname()[1]
+    command, extra = activated([sys.executable, str(site["pyz"]), "--config", str(site["config"]), server], sock)
+    process = servers.start(command, site["env"], cwd=site["cwd"], **extra)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/", process=process.process)
+        assert_serves_page_and_static(f"http://127.0.0.1:{port}")
+        assert process.stop() == 0
+    finally:
+        sock.close()
+
+
+def test_configured_bind_is_used_without_arguments(servers, site):
+    port = free_port()
+    env = dict(site["env"], BIND=f"127.0.0.1:{port}")
+    command = [sys.executable, site["pyz"], "--config", site["config"], "pyuwsgi"]
+    process = servers.start(command, env, cwd=site["cwd"])
+    wait_for_http(f"http://127.0.0.1:{port}/", process=process.process)
+    assert process.stop() == 0
+
+
+@pytest.mark.parametrize("server", ["pyuwsgi", "gunicorn"])
+def test_release_that_cannot_reach_its_database_refuses_to_start(site, tmp_path, server):
+    """The warm-up request gets 503 from the health view: no server starts."""
+    not_a_database = tmp_path / "db.sqlite3"
+    not_a_database.mkdir()
+    env = dict(site["env"], DATABASE_URL=f"sqlite:///{not_a_database}")
+    bind = "--http" if server == "pyuwsgi" else "--bind"
+    result = run_pyz(site["pyz"], env, "--config", site["config"], server, bind, f"127.0.0.1:{free_port()}",
+                     timeout=120)
+    assert result.returncode == 1
+    assert "refusing to start: warm-up request GET /-/health/ answered 503" in result.stderr
+    assert "Starting" not in result.stderr and "Listening" not in result.stderr

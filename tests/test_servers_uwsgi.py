@@ -1,0 +1,216 @@
+"""``manage.py pyuwsgi``: argument merging, and the real server under signals."""
+
+import signal
+import sys
+import threading
+import types
+
+import pytest
+
+from django_zipserve.servers import uwsgi
+
+from .conftest import activated, free_port, http_get, socket_holder, project_command, wait_for_http
+
+CONF = types.SimpleNamespace(
+    ZIPSERVE_BIND="127.0.0.1:8123",
+    ZIPSERVE_WORKERS=3,
+    ZIPSERVE_THREADS=2,
+    ZIPSERVE_TIMEOUT=25,
+    ZIPSERVE_NAME="demo",
+    WSGI_APPLICATION="demo.wsgi.application",
+)
+
+
+def options(args):
+    """Option name -> list of values, from a uWSGI argument list."""
+    found = {}
+    for arg in args:
+        name, _, value = arg.lstrip("-").partition("=")
+        found.setdefault(name, []).append(value)
+    return found
+
+
+class TestBuildArgs:
+    def test_production_defaults_and_config_values(self):
+        args = options(uwsgi.build_args([], CONF, environ={}))
+        for flag in ("master", "strict", "need-app", "die-on-term", "enable-threads", "vacuum"):
+            assert flag in args, flag
+        assert args["binary-path"] == [sys.executable]
+        assert args["processes"] == ["3"]
+        assert args["threads"] == ["2"]
+        assert args["harakiri"] == ["25"]
+        assert args["module"] == ["demo.wsgi:application"]
+        assert args["http"] == ["127.0.0.1:8123"]
+        assert int(args["buffer-size"][0]) >= 32768
+
+    def test_user_option_replaces_default_in_any_spelling(self):
+        for given in (["--processes", "7"], ["--processes=7"], ["-p", "7"], ["--workers", "7"]):
+            args = uwsgi.build_args(given, CONF, environ={})
+            assert "--processes=3" not in args, given
+            assert args[-len(given):] == given, "user arguments come last, unchanged"
+
+    def test_any_socket_option_replaces_the_bind_default(self):
+        for given in (["--http-socket", ":9000"], ["--socket=/tmp/x.sock"], ["-s", ":9000"], ["--https", "x"]):
+            args = options(uwsgi.build_args(given, CONF, environ={}))
+            assert "127.0.0.1:8123" not in args.get("http", []), given
+
+    def test_app_option_replaces_the_module_default(self):
+        args = options(uwsgi.build_args(["--wsgi-file", "app.py"], CONF, environ={}))
+        assert "module" not in args
+
+    def test_ini_file_options_count_as_given(self, tmp_path):
+        ini = tmp_path / "uwsgi.ini"
+        ini.write_text("[uwsgi]\nhttp-socket = :9001\nprocesses = 9\n")
+        merged = uwsgi.build_args(["--ini", str(ini)], CONF, environ={})
+        args = options(merged)
+        assert "http" not in args
+        assert "processes" not in args
+        assert merged[-2:] == ["--ini", str(ini)]
+
+    def test_uwsgi_environment_variables_count_as_given(self):
+        args = options(uwsgi.build_args([], CONF, environ={"UWSGI_PROCESSES": "5", "UWSGI_HTTP": ":1"}))
+        assert "processes" not in args
+        assert "http" not in args
+
+    def test_socket_activation_speaks_http_on_the_inherited_socket(self):
+        import os
+
+        environ = {"LISTEN_FDS": "1", "LISTEN_PID": str(os.getpid())}
+        args = options(uwsgi.build_args([], CONF, environ=environ))
+        assert args["protocol"] == ["http"]
+        assert "http" not in args
+
+    def test_socket_activation_for_another_process_is_ignored(self):
+        args = options(uwsgi.build_args([], CONF, environ={"LISTEN_FDS": "1", "LISTEN_PID": "1"}))
+        assert "protocol" not in args
+        assert args["http"] == ["127.0.0.1:8123"]
+
+    def test_graceful_stop_hooks_stay_when_user_adds_hooks(self):
+        args = options(uwsgi.build_args(["--hook-master-start=print:hi"], CONF, environ={}))
+        assert "unix_signal:15 gracefully_kill_them_all" in args["hook-master-start"]
+        assert "print:hi" in args["hook-master-start"]
+
+
+def start(servers, project_env, *extra, port=None):
+    port = port or free_port()
+    server = servers.start(project_command("pyuwsgi", "--http", f"127.0.0.1:{port}", *extra), project_env)
+    wait_for_http(f"http://127.0.0.1:{port}/", process=server.process)
+    return server, f"http://127.0.0.1:{port}"
+
+
+def request_in_background(url):
+    result = {}
+
+    def run():
+        try:
+            result["answer"] = http_get(url, timeout=30)
+        except OSError as exc:
+            result["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, result
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_signal_stops_gracefully_finishing_requests_in_flight(servers, project_env, signum):
+    server, base = start(servers, project_env)
+    thread, result = request_in_background(f"{base}/slow/?s=2")
+    wait_for_log(server, "GET /slow/", absent_ok=True)
+    server.send(signum)
+    assert server.wait(timeout=30) == 0
+    thread.join(timeout=30)
+    assert result.get("answer", (None,))[0] == 200, result
+    assert b"slept" in result["answer"][2]
+
+
+def wait_for_log(server, text, timeout=10, absent_ok=False):
+    """uWSGI logs a request when it ends; before that, give the request a
+    moment to reach a worker."""
+    import time
+
+    deadline = time.monotonic() + (0.8 if absent_ok else timeout)
+    while time.monotonic() < deadline:
+        if text in server.output():
+            return True
+        time.sleep(0.1)
+    if not absent_ok:
+        raise AssertionError(f"{text!r} not in output:\n{server.output()[-2000:]}")
+    return False
+
+
+def test_sighup_reloads_from_the_same_command_line(servers, project_env, tmp_path):
+    config = tmp_path / "config.yml"
+    config.write_text("MARKER: first\n")
+    port = free_port()
+    command = [sys.executable, "-m", "tests.testproject", "--config", str(config),
+               "pyuwsgi", "--http", f"127.0.0.1:{port}"]
+    server = servers.start(command, project_env)
+    base = f"http://127.0.0.1:{port}"
+    wait_for_http(f"{base}/", process=server.process)
+    status, _, body = http_get(f"{base}/info/")
+    assert status == 200 and b'"marker": "first"' in body
+    config.write_text("MARKER: second\n")
+    server.send(signal.SIGHUP)
+    wait_for_log(server, "binary reloading uWSGI", timeout=30)
+    import json
+    import time
+
+    deadline = time.monotonic() + 60
+    marker = None
+    while time.monotonic() < deadline:
+        try:
+            status, _, body = http_get(f"{base}/info/", timeout=5)
+            if status == 200:
+                marker = json.loads(body)["marker"]
+                if marker == "second":
+                    break
+        except OSError:
+            pass
+        time.sleep(0.3)
+    assert marker == "second", server.output()[-3000:]
+    assert server.process.poll() is None, "the master re-executed in place (same pid)"
+    assert server.stop() == 0
+
+
+def test_socket_activation(servers, project_env):
+    sock = socket_holder()
+    port = sock.getsockname()[1]
+    command, extra = activated(project_command("pyuwsgi"), sock)
+    server = servers.start(command, project_env, **extra)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/", process=server.process)
+        status, _, body = http_get(f"http://127.0.0.1:{port}/")
+        assert (status, body) == (200, b"hello")
+        assert "attached to INET address 127.0.0.1" in server.output()
+        assert server.stop() == 0
+    finally:
+        sock.close()
+
+
+def test_django_global_options_do_not_reach_uwsgi(servers, project_env):
+    port = free_port()
+    command = project_command("pyuwsgi", "--settings", "tests.testproject.settings",
+                                  f"--pythonpath={project_env['PYTHONPATH']}", "--http", f"127.0.0.1:{port}")
+    server = servers.start(command, project_env)
+    wait_for_http(f"http://127.0.0.1:{port}/", process=server.process)
+    # --strict would have rejected an unknown option.
+    assert "unrecognized option" not in server.output()
+    assert server.stop() == 0
+
+
+def test_unknown_option_is_rejected_by_strict_mode(servers, project_env):
+    server = servers.start(project_command("pyuwsgi", "--no-such-option", "1"), project_env)
+    assert server.wait(timeout=60) != 0
+    assert "no-such-option" in server.output()
+
+
+def test_help_explains_defaults(project_env):
+    import subprocess
+
+    result = subprocess.run(project_command("pyuwsgi", "--help"), env=project_env, capture_output=True,
+                            text=True, timeout=60, cwd=project_env["PYTHONPATH"])
+    assert result.returncode == 0
+    assert "--die-on-term" in result.stdout
+    assert "--server-help" in result.stdout
+    assert "BIND" in result.stdout

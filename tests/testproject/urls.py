@@ -1,0 +1,10 @@
+from django.urls import include, path
+
+from . import views
+
+urlpatterns = [
+    path("", views.hello),
+    path("slow/", views.slow),
+    path("info/", views.info),
+    path("", include("django_zipserve.urls")),
+]
