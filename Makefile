@@ -7,6 +7,11 @@ PYZ := dist/example_project.pyz
 DEMO_DIR := .demo
 DEMO_CONFIG := $(DEMO_DIR)/example.yml
 
+# pyenv's shims answer only for the selected Python: put every installed
+# 3.10-3.13 on PATH (after everything else) so tox finds the whole matrix.
+PYENV_PATHS := $(shell command -v pyenv >/dev/null 2>&1 && for v in $$(pyenv versions --bare | grep -E '^3\.1[0-3]\.[0-9]+$$'); do printf ':%s/bin' "$$(pyenv prefix $$v)"; done)
+export PATH := $(PATH)$(PYENV_PATHS)
+
 .PHONY: demo test test-unit test-artifact pyz venv bench docs clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml example_project/pyproject.toml

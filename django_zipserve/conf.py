@@ -32,6 +32,10 @@ __all__ = ["ConfigError", "Field", "ZipserveConfig"]
 _loaded = {}
 
 
+def _unique(problems):
+    return list(dict.fromkeys(problems))
+
+
 def default_workers():
     """Two worker processes per core: a request that waits on the database
     leaves the core to another. Capped so a big host does not start dozens
@@ -150,7 +154,7 @@ class ZipserveConfig(GoodConf):
 
     _sources: dict = PrivateAttr(default_factory=dict)
     _file: str | None = PrivateAttr(default=None)
-    _environ: dict = PrivateAttr(default_factory=dict)
+    _environ: dict | None = PrivateAttr(default=None)
 
     def __init__(self, **values):
         # goodconf's constructor validates nothing unless asked to load;
@@ -190,21 +194,33 @@ class ZipserveConfig(GoodConf):
         if sources.defaults_only(environ):
             return cls._defaults_only()
         raw, path, problems = sources.collect(cls, environ, config_file)
-        unreadable = {problem.key for problem in problems}
+        values = {key: item.value for key, item in raw.items()}
         try:
-            instance = cls.model_validate({key: item.value for key, item in raw.items()})
+            instance = cls._validated(values, raw, path, environ)
         except ValidationError as exc:
-            # A value that could not be read is reported once, as unreadable.
-            problems += [problem for problem in cls._problems_from(exc, raw, path) if problem.key not in unreadable]
-            raise ConfigError(problems, name=cls.name) from None
+            problems += cls._problems_from(exc, raw, path)
+            # Validate what is left, so that checks across fields (a missing
+            # SECRET_KEY) are reported in the same run, not the next one.
+            reported = {problem.key for problem in problems}
+            values = {key: value for key, value in values.items() if key not in reported}
+            try:
+                instance = cls._validated(values, raw, path, environ)
+            except ValidationError:
+                instance = None
+        else:
+            reported = {problem.key for problem in problems}
+        if instance is not None:
+            problems += [problem for problem in instance.check_values() if problem.key not in reported]
         if problems:
-            raise ConfigError(problems, name=cls.name)
-        instance._sources = {key: item.where for key, item in raw.items()}
+            raise ConfigError(_unique(problems), name=cls.name)
+        return instance
+
+    @classmethod
+    def _validated(cls, values, raw, path, environ):
+        instance = cls.model_validate(values)
+        instance._sources = {key: item.where for key, item in raw.items() if key in values}
         instance._file = path
         instance._environ = dict(environ)
-        problems = list(instance.check_values())
-        if problems:
-            raise ConfigError(problems, name=cls.name)
         return instance
 
     @classmethod
@@ -273,7 +289,7 @@ class ZipserveConfig(GoodConf):
         """The writable state directory, resolved but not created."""
         if self.STATE_DIR is not None:
             return Path(self.STATE_DIR)
-        environ = self._environ or os.environ
+        environ = os.environ if self._environ is None else self._environ
         if environ.get("STATE_DIRECTORY"):
             # systemd may list several, separated by colons; the first is ours.
             return Path(environ["STATE_DIRECTORY"].split(":")[0])

@@ -59,11 +59,24 @@ def template(config_cls, fmt):
         value = values[name]
         if fmt == "toml":
             # TOML has no null: an unset value stays a comment.
-            lines.append(f"# {name} = " if value is None else f"{name} = {json.dumps(value)}")
+            lines.append(f"# {name} = " if value is None else f"{name} = {toml_value(value)}")
         else:
-            lines.append(f"{name}: {json.dumps(value)}")
+            # YAML reads JSON's flow syntax as it is.
+            lines.append(f"{name}: {json.dumps(value, ensure_ascii=False)}")
         lines.append("")
     return "\n".join(lines)
+
+
+def toml_value(value):
+    """A TOML literal for plain data (strings, numbers, lists, tables)."""
+    if isinstance(value, dict):
+        items = ", ".join(f"{json.dumps(str(key), ensure_ascii=False)} = {toml_value(item)}"
+                          for key, item in value.items() if item is not None)
+        return "{" + (f" {items} " if items else "") + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(item) for item in value) + "]"
+    # TOML's basic strings, booleans and numbers are written as JSON writes them.
+    return json.dumps(value, ensure_ascii=False)
 
 
 def type_name(annotation):
@@ -91,7 +104,7 @@ def default_text(field):
         return "computed"
     if field.default is PydanticUndefined or field.default is None:
         return "—"
-    return f"`{json.dumps(plain(field.default))}`"
+    return f"`{json.dumps(plain(field.default), ensure_ascii=False)}`"
 
 
 def markdown(config_cls):
@@ -129,7 +142,7 @@ def shown_value(config, name):
         return json.dumps(str(config.state_dir()))
     if isinstance(value, SecretStr) or sources.is_secret(type(config).model_fields[name]):
         return "(not set)" if value is None else REDACTED
-    return json.dumps(plain(value))
+    return json.dumps(plain(value), ensure_ascii=False)
 
 
 def show(config):

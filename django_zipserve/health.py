@@ -26,9 +26,9 @@ def check_databases():
 
 
 def project_version():
-    """The project's ``__version__``, read from its top-level package."""
+    """The ``__version__`` of the package that holds the settings module."""
     module = getattr(settings, "SETTINGS_MODULE", "") or ""
-    package = module.partition(".")[0]
+    package = module.rpartition(".")[0]
     if not package:
         return None
     try:

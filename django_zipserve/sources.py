@@ -18,12 +18,13 @@ validates.
 
 import json
 import os
+import re
 import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import SecretBytes, SecretStr
 
 from .errors import ConfigError, Problem
 
@@ -70,8 +71,19 @@ def defaults_only(environ):
     return _defaults_only or environ.get("DJANGO_ZIPSERVE_BUILD") == "1"
 
 
+SECRET_TYPES = (SecretStr, SecretBytes)
+
+
 def is_secret(field):
-    return SecretStr in _annotation_members(field.annotation)
+    """A field holds a secret if its type contains one anywhere
+    (``SecretStr``, ``list[SecretStr]``, ``dict[str, SecretBytes]``...)."""
+    return _contains_secret(field.annotation)
+
+
+def _contains_secret(annotation):
+    if annotation in SECRET_TYPES:
+        return True
+    return any(_contains_secret(argument) for argument in typing.get_args(annotation))
 
 
 def is_list(field):
@@ -165,8 +177,16 @@ def _parse_yaml(text):
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+    from ruamel.yaml.constructor import DuplicateKeyError
+
     try:
         return YAML(typ="safe", pure=True).load(text)
+    except DuplicateKeyError as exc:
+        # ruamel's own message quotes both values, which may be secrets.
+        mark = exc.problem_mark
+        key = re.search(r'duplicate key "([^"]*)"', str(exc.problem or ""))
+        name = f" {key.group(1)}" if key else ""
+        raise ValueError(f"malformed YAML at line {mark.line + 1}: duplicate key{name}") from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         position = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

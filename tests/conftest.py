@@ -76,6 +76,17 @@ class ServerProcess:
         self._log.flush()
         return Path(self.log_path).read_text(errors="replace")
 
+    def wait_for_output(self, text, timeout=30, count=1):
+        """Wait until ``text`` was printed ``count`` times; bounded."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.output().count(text) >= count:
+                return
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} (x{count}) not in output:\n{self.output()[-3000:]}")
+
     def send(self, signum):
         self.process.send_signal(signum)
 
@@ -193,3 +204,17 @@ def activated(command, sock):
 
     shell = ["sh", "-c", 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$@"', "sh", *command]
     return shell, {"pass_fds": (3,), "preexec_fn": move_socket_to_fd_3}
+
+
+@pytest.fixture(scope="session")
+def django_project(tmp_path_factory):
+    """Django set up in this process with the test project's settings."""
+    import django
+
+    state = tmp_path_factory.mktemp("state")
+    os.environ.update(SECRET_KEY=TEST_SECRET_KEY, HTTPS="false", STATE_DIR=str(state),
+                      DJANGO_SETTINGS_MODULE="tests.testproject.settings")
+    django.setup()
+    from django.conf import settings
+
+    return settings

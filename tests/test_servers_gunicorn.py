@@ -103,7 +103,7 @@ def test_signal_stops_gracefully_finishing_requests_in_flight(servers, project_e
 
     thread = threading.Thread(target=slow_request)
     thread.start()
-    time.sleep(0.7)  # let the request reach a worker before the signal
+    server.wait_for_output("slow request started")
     server.send(signum)
     assert server.wait(timeout=30) == 0
     thread.join(timeout=30)
@@ -124,9 +124,7 @@ def test_usr2_reexecutes_the_same_command_line(servers, project_env, tmp_path):
 
     config.write_text("MARKER: second\n")
     server.send(signal.SIGUSR2)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and server.output().count("Booting worker") < 4:
-        time.sleep(0.2)
+    server.wait_for_output("Booting worker", timeout=60, count=4)
     # The old master hands over: it stops, the new one keeps the socket.
     server.send(signal.SIGTERM)
     assert server.wait(timeout=30) == 0

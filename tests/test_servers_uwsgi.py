@@ -116,27 +116,12 @@ def request_in_background(url):
 def test_signal_stops_gracefully_finishing_requests_in_flight(servers, project_env, signum):
     server, base = start(servers, project_env)
     thread, result = request_in_background(f"{base}/slow/?s=2")
-    wait_for_log(server, "GET /slow/", absent_ok=True)
+    server.wait_for_output("slow request started")
     server.send(signum)
     assert server.wait(timeout=30) == 0
     thread.join(timeout=30)
     assert result.get("answer", (None,))[0] == 200, result
     assert b"slept" in result["answer"][2]
-
-
-def wait_for_log(server, text, timeout=10, absent_ok=False):
-    """uWSGI logs a request when it ends; before that, give the request a
-    moment to reach a worker."""
-    import time
-
-    deadline = time.monotonic() + (0.8 if absent_ok else timeout)
-    while time.monotonic() < deadline:
-        if text in server.output():
-            return True
-        time.sleep(0.1)
-    if not absent_ok:
-        raise AssertionError(f"{text!r} not in output:\n{server.output()[-2000:]}")
-    return False
 
 
 def test_sighup_reloads_from_the_same_command_line(servers, project_env, tmp_path):
@@ -152,7 +137,7 @@ def test_sighup_reloads_from_the_same_command_line(servers, project_env, tmp_pat
     assert status == 200 and b'"marker": "first"' in body
     config.write_text("MARKER: second\n")
     server.send(signal.SIGHUP)
-    wait_for_log(server, "binary reloading uWSGI", timeout=30)
+    server.wait_for_output("binary reloading uWSGI")
     import json
     import time
 

@@ -77,7 +77,6 @@ def defaults(conf=None):
         from django.conf import settings as conf
 
     name = getattr(conf, "ZIPSERVE_NAME", "django")
-    timeout = getattr(conf, "ZIPSERVE_TIMEOUT", 30)
     return [
         Default("--master", None, "a master process supervises the workers: respawns, graceful reloads"),
         Default("--strict", None, "an unknown or misspelt option is an error, not silently ignored"),
@@ -97,8 +96,10 @@ def defaults(conf=None):
         Default("--harakiri", lambda s: s.ZIPSERVE_TIMEOUT, "kill and replace a worker stuck on one request", "TIMEOUT"),
         Default("--max-requests", 5000, "recycle each worker after 5000 requests to bound slow memory leaks"),
         Default("--max-requests-delta", 100, "spread those recycles so workers do not restart together"),
-        Default("--worker-reload-mercy", timeout, "seconds a worker may take to finish its requests on reload or stop"),
-        Default("--reload-mercy", timeout, "seconds the whole reload or shutdown may take"),
+        Default("--worker-reload-mercy", lambda s: s.ZIPSERVE_TIMEOUT, "seconds a worker may take to finish "
+                "its requests on reload or stop", "TIMEOUT"),
+        Default("--reload-mercy", lambda s: s.ZIPSERVE_TIMEOUT, "seconds the whole reload or shutdown may "
+                "take", "TIMEOUT"),
         Default("--thunder-lock", None, "workers take turns to accept connections: no thundering herd"),
         Default("--post-buffering", 65536, "read request bodies before the view runs"),
         Default("--ignore-sigpipe", None, "a client that hangs up is not an error"),

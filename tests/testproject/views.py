@@ -1,4 +1,5 @@
 import os
+import sys
 import time
 
 from django.conf import settings
@@ -12,6 +13,8 @@ def hello(request):
 def slow(request):
     """Answer after ``?s=`` seconds (at most 10): a request in flight."""
     seconds = min(float(request.GET.get("s", "1")), 10.0)
+    # Tests wait for this line before they send a signal.
+    print(f"slow request started in pid {os.getpid()}", file=sys.stderr, flush=True)
     time.sleep(seconds)
     return HttpResponse(f"slept {seconds}")
 

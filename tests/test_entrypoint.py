@@ -1,0 +1,114 @@
+"""``--config FILE`` before the command name, and nothing else, belongs to
+the entry point; the rest of the command line goes to Django untouched."""
+
+import subprocess
+import sys
+
+import pytest
+
+from django_zipserve import entrypoint
+from django_zipserve.entrypoint import UsageError, make_main, split_global_options
+from tests.conftest import REPO
+
+
+@pytest.mark.parametrize(
+    "argv, config_file, django_argv",
+    [
+        (["site"], None, ["site"]),
+        (["site", "check"], None, ["site", "check"]),
+        (["site", "--config", "a.yml", "check"], "a.yml", ["site", "check"]),
+        (["site", "--config=a.yml", "check"], "a.yml", ["site", "check"]),
+        (["site", "--config=a=b.yml", "check"], "a=b.yml", ["site", "check"]),
+        (["site", "--config", "a.yml"], "a.yml", ["site"]),
+        (["site", "--config", "a.yml", "--config=b.toml", "check"], "b.toml", ["site", "check"]),
+        (
+            ["site", "--config", "a.yml", "gunicorn", "--config", "gunicorn.conf.py", "--workers", "3"],
+            "a.yml",
+            ["site", "gunicorn", "--config", "gunicorn.conf.py", "--workers", "3"],
+        ),
+        (["site", "pyuwsgi", "--config=x.ini"], None, ["site", "pyuwsgi", "--config=x.ini"]),
+        (["site", "--settings=x", "--config", "a.yml"], None, ["site", "--settings=x", "--config", "a.yml"]),
+        (["site", "runserver", "--config"], None, ["site", "runserver", "--config"]),
+    ],
+)
+def test_split_global_options(argv, config_file, django_argv):
+    original = list(argv)
+    assert split_global_options(argv) == (config_file, django_argv)
+    assert argv == original
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["site", "--config"], "--config needs a file name: --config FILE"),
+        (["site", "--config", "--verbosity", "2"], "--config needs a file name: --config FILE"),
+        (["site", "--config="], "--config needs a file name: --config=FILE"),
+        (["site", "--configuration", "x"], "unknown option --configuration"),
+    ],
+)
+def test_usage_errors(argv, message):
+    with pytest.raises(UsageError) as info:
+        split_global_options(argv)
+    assert str(info.value) == message
+
+
+def test_make_main_documents_the_project():
+    main = make_main("shop.settings")
+    assert callable(main)
+    assert main.__doc__ == "Run a management command of shop."
+    assert "[--config FILE]" in entrypoint.USAGE
+
+
+def run(env, *args):
+    return subprocess.run(
+        [sys.executable, "-m", "tests.testproject", *args],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--config"], "--config needs a file name: --config FILE"),
+        (["--config=", "check"], "--config needs a file name: --config=FILE"),
+        (["--configure", "x", "check"], "unknown option --configure"),
+    ],
+)
+def test_usage_error_exits_2_without_traceback(project_env, args, message):
+    result = run(project_env, *args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "usage: " in result.stderr
+    assert "[--config FILE] COMMAND [ARGS ...]" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_config_option_chooses_the_file(project_env, tmp_path):
+    first, second = tmp_path / "first.yaml", tmp_path / "second.toml"
+    first.write_text("MARKER: first\n")
+    second.write_text('MARKER = "second"\n')
+    project_env["TESTPROJECT_CONFIG"] = str(first)
+    result = run(project_env, "--config", str(second), "config", "show")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == f"config file: {second}"
+    marker = next(line for line in result.stdout.splitlines() if line.startswith("MARKER "))
+    assert '"second"' in marker
+
+
+def test_relative_config_file_is_resolved_from_working_directory(project_env, tmp_path):
+    (tmp_path / "here.yaml").write_text("MARKER: relative\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.testproject", "--config", "here.yaml", "config", "show"],
+        cwd=tmp_path, env=project_env, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == f"config file: {tmp_path / 'here.yaml'}"
+
+
+def test_options_after_the_command_reach_django(project_env):
+    # Django's own parser sees "--config" after "config check" and rejects it;
+    # the entry point did not swallow it.
+    result = run(project_env, "config", "check", "--config", "x.yaml")
+    assert result.returncode != 0
+    assert "unrecognized arguments: --config x.yaml" in result.stderr

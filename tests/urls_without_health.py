@@ -1,0 +1,3 @@
+"""A URL configuration that does not include django_zipserve.urls."""
+
+urlpatterns = []
