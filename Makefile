@@ -27,9 +27,10 @@ pyz: venv
 	out=$$(cd example_project && ../$(BIN)/python -m django_zipserve build --quiet \
 	    --require .. --output-dir ../dist) && cp "$$out" $(PYZ) && echo "built $$out -> $(PYZ)"
 
+# The file holds a secret: readable by its owner only.
 $(DEMO_CONFIG):
 	mkdir -p $(DEMO_DIR)
-	$(PYZ) config template yaml \
+	umask 077 && $(PYZ) config template yaml \
 	    | sed -e 's/^HTTPS: true/HTTPS: false/' \
 	          -e 's|^STATE_DIR: .*|STATE_DIR: "$(CURDIR)/$(DEMO_DIR)/state"|' > $@.tmp
 	mv $@.tmp $@

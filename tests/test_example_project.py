@@ -1,0 +1,22 @@
+"""The example project's own test suite, run from its source tree."""
+
+import subprocess
+import sys
+
+from .conftest import REPO
+
+
+def test_example_project_tests_pass(project_env):
+    env = dict(project_env, PYTHONPATH=str(REPO / "example_project"))
+    result = subprocess.run([sys.executable, "manage.py", "test", "--noinput", "-v", "2"],
+                            cwd=REPO / "example_project", env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Ran 4 tests" in result.stderr
+    assert "\nOK\n" in result.stderr
+
+
+def test_example_project_has_no_missing_migrations(project_env):
+    env = dict(project_env, PYTHONPATH=str(REPO / "example_project"))
+    result = subprocess.run([sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
+                            cwd=REPO / "example_project", env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
