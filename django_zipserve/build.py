@@ -30,11 +30,15 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 from . import __version__
 
 RECORD_NAME = "zipserve_build.json"
+BOOT_MODULE = "_zipserve_boot"
+PREAMBLE_NAME = "zipserve_preamble.py"
+MAIN_PY = f"import {BOOT_MODULE}\n\n{BOOT_MODULE}.main()\n".encode()
 DEFAULT_SHEBANG = "/usr/bin/env python3"
 LOCK_FILES = ("requirements.lock", "requirements.txt")
 IGNORED_SOURCE = shutil.ignore_patterns(
@@ -295,11 +299,55 @@ def write_record(options, site, epoch):
     return record
 
 
-def run_shiv(options, site, output, record, env):
+def add_lock_file(site, epoch):
+    """An empty file in the extraction that running processes hold a
+    shared lock on (see zipapp_boot.hold_extraction)."""
+    from .zipapp_boot import LOCK_NAME
+
+    path = site / LOCK_NAME
+    path.write_bytes(b"")
+    path.chmod(0o644)
+    os.utime(path, (epoch, epoch))
+
+
+def write_preamble(work, epoch):
+    path = work / "preamble" / PREAMBLE_NAME
+    path.parent.mkdir()
+    path.write_text("import _zipserve_boot\n\n_zipserve_boot.preamble(site_packages)\n", encoding="utf-8")
+    path.chmod(0o644)
+    os.utime(path, (epoch, epoch))
+    return path
+
+
+def run_shiv(options, site, output, record, preamble, env):
     command = [sys.executable, "-m", "shiv", "--site-packages", site, "--output-file", output,
                "--entry-point", options.entry_point, "--python", options.python,
-               "--build-id", record["build_id"], "--reproducible", "--compile-pyc"]
+               "--build-id", record["build_id"], "--reproducible", "--compile-pyc", "--preamble", preamble]
     run_command(command, True, env=env)
+
+
+def install_boot(built, epoch):
+    """Put our start-up module at the root of the archive and make
+    ``__main__.py`` call it; it then hands over to shiv's bootstrap."""
+    boot_source = Path(__file__).with_name("zipapp_boot.py").read_bytes()
+    date_time = time.gmtime(epoch)[:6]
+    original = built.with_suffix(".shiv")
+    built.rename(original)
+    with original.open("rb") as source_file:
+        shebang = source_file.readline()
+    with zipfile.ZipFile(original) as source, built.open("wb") as target_file:
+        target_file.write(shebang)
+        with zipfile.ZipFile(target_file, "w", compression=zipfile.ZIP_DEFLATED) as target:
+            for info in source.infolist():
+                if info.filename == "__main__.py":
+                    continue
+                target.writestr(info, source.read(info))
+            for name, data in ((f"{BOOT_MODULE}.py", boot_source), ("__main__.py", MAIN_PY)):
+                info = zipfile.ZipInfo(name, date_time=date_time)
+                info.external_attr = 0o100644 << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                target.writestr(info, data)
+    original.unlink()
 
 
 def write_outputs(options, built, record):
@@ -329,9 +377,12 @@ def build(options, stream=None):
         steps.run("collect static files", collect_static, options, site, env)
         steps.run("compile translations", compile_messages, options, site, env)
         steps.run("normalise the installed files", normalise, site, work, epoch)
+        add_lock_file(site, epoch)
         record = steps.run("record the contents", write_record, options, site, epoch)
         built = work / "out.pyz"
-        steps.run("build the zipapp with shiv", run_shiv, options, site, built, record, env)
+        preamble = write_preamble(work, epoch)
+        steps.run("build the zipapp with shiv", run_shiv, options, site, built, record, preamble, env)
+        steps.run("add the start-up module", install_boot, built, epoch)
         target, digest = steps.run("write the outputs", write_outputs, options, built, record)
     if not options.quiet:
         size = target.stat().st_size / 1e6

@@ -25,6 +25,11 @@ from . import sources
 USAGE = "usage: {prog} [--config FILE] COMMAND [ARGS ...]"
 
 
+# Commands that describe the project rather than run it: they must work
+# before a valid configuration exists.
+DESCRIBING_COMMANDS = (["config", "template"], ["config", "docs"], ["zipapp", "version"])
+
+
 class UsageError(Exception):
     pass
 
@@ -63,7 +68,10 @@ def run(settings_module, argv=None):
         raise SystemExit(2) from None
     if config_file is not None:
         sources.set_command_line_file(config_file)
-    if django_argv[1:3] in (["config", "template"], ["config", "docs"]):
+    if django_argv[1:] in (["version"], ["--version"]):
+        # Django answers these itself, with its own version only.
+        django_argv = [django_argv[0], "zipapp", "version"]
+    if django_argv[1:3] in DESCRIBING_COMMANDS:
         sources.use_defaults_only()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", settings_module)
     from django.core.management import execute_from_command_line

@@ -4,9 +4,11 @@ import argparse
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -105,7 +107,30 @@ def test_build_the_example_project(tmp_path):
     assert any(name.startswith("site-packages/example_project/static_collected/example_project/site.")
                and name.endswith(".css.gz") for name in names)
     assert "site-packages/example_project/templates/home.html" in names
-    assert not any("/bin/" in name or name.endswith("direct_url.json") for name in names)
+    # pip's console scripts (with the build machine's paths) are gone; only
+    # our start-up preamble is in bin/.
+    assert [name for name in names if "/bin/" in name] == ["site-packages/bin/zipserve_preamble.py"]
+    assert not any(name.endswith("direct_url.json") for name in names)
+    assert "_zipserve_boot.py" in names
     after = subprocess.run(["git", "status", "--porcelain", "--ignored", "example_project"], cwd=REPO,
                            capture_output=True, text=True).stdout
     assert after == before, "the build wrote into the source tree"
+
+
+@pytest.mark.e2e
+def test_two_builds_in_different_folders_are_identical(tmp_path):
+    """Same source, same inputs: the same bytes, wherever it was built."""
+    digests = []
+    for folder in ("first", "second-build-elsewhere"):
+        source = tmp_path / folder / "example_project"
+        shutil.copytree(REPO / "example_project", source, ignore=shutil.ignore_patterns("dist", "static_collected"))
+        os.utime(source / "pyproject.toml")  # a different mtime must not matter
+        result = subprocess.run(
+            [sys.executable, "-m", "django_zipserve", "build", "--quiet", "--require", str(REPO),
+             "--output-dir", str(tmp_path / folder / "dist")],
+            cwd=source, capture_output=True, text=True, timeout=900,
+            env=dict(os.environ, SOURCE_DATE_EPOCH="1700000000"),
+        )
+        assert result.returncode == 0, result.stderr
+        digests.append(hashlib.sha256(Path(result.stdout.strip()).read_bytes()).hexdigest())
+    assert digests[0] == digests[1]

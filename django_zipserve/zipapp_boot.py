@@ -1,0 +1,156 @@
+"""Start-up of a django-zipserve zipapp, run before and just after shiv's bootstrap.
+
+The build copies this file to the root of the archive as ``_zipserve_boot.py``
+and makes ``__main__.py`` call :func:`main`; it uses the standard library
+only, since nothing else is importable yet.
+
+Before shiv extracts anything it:
+
+- refuses the ``SHIV_*`` variables that let whoever sets the environment
+  change what the artifact runs (prepend paths, another entry point, an
+  interactive interpreter);
+- chooses where the bundled packages are extracted: ``SHIV_ROOT``, else
+  systemd's ``$CACHE_DIRECTORY``, else ``$XDG_CACHE_HOME/shiv`` or
+  ``~/.cache/shiv``. An existing extraction of this very build is used even
+  where nothing may be written (a read-only file system); otherwise the first
+  writable place wins, and when there is none it stops with one message that
+  says what to set.
+
+Just before the project's entry point runs (shiv's "preamble"), it:
+
+- takes a shared lock on a file of the extraction, so that pruning old
+  extractions never removes one a running process uses;
+- removes from ``sys.path`` everything that is neither the standard library
+  nor the artifact: the user's site-packages, the system's site- and
+  dist-packages and ``PYTHONPATH``, so the artifact runs exactly what it was
+  built and tested with.
+"""
+
+import json
+import os
+import sys
+import zipfile
+
+LOCK_NAME = "zipserve_in_use.lock"
+REFUSED_VARIABLES = (
+    "SHIV_PREPEND_PYTHONPATH",
+    "SHIV_EXTEND_PYTHONPATH",
+    "SHIV_INTERPRETER",
+    "SHIV_ENTRY_POINT",
+    "SHIV_CONSOLE_SCRIPT",
+    "SHIV_MODULE",
+)
+EXIT_USAGE = 2
+
+
+def fail(message):
+    name = os.path.basename(archive_path())
+    sys.stderr.write(f"{name}: {message}\n")
+    sys.stderr.flush()
+    raise SystemExit(EXIT_USAGE)
+
+
+def archive_path():
+    return os.path.dirname(os.path.abspath(__file__))
+
+
+def read_environment(archive):
+    with zipfile.ZipFile(archive) as zipped:
+        return json.loads(zipped.read("environment.json").decode("utf-8"))
+
+
+def candidate_roots(environ):
+    """``(description, directory)`` in order of preference."""
+    candidates = []
+    if environ.get("SHIV_ROOT"):
+        candidates.append(("SHIV_ROOT", environ["SHIV_ROOT"]))
+    if environ.get("CACHE_DIRECTORY"):
+        candidates.append(("$CACHE_DIRECTORY", environ["CACHE_DIRECTORY"].split(":")[0]))
+    if environ.get("XDG_CACHE_HOME"):
+        candidates.append(("$XDG_CACHE_HOME/shiv", os.path.join(environ["XDG_CACHE_HOME"], "shiv")))
+    home = environ.get("HOME")
+    if home:
+        candidates.append(("~/.cache/shiv", os.path.join(home, ".cache", "shiv")))
+    return candidates
+
+
+def writable(directory):
+    """Can the directory be used, creating it if needed?"""
+    probe = os.path.abspath(directory)
+    while not os.path.exists(probe):
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            return False
+        probe = parent
+    return os.path.isdir(probe) and os.access(probe, os.W_OK | os.X_OK)
+
+
+def choose_root(environ, extraction_name):
+    """The extraction root: an existing extraction of this build first,
+    then the first writable candidate."""
+    candidates = candidate_roots(environ)
+    for _, root in candidates:
+        if os.path.isdir(os.path.join(root, extraction_name, "site-packages")):
+            return root
+    for _, root in candidates:
+        if writable(root):
+            return root
+    tried = ", ".join(f"{label} ({root})" for label, root in candidates) or "nothing (HOME is not set)"
+    fail(
+        "cannot extract the bundled packages: no writable directory among "
+        f"{tried}. Set SHIV_ROOT to a writable directory (under systemd: "
+        "CacheDirectory=<name> and SHIV_ROOT=%C/<name>)."
+    )
+
+
+def main():
+    for variable in REFUSED_VARIABLES:
+        if os.environ.get(variable):
+            fail(f"{variable} is set; this artifact refuses it, because it would change what the artifact runs")
+    archive = archive_path()
+    environment = read_environment(archive)
+    extraction_name = f"{os.path.basename(os.path.realpath(archive))}_{environment['build_id']}"
+    os.environ["SHIV_ROOT"] = choose_root(os.environ, extraction_name)
+
+    import _bootstrap
+
+    _bootstrap.bootstrap()
+
+
+def standard_library_paths():
+    import sysconfig
+
+    paths = {sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib")}
+    paths |= {os.path.join(path, "lib-dynload") for path in list(paths)}
+    # An embedded or zipped standard library (pythonXY.zip) sits beside it.
+    paths |= {path for path in sys.path if path.endswith(".zip") and os.path.basename(path).startswith("python")}
+    return {os.path.normpath(path) for path in paths}
+
+
+def isolate(site_packages):
+    """Keep only the standard library, the archive and its extraction."""
+    site_packages = os.path.normpath(str(site_packages))
+    keep = standard_library_paths() | {os.path.normpath(archive_path())}
+    sys.path[:] = [
+        path for path in sys.path
+        if os.path.normpath(path) in keep or os.path.normpath(path).startswith(site_packages)
+    ]
+
+
+def hold_extraction(site_packages):
+    """A shared lock for the life of the process (and its forked workers):
+    the extraction is in use."""
+    import fcntl
+
+    path = os.path.join(str(site_packages), LOCK_NAME)
+    try:
+        descriptor = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None  # an extraction made by an older build has no lock file
+    fcntl.flock(descriptor, fcntl.LOCK_SH)
+    return descriptor
+
+
+def preamble(site_packages):
+    hold_extraction(site_packages)
+    isolate(site_packages)

@@ -1,0 +1,164 @@
+"""The artifact's start-up: where it extracts, what it refuses, what it imports."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+from django_zipserve import zipapp_boot
+
+from .conftest import TEST_SECRET_KEY, free_port, wait_for_http
+
+
+class TestChooseRoot:
+    def test_order_of_candidates(self, tmp_path):
+        environ = {"SHIV_ROOT": str(tmp_path / "a"), "CACHE_DIRECTORY": f"{tmp_path / 'b'}:{tmp_path / 'c'}",
+                   "XDG_CACHE_HOME": str(tmp_path / "x"), "HOME": str(tmp_path / "h")}
+        roots = [root for _, root in zipapp_boot.candidate_roots(environ)]
+        assert roots == [str(tmp_path / "a"), str(tmp_path / "b"), str(tmp_path / "x" / "shiv"),
+                         str(tmp_path / "h" / ".cache" / "shiv")]
+
+    def test_existing_extraction_wins_even_where_nothing_is_writable(self, tmp_path):
+        existing = tmp_path / "cache"
+        (existing / "app.pyz_123" / "site-packages").mkdir(parents=True)
+        environ = {"SHIV_ROOT": str(tmp_path / "writable"), "CACHE_DIRECTORY": str(existing)}
+        assert zipapp_boot.choose_root(environ, "app.pyz_123") == str(existing)
+
+    def test_first_writable_candidate(self, tmp_path):
+        not_a_directory = tmp_path / "file"
+        not_a_directory.write_text("")
+        environ = {"SHIV_ROOT": str(not_a_directory / "shiv"), "HOME": str(tmp_path)}
+        assert zipapp_boot.choose_root(environ, "app.pyz_1") == str(tmp_path / ".cache" / "shiv")
+
+
+def artifact_env(tmp_path, **extra):
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("SHIV_", "DJANGO_", "LISTEN_", "UWSGI_", "GUNICORN_"))}
+    env.update(HOME=str(tmp_path / "home"), SECRET_KEY=TEST_SECRET_KEY, HTTPS="false",
+               STATE_DIR=str(tmp_path / "state"))
+    env.update(extra)
+    return env
+
+
+def run(pyz, env, *args, timeout=300, python=sys.executable):
+    return subprocess.run([python, str(pyz), *args], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.e2e
+class TestArtifactStartUp:
+    def test_version_needs_no_configuration(self, example_pyz, tmp_path, shiv_root):
+        env = artifact_env(tmp_path, SHIV_ROOT=str(shiv_root))
+        del env["SECRET_KEY"]
+        result = run(example_pyz, env, "version")
+        assert result.returncode == 0, result.stderr
+        record = json.loads(example_pyz.with_suffix(".json").read_text())
+        assert result.stdout.startswith(f"example_project 1.0.0 (build {record['build_id']}, commit ")
+        assert f"built for Python {record['python']}" in result.stdout
+        assert "Django" in result.stdout
+
+    @pytest.mark.parametrize("variable", zipapp_boot.REFUSED_VARIABLES)
+    def test_injection_variables_are_refused(self, example_pyz, tmp_path, shiv_root, variable):
+        result = run(example_pyz, artifact_env(tmp_path, SHIV_ROOT=str(shiv_root), **{variable: "/tmp"}), "version")
+        assert result.returncode == 2
+        assert f"{variable} is set; this artifact refuses it" in result.stderr
+        assert "Traceback" not in result.stderr
+
+    def test_no_writable_extraction_root_is_one_clear_message(self, example_pyz, tmp_path):
+        # Under a regular file nothing can be created, whoever runs the test.
+        not_a_directory = tmp_path / "file"
+        not_a_directory.write_text("")
+        env = artifact_env(tmp_path, HOME=str(not_a_directory / "home"), SHIV_ROOT=str(not_a_directory / "root"))
+        result = run(example_pyz, env, "version")
+        assert result.returncode == 2
+        assert "cannot extract the bundled packages: no writable directory" in result.stderr
+        assert "SHIV_ROOT" in result.stderr and "CacheDirectory=" in result.stderr
+        assert "Traceback" not in result.stderr
+
+    def test_cache_directory_is_used_under_systemd(self, example_pyz, tmp_path):
+        cache = tmp_path / "cache"
+        cache.mkdir()
+        result = run(example_pyz, artifact_env(tmp_path, CACHE_DIRECTORY=str(cache)), "version")
+        assert result.returncode == 0, result.stderr
+        assert any(path.name.startswith(f"{example_pyz.name}_") for path in cache.iterdir())
+
+    def test_system_site_packages_and_pythonpath_are_not_imported(self, example_pyz, tmp_path, shiv_root):
+        """A module that exists only outside the artifact is not importable
+        from it, and a conflicting ``dj_database_url`` is not the one used."""
+        site_dir = Path(sysconfig.get_paths()["purelib"])
+        probe = site_dir / "zipserve_outside_probe.py"
+        probe.write_text("LEAKED = True\n")
+        outside = tmp_path / "pythonpath"
+        (outside / "dj_database_url").mkdir(parents=True)
+        (outside / "dj_database_url" / "__init__.py").write_text("raise ImportError('outside copy imported')\n")
+        (outside / "zipserve_pythonpath_probe.py").write_text("LEAKED = True\n")
+        code = (
+            "import importlib.util, dj_database_url, sys; "
+            "print(importlib.util.find_spec('zipserve_outside_probe'), "
+            "importlib.util.find_spec('zipserve_pythonpath_probe'), dj_database_url.__file__)"
+        )
+        try:
+            env = artifact_env(tmp_path, SHIV_ROOT=str(shiv_root), PYTHONPATH=str(outside))
+            result = run(example_pyz, env, "shell", "-c", code)
+        finally:
+            probe.unlink()
+        assert result.returncode == 0, result.stderr
+        first, second, location = result.stdout.split()[-3:]
+        assert (first, second) == ("None", "None")
+        assert location.startswith(str(shiv_root))
+
+    @pytest.mark.skipif(shutil.which("unshare") is None or os.geteuid() != 0,
+                        reason="needs root and unshare to mount read-only")
+    def test_serves_from_a_read_only_extraction(self, example_pyz, tmp_path, servers):
+        """ProtectSystem=strict: the extraction exists but nothing may be written."""
+        root = tmp_path / "cache"
+        env = artifact_env(tmp_path, SHIV_ROOT=str(root), PYTHONDONTWRITEBYTECODE="1")
+        state = Path(env["STATE_DIR"])
+        state.mkdir()
+        assert run(example_pyz, env, "migrate", "--noinput").returncode == 0
+        port = free_port()
+        script = (
+            f'mount --bind "{root}" "{root}" && mount -o remount,bind,ro "{root}" && '
+            f'exec "{sys.executable}" "{example_pyz}" pyuwsgi --http 127.0.0.1:{port}'
+        )
+        server = servers.start(["unshare", "-m", "sh", "-c", script], env)
+        wait_for_http(f"http://127.0.0.1:{port}/", process=server.process)
+        assert "Read-only file system" not in server.output()
+        assert server.stop() == 0
+
+
+@pytest.mark.e2e
+def test_prune_keeps_current_recent_and_in_use_extractions(example_pyz, tmp_path):
+    root = tmp_path / "cache"
+    env = artifact_env(tmp_path, SHIV_ROOT=str(root))
+    assert run(example_pyz, env, "version").returncode == 0  # the current extraction
+    old = {}
+    for age, name in enumerate(["newest", "middle", "held", "oldest"], start=1):
+        path = root / f"{example_pyz.name}_{name}"
+        (path / "site-packages").mkdir(parents=True)
+        (path / "site-packages" / zipapp_boot.LOCK_NAME).write_text("")
+        os.utime(path, (1_000_000_000 - age * 1000, 1_000_000_000 - age * 1000))
+        old[name] = path
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDONLY); "
+         "fcntl.flock(fd, fcntl.LOCK_SH); print('held', flush=True); time.sleep(60)",
+         str(old["held"] / "site-packages" / zipapp_boot.LOCK_NAME)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        result = run(example_pyz, env, "zipapp", "prune", "--keep", "1")
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+    assert result.returncode == 0, result.stderr
+    assert old["newest"].exists(), "the most recent other extraction is kept"
+    assert old["held"].exists(), "an extraction in use is never removed"
+    assert not old["middle"].exists() and not old["oldest"].exists()
+    current = [path for path in root.iterdir() if path.is_dir() and path.name not in
+               {p.name for p in old.values()}]
+    assert len(current) == 1 and (current[0] / "site-packages").is_dir()
+    assert "2 removed, 3 kept" in result.stdout
