@@ -53,5 +53,10 @@ test-unit: venv
 test-artifact: pyz
 	ZIPSERVE_TEST_PYZ=$(CURDIR)/$(PYZ) $(BIN)/python -m pytest -m e2e $(PYTEST_ARGS)
 
+# Benchmarks: not part of `make test`; results in bench/results, table in docs/.
+bench: pyz
+	$(BIN)/python bench/startup.py --pyz $(PYZ)
+	$(BIN)/python bench/report.py
+
 clean:
 	rm -rf $(VENV) .tox dist build $(DEMO_DIR) *.egg-info example_project/*.egg-info

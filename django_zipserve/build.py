@@ -220,6 +220,44 @@ def compile_messages(options, site, env):
     return True
 
 
+LANGUAGES_SCRIPT = """
+import json, django
+django.setup()
+from django.conf import settings, global_settings
+offered = settings.LANGUAGES != global_settings.LANGUAGES
+print(json.dumps({"languages": [code for code, _ in settings.LANGUAGES] if offered else None,
+                  "language_code": settings.LANGUAGE_CODE}))
+"""
+
+
+def offered_languages(options, site, env):
+    """The languages the site offers (settings.LANGUAGES), or None for all."""
+    command_env = dict(env, PYTHONPATH=str(site), DJANGO_SETTINGS_MODULE=options.settings, DJANGO_ZIPSERVE_BUILD="1")
+    result = run_command([sys.executable, "-S", "-c", LANGUAGES_SCRIPT], True, env=command_env, cwd=site)
+    found = json.loads(result.stdout.strip().splitlines()[-1])
+    if found["languages"] is None:
+        return None
+    return {code.split("-")[0].split("_")[0].lower() for code in [*found["languages"], found["language_code"], "en"]}
+
+
+def prune_translations(site, languages):
+    """Remove the translations of languages the site does not offer: Django
+    never activates them, and they are half of the files to extract. With
+    LANGUAGES left at Django's default (every language), all are kept."""
+    if languages is None:
+        return 0
+    removed = 0
+    for locale_dir in sorted(site.rglob("locale")):
+        if not locale_dir.is_dir():
+            continue
+        for language_dir in sorted(locale_dir.iterdir()):
+            language = language_dir.name.split("_")[0].split("-")[0].lower()
+            if language_dir.is_dir() and language not in languages and language != "__pycache__":
+                shutil.rmtree(language_dir)
+                removed += 1
+    return removed
+
+
 def normalise(site, work, epoch):
     """Make the installed tree depend on nothing but its inputs."""
     # Console scripts carry the build interpreter's path and are never run
@@ -231,8 +269,10 @@ def normalise(site, work, epoch):
         if path.name == "__pycache__" and path.is_dir():
             shutil.rmtree(path)
             continue
-        if path.suffix == ".pyc" or path.name == "direct_url.json":
-            # direct_url.json holds the path of the temporary build folder.
+        if path.suffix in (".pyc", ".po") or path.name == "direct_url.json":
+            # direct_url.json holds the path of the temporary build folder;
+            # .po files are translation sources, and only the compiled .mo
+            # files are read at run time (a fifth of Django's files).
             path.unlink()
             continue
         if path.name == "RECORD" and path.parent.name.endswith(".dist-info"):
@@ -322,13 +362,31 @@ def write_preamble(work, epoch):
 def run_shiv(options, site, output, record, preamble, env):
     command = [sys.executable, "-m", "shiv", "--site-packages", site, "--output-file", output,
                "--entry-point", options.entry_point, "--python", options.python,
-               "--build-id", record["build_id"], "--reproducible", "--compile-pyc", "--preamble", preamble]
+               "--build-id", record["build_id"], "--reproducible", "--preamble", preamble]
     run_command(command, True, env=env)
 
 
-def install_boot(built, epoch):
-    """Put our start-up module at the root of the archive and make
-    ``__main__.py`` call it; it then hands over to shiv's bootstrap."""
+def compile_bytecode(site):
+    """Compile every module once, at build time, into hash-based ``.pyc``
+    files that are never checked against their source: the artifact is
+    immutable, so a start (even on a read-only extraction, even with
+    PYTHONDONTWRITEBYTECODE) never compiles anything, and the first start
+    does not spend seconds compiling either."""
+    import compileall
+    import py_compile
+
+    # The directory name only shows in code objects, which the import system
+    # points at the real file when it loads them; a fixed one keeps builds
+    # identical.
+    compileall.compile_dir(str(site), ddir="site-packages", quiet=2, workers=0,
+                           invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    return sorted(path for path in site.rglob("*.pyc"))
+
+
+def finish_archive(built, site, bytecode, epoch):
+    """Add what shiv leaves out: the compiled bytecode of site-packages, and
+    our start-up module at the root of the archive, which ``__main__.py``
+    now calls (it hands over to shiv's bootstrap for the first extraction)."""
     boot_source = Path(__file__).with_name("zipapp_boot.py").read_bytes()
     date_time = time.gmtime(epoch)[:6]
     original = built.with_suffix(".shiv")
@@ -342,7 +400,9 @@ def install_boot(built, epoch):
                 if info.filename == "__main__.py":
                     continue
                 target.writestr(info, source.read(info))
-            for name, data in ((f"{BOOT_MODULE}.py", boot_source), ("__main__.py", MAIN_PY)):
+            added = [(f"site-packages/{path.relative_to(site).as_posix()}", path.read_bytes()) for path in bytecode]
+            added += [(f"{BOOT_MODULE}.py", boot_source), ("__main__.py", MAIN_PY)]
+            for name, data in added:
                 info = zipfile.ZipInfo(name, date_time=date_time)
                 info.external_attr = 0o100644 << 16
                 info.compress_type = zipfile.ZIP_DEFLATED
@@ -376,13 +436,16 @@ def build(options, stream=None):
         steps.run("install the project and its dependencies", install, options, source, site, env)
         steps.run("collect static files", collect_static, options, site, env)
         steps.run("compile translations", compile_messages, options, site, env)
+        languages = steps.run("read the languages the site offers", offered_languages, options, site, env)
+        steps.run("remove translations of other languages", prune_translations, site, languages)
         steps.run("normalise the installed files", normalise, site, work, epoch)
         add_lock_file(site, epoch)
         record = steps.run("record the contents", write_record, options, site, epoch)
         built = work / "out.pyz"
         preamble = write_preamble(work, epoch)
         steps.run("build the zipapp with shiv", run_shiv, options, site, built, record, preamble, env)
-        steps.run("add the start-up module", install_boot, built, epoch)
+        bytecode = steps.run("compile bytecode", compile_bytecode, site)
+        steps.run("add bytecode and the start-up module", finish_archive, built, site, bytecode, epoch)
         target, digest = steps.run("write the outputs", write_outputs, options, built, record)
     if not options.quiet:
         size = target.stat().st_size / 1e6

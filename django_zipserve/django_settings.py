@@ -45,6 +45,7 @@ def apply_config(config, namespace):
     namespace["INSTALLED_APPS"] = with_runserver_nostatic(namespace.get("INSTALLED_APPS", []))
     namespace.update(security_settings(config))
     namespace.setdefault("LOGGING", logging_settings(config.LOG_LEVEL))
+    namespace.setdefault("TEST_RUNNER", "django_zipserve.testing.ProjectTestRunner")
     for setting, field in SERVER_SETTINGS.items():
         namespace[setting] = getattr(config, field)
     for field in config.project_fields():

@@ -55,6 +55,15 @@ def archive_path():
 
 
 def read_environment(archive):
+    """shiv's build metadata. Read through the zipimporter that loaded this
+    module: it has parsed the archive's directory already, and parsing it
+    again (thousands of entries) would cost more than the rest of start-up."""
+    loader = globals().get("__loader__")
+    if hasattr(loader, "get_data"):
+        try:
+            return json.loads(loader.get_data(os.path.join(archive, "environment.json")).decode("utf-8"))
+        except OSError:
+            pass
     with zipfile.ZipFile(archive) as zipped:
         return json.loads(zipped.read("environment.json").decode("utf-8"))
 
@@ -110,11 +119,31 @@ def main():
     archive = archive_path()
     environment = read_environment(archive)
     extraction_name = f"{os.path.basename(os.path.realpath(archive))}_{environment['build_id']}"
-    os.environ["SHIV_ROOT"] = choose_root(os.environ, extraction_name)
+    root = choose_root(os.environ, extraction_name)
+    os.environ["SHIV_ROOT"] = root
+    site_packages = os.path.join(root, extraction_name, "site-packages")
+    # shiv renames a finished extraction into place: if it exists, it is whole.
+    if os.path.isdir(site_packages) and not os.environ.get("SHIV_FORCE_EXTRACT"):
+        run_extracted(site_packages, environment["entry_point"])
+    else:
+        import _bootstrap
 
-    import _bootstrap
+        _bootstrap.bootstrap()  # extracts, runs preamble() and the entry point
 
-    _bootstrap.bootstrap()
+
+def run_extracted(site_packages, entry_point):
+    """What shiv's bootstrap does once everything is extracted, without
+    opening the archive again."""
+    import site
+    from importlib import import_module
+
+    preamble(site_packages)
+    site.addsitedir(site_packages)
+    module_name, _, attribute = entry_point.partition(":")
+    target = import_module(module_name)
+    for name in attribute.split("."):
+        target = getattr(target, name)
+    sys.exit(target())
 
 
 def standard_library_paths():
@@ -128,13 +157,21 @@ def standard_library_paths():
 
 
 def isolate(site_packages):
-    """Keep only the standard library, the archive and its extraction."""
+    """Keep only the standard library, the archive and its extraction, and
+    drop import hooks that ``.pth`` files of the interpreter installed
+    (editable installs, setuptools' distutils shim)."""
     site_packages = os.path.normpath(str(site_packages))
     keep = standard_library_paths() | {os.path.normpath(archive_path())}
     sys.path[:] = [
         path for path in sys.path
         if os.path.normpath(path) in keep or os.path.normpath(path).startswith(site_packages)
     ]
+    sys.meta_path[:] = [finder for finder in sys.meta_path if _standard_finder(finder)]
+
+
+def _standard_finder(finder):
+    module = getattr(finder, "__module__", None) or type(finder).__module__
+    return module.startswith(("_frozen_importlib", "importlib", "zipimport"))
 
 
 def hold_extraction(site_packages):

@@ -155,3 +155,14 @@ def test_release_that_cannot_reach_its_database_refuses_to_start(site, tmp_path,
     assert result.returncode == 1
     assert "refusing to start: warm-up request GET /-/health/ answered 503" in result.stderr
     assert "Starting" not in result.stderr and "Listening" not in result.stderr
+
+
+def test_the_artifact_runs_its_own_test_suite(example_pyz, shiv_root, tmp_path):
+    """What CI runs before shipping: the project's tests against the packaged code."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "SECRET_KEY"))}
+    env.update(SHIV_ROOT=str(shiv_root), HOME=str(tmp_path), DEBUG="true", STATE_DIR=str(tmp_path / "state"))
+    result = run_pyz(example_pyz, env, "test", "--noinput")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Ran 4 tests" in result.stderr
+    assert f"{shiv_root}" in run_pyz(example_pyz, env, "shell", "-c",
+                                     "import example_project; print(example_project.__file__)").stdout

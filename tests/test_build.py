@@ -82,6 +82,21 @@ def test_normalise_removes_build_paths_and_fixes_modes(tmp_path):
     assert (site / "pkg" / "m.py").stat().st_mtime == 315532800
 
 
+def test_prune_translations_keeps_offered_languages(tmp_path):
+    site = tmp_path / "site"
+    for path in ("django/conf/locale/en/formats.py", "django/conf/locale/en_GB/formats.py",
+                 "django/conf/locale/fr/formats.py", "django/contrib/admin/locale/de/LC_MESSAGES/django.mo",
+                 "django/contrib/admin/locale/pt_BR/LC_MESSAGES/django.mo", "app/locale/pt/LC_MESSAGES/django.mo"):
+        (site / path).parent.mkdir(parents=True, exist_ok=True)
+        (site / path).write_text("")
+    assert build.prune_translations(site, {"en", "pt"}) == 2
+    assert (site / "django/conf/locale/en_GB").is_dir()
+    assert (site / "django/contrib/admin/locale/pt_BR").is_dir()
+    assert not (site / "django/conf/locale/fr").exists()
+    assert not (site / "django/contrib/admin/locale/de").exists()
+    assert build.prune_translations(site, None) == 0, "all languages offered: nothing removed"
+
+
 @pytest.mark.e2e
 def test_build_the_example_project(tmp_path):
     before = subprocess.run(["git", "status", "--porcelain", "--ignored", "example_project"], cwd=REPO,
@@ -112,6 +127,11 @@ def test_build_the_example_project(tmp_path):
     assert [name for name in names if "/bin/" in name] == ["site-packages/bin/zipserve_preamble.py"]
     assert not any(name.endswith("direct_url.json") for name in names)
     assert "_zipserve_boot.py" in names
+    # Bytecode compiled at build time, and only the offered languages.
+    assert "site-packages/django/__pycache__/__init__.cpython-%d%d.pyc" % sys.version_info[:2] in names
+    assert any(name.startswith("site-packages/django/conf/locale/en/") for name in names)
+    assert not any(name.startswith("site-packages/django/conf/locale/fr/") for name in names)
+    assert not any(name.endswith(".po") for name in names)
     after = subprocess.run(["git", "status", "--porcelain", "--ignored", "example_project"], cwd=REPO,
                            capture_output=True, text=True).stdout
     assert after == before, "the build wrote into the source tree"

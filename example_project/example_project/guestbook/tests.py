@@ -10,7 +10,8 @@ class HomePageTests(TestCase):
         response = self.client.get(reverse("home"))
         self.assertEqual(response.status_code, 200)
         self.assertContains(response, settings.GREETING)
-        self.assertContains(response, "example_project/site.css")
+        # Hashed (site.3f2a1c9e0b7d.css) once collected into the artifact.
+        self.assertRegex(response.content.decode(), r'href="/static/example_project/site\.([0-9a-f]{12}\.)?css"')
         self.assertContains(response, 'class="logo"')
 
     def test_home_page_lists_greetings(self):
