@@ -17,6 +17,7 @@ settings with one call::
 """
 
 import os
+import reprlib
 import secrets
 from pathlib import Path
 from typing import ClassVar, Literal
@@ -30,6 +31,15 @@ from .errors import ConfigError, Problem, describe_expectation
 __all__ = ["ConfigError", "Field", "ZipserveConfig"]
 
 _loaded = {}
+
+
+def _short_repr(value):
+    """A bounded repr: a value built from YAML aliases can be enormous."""
+    shortened = reprlib.Repr()
+    shortened.maxstring = shortened.maxother = 50
+    shortened.maxlist = shortened.maxdict = shortened.maxtuple = shortened.maxset = 6
+    shortened.maxlevel = 3
+    return shortened.repr(value)
 
 
 def _unique(problems):
@@ -240,10 +250,7 @@ class ZipserveConfig(GoodConf):
             if key in raw:
                 where = raw[key].where
                 if field is not None and not sources.is_secret(field):
-                    value = repr(raw[key].value)
-                    if len(value) > 60:
-                        value = value[:57] + "..."
-                    message = f"{message}, got {value}"
+                    message = f"{message}, got {_short_repr(raw[key].value)}"
             else:
                 where = cls._looked_in(key, path)
             problems.append(Problem(key, where, message))

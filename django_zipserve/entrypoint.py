@@ -27,7 +27,10 @@ USAGE = "usage: {prog} [--config FILE] COMMAND [ARGS ...]"
 
 # Commands that describe the project rather than run it: they must work
 # before a valid configuration exists.
-DESCRIBING_COMMANDS = (["config", "template"], ["config", "docs"], ["zipapp", "version"])
+DESCRIBING_COMMANDS = (["config", "template"], ["config", "docs"], ["zipapp", "version"], ["systemd", "render"])
+# Commands that manage releases run on the server as an operator, before the
+# service's credentials exist: they need no secret either.
+RELEASE_COMMANDS = ("deploy", "rollback", "releases")
 
 
 class UsageError(Exception):
@@ -71,7 +74,7 @@ def run(settings_module, argv=None):
     if django_argv[1:] in (["version"], ["--version"]):
         # Django answers these itself, with its own version only.
         django_argv = [django_argv[0], "zipapp", "version"]
-    if django_argv[1:3] in DESCRIBING_COMMANDS:
+    if django_argv[1:3] in DESCRIBING_COMMANDS or django_argv[1:2] and django_argv[1] in RELEASE_COMMANDS:
         sources.use_defaults_only()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", settings_module)
     from django.core.management import execute_from_command_line

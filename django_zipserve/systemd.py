@@ -1,0 +1,177 @@
+"""systemd units for an artifact: a socket that holds the listener and a
+template service whose two instances (``@blue``, ``@green``) share it.
+
+The socket unit owns the listening socket, so a restart or an upgrade never
+refuses a connection: connections wait in the socket's queue while a server
+starts. Both colours run ``<root>/current/<name>.pyz``; the one started last
+runs whatever ``current`` points to then.
+
+The service is sandboxed at least as tightly as a container: a dynamic user,
+a read-only file system except its own state, cache and runtime
+directories, no devices, no kernel tunables, a system call filter. Two
+settings can break some applications and have switches:
+``MemoryDenyWriteExecute`` (JITs, cffi's old callbacks) and ``ProcSubset``
+(libraries that read ``/proc/meminfo`` or ``/proc/cpuinfo``, such as
+psutil).
+"""
+
+from dataclasses import dataclass
+
+DEFAULT_PYTHON = "/usr/bin/python3"
+DEFAULT_ROOT = "/srv"
+COLOURS = ("blue", "green")
+
+
+@dataclass(frozen=True)
+class Directive:
+    """A hardening setting: declared once, rendered and documented from here."""
+
+    name: str
+    value: str
+    why: str
+    switch: str = ""  # the render option that leaves it out
+
+
+HARDENING = (
+    Directive("DynamicUser", "yes", "a user allocated for the service and gone when it stops; implies "
+              "ProtectSystem=strict, ProtectHome=read-only, PrivateTmp, RemoveIPC"),
+    Directive("ProtectSystem", "strict", "the whole file system is read-only except the directories below"),
+    Directive("ProtectHome", "yes", "no access to /home, /root, /run/user"),
+    Directive("PrivateTmp", "yes", "a /tmp of its own"),
+    Directive("PrivateDevices", "yes", "no physical devices"),
+    Directive("PrivateUsers", "yes", "no other users are visible"),
+    Directive("PrivateMounts", "yes", "mounts are not shared with the host"),
+    Directive("ProtectHostname", "yes", "cannot change the host name"),
+    Directive("ProtectClock", "yes", "cannot change the clock"),
+    Directive("ProtectKernelTunables", "yes", "/proc/sys and /sys are read-only"),
+    Directive("ProtectKernelModules", "yes", "cannot load kernel modules"),
+    Directive("ProtectKernelLogs", "yes", "cannot read the kernel log"),
+    Directive("ProtectControlGroups", "yes", "cgroups are read-only"),
+    Directive("ProtectProc", "invisible", "other users' processes are invisible"),
+    Directive("ProcSubset", "pid", "only process entries in /proc, no /proc/meminfo or /proc/cpuinfo",
+              switch="--full-proc"),
+    Directive("RestrictAddressFamilies", "AF_UNIX AF_INET AF_INET6", "only local and IP sockets"),
+    Directive("RestrictNamespaces", "yes", "cannot create namespaces"),
+    Directive("RestrictRealtime", "yes", "no real-time scheduling"),
+    Directive("RestrictSUIDSGID", "yes", "cannot create set-user-id files"),
+    Directive("LockPersonality", "yes", "cannot change the execution domain"),
+    Directive("MemoryDenyWriteExecute", "yes", "no memory both writable and executable (breaks JITs "
+              "and cffi's old-style callbacks)", switch="--allow-write-execute"),
+    Directive("NoNewPrivileges", "yes", "cannot gain privileges through execve"),
+    Directive("CapabilityBoundingSet", "", "no capabilities at all"),
+    Directive("SystemCallArchitectures", "native", "only native system calls"),
+    Directive("SystemCallFilter", "@system-service", "the system calls of an ordinary service"),
+    Directive("SystemCallFilter", "~@privileged @resources", "minus privileged and resource-changing ones"),
+    Directive("UMask", "0077", "files it creates are private"),
+)
+
+
+@dataclass
+class UnitOptions:
+    name: str
+    server: str = "pyuwsgi"
+    python: str = DEFAULT_PYTHON
+    root: str = DEFAULT_ROOT
+    listen: str = "127.0.0.1:8000"
+    config_file: str = ""
+    credentials: tuple = ()  # (credential name, optional) pairs
+    timeout: int = 30
+    allow_write_execute: bool = False
+    full_proc: bool = False
+    description: str = ""
+
+    @property
+    def release_root(self):
+        return f"{self.root.rstrip('/')}/{self.name}"
+
+    @property
+    def artifact(self):
+        return f"{self.release_root}/current/{self.name}.pyz"
+
+
+def listen_stream(bind):
+    """``127.0.0.1:8000``, ``[::1]:8000``, ``:8000`` or ``unix:/run/x.sock``."""
+    if bind.startswith("unix:"):
+        return bind[len("unix:"):]
+    if bind.startswith(":"):
+        return bind[1:]  # every address
+    return bind
+
+
+def render_socket(options):
+    return "\n".join([
+        "[Unit]",
+        f"Description={options.description or options.name} listening socket",
+        "",
+        "[Socket]",
+        f"ListenStream={listen_stream(options.listen)}",
+        "# Both colours of the service take connections from this socket; a",
+        "# connection that arrives while neither runs starts the blue one.",
+        f"Service={options.name}@blue.service",
+        "NoDelay=true",
+        "Backlog=1024",
+        "",
+        "[Install]",
+        "WantedBy=sockets.target",
+        "",
+    ])
+
+
+def render_service(options):
+    config = f" --config {options.config_file}" if options.config_file else ""
+    lines = [
+        "[Unit]",
+        f"Description={options.description or options.name} (%i)",
+        f"Requires={options.name}.socket",
+        f"After={options.name}.socket network-online.target",
+        "Wants=network-online.target",
+        "",
+        "[Service]",
+        "# READY=1 comes after the warm-up request succeeded: `systemctl start`",
+        "# returns only when this colour can serve.",
+        "Type=notify",
+        f"Sockets={options.name}.socket",
+        f"ExecStart={options.python} -I {options.artifact}{config} {options.server}",
+        f"ExecStartPre={options.python} -I {options.artifact}{config} zipapp prune --keep 2",
+        "ExecReload=/bin/kill -HUP $MAINPID",
+        "KillSignal=SIGTERM",
+        f"TimeoutStopSec={options.timeout + 15}",
+        "TimeoutStartSec=120",
+        "Restart=on-failure",
+        "RestartSec=2",
+        "",
+        "# The artifact extracts itself into the cache directory once per release;",
+        "# state (the default SQLite database) lives in the state directory.",
+        f"CacheDirectory={options.name}",
+        f"Environment=SHIV_ROOT=%C/{options.name}",
+        f"StateDirectory={options.name}",
+        f"RuntimeDirectory={options.name}-%i",
+        "",
+    ]
+    lines.append("# Secrets: systemd copies them into $CREDENTIALS_DIRECTORY, readable by this")
+    lines.append("# service only; the configuration reads them from there.")
+    for credential, optional in options.credentials:
+        line = f"LoadCredential={credential}:/etc/{options.name}/credentials/{credential}"
+        lines.append(f"#{line}" if optional else line)
+    lines += ["", "# Sandbox (see `systemd-analyze security`)."]
+    for directive in HARDENING:
+        if directive.switch == "--allow-write-execute" and options.allow_write_execute:
+            continue
+        if directive.switch == "--full-proc" and options.full_proc:
+            continue
+        lines.append(f"{directive.name}={directive.value}")
+    lines += ["", "[Install]", "WantedBy=multi-user.target", ""]
+    return "\n".join(lines)
+
+
+def credentials_for(config_cls, required=("SECRET_KEY",), extra=()):
+    """``(name, optional)`` for each secret field of the configuration:
+    required ones active, the others rendered commented out."""
+    from .sources import is_secret
+
+    wanted = {name.upper() for name in (*required, *extra)}
+    return tuple(
+        (name.lower(), name not in wanted)
+        for name, field in config_cls.model_fields.items()
+        if is_secret(field)
+    )

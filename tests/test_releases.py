@@ -1,0 +1,116 @@
+"""Release folders, the atomic ``current`` link, rollback, and the commands."""
+
+import json
+import os
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from django_zipserve.releases import ReleaseError, ReleaseStore
+
+
+def fake_artifact(tmp_path, version, build_id):
+    path = tmp_path / f"app-{version}.pyz"
+    path.write_bytes(f"#!/usr/bin/env python3\nversion {version}\n".encode())
+    return path, {"version": version, "build_id": build_id, "commit": "abc"}
+
+
+def test_install_and_activate(tmp_path):
+    store = ReleaseStore(tmp_path / "srv", "app")
+    artifact, record = fake_artifact(tmp_path, "1.0", "aaaa")
+    release_id = store.install(artifact, record)
+    assert release_id == "1.0-aaaa"
+    assert store.artifact_of(release_id).read_bytes() == artifact.read_bytes()
+    assert os.access(store.artifact_of(release_id), os.X_OK)
+    assert store.activate(release_id) is None
+    assert os.readlink(tmp_path / "srv" / "current") == "releases/1.0-aaaa"
+    assert store.install(artifact, record) == release_id, "installing twice is a no-op"
+
+
+def test_checksum_mismatch_is_refused(tmp_path):
+    store = ReleaseStore(tmp_path / "srv", "app")
+    artifact, record = fake_artifact(tmp_path, "1.0", "aaaa")
+    artifact.with_name(artifact.name + ".sha256").write_text("0" * 64 + f"  {artifact.name}\n")
+    with pytest.raises(ReleaseError, match="does not match its .sha256"):
+        store.install(artifact, record)
+    assert not (tmp_path / "srv" / "releases" / "1.0-aaaa").exists()
+
+
+def test_rollback_returns_to_the_previous_release(tmp_path):
+    store = ReleaseStore(tmp_path / "srv", "app")
+    for version, build in (("1.0", "aaaa"), ("1.1", "bbbb")):
+        store.activate(store.install(*fake_artifact(tmp_path, version, build)))
+    assert store.current_id() == "1.1-bbbb"
+    assert store.rollback() == "1.0-aaaa"
+    assert store.current_id() == "1.0-aaaa"
+    assert store.rollback() == "1.1-bbbb", "a second rollback undoes the first"
+
+
+def test_rollback_without_history_is_an_error(tmp_path):
+    store = ReleaseStore(tmp_path / "srv", "app")
+    store.activate(store.install(*fake_artifact(tmp_path, "1.0", "aaaa")))
+    with pytest.raises(ReleaseError, match="no previous release"):
+        store.rollback()
+
+
+def test_prune_keeps_newest_current_and_previous(tmp_path):
+    store = ReleaseStore(tmp_path / "srv", "app")
+    ids = []
+    for number in range(5):
+        ids.append(store.install(*fake_artifact(tmp_path, f"1.{number}", f"b{number}")))
+    store.activate(ids[0])
+    store.activate(ids[1])
+    removed = store.prune(keep=2)
+    remaining = {release.id for release in store.list()}
+    assert remaining == {ids[4], ids[3], ids[1], ids[0]}, "newest two, current and previous"
+    assert removed == [ids[2]]
+
+
+def test_current_link_never_disappears_while_switching(tmp_path):
+    """A reader resolving ``current`` in a loop always finds a release."""
+    store = ReleaseStore(tmp_path / "srv", "app")
+    ids = [store.install(*fake_artifact(tmp_path, f"1.{n}", f"c{n}")) for n in range(2)]
+    store.activate(ids[0])
+    missing = []
+    stop = threading.Event()
+
+    def reader():
+        for _ in range(200_000):
+            if stop.is_set():
+                return
+            if not (tmp_path / "srv" / "current" / "app.pyz").is_file():
+                missing.append(1)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    for number in range(300):
+        store.activate(ids[number % 2])
+    stop.set()
+    thread.join(timeout=30)
+    assert missing == []
+
+
+@pytest.mark.e2e
+def test_deploy_releases_rollback_commands(example_pyz, tmp_path, shiv_root):
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "SECRET_KEY"))}
+    env.update(SHIV_ROOT=str(shiv_root), HOME=str(tmp_path))
+    root = tmp_path / "srv" / "example"
+
+    def run(*args):
+        return subprocess.run([sys.executable, str(example_pyz), *args, "--root", str(root), "--name", "example"],
+                              env=env, capture_output=True, text=True, timeout=300)
+
+    deployed = run("deploy")
+    assert deployed.returncode == 0, deployed.stderr
+    record = json.loads(example_pyz.with_suffix(".json").read_text())
+    release_id = f"{record['version']}-{record['build_id']}"
+    assert f"current -> releases/{release_id}" in deployed.stdout
+    installed = root / "current" / "example.pyz"
+    assert installed.read_bytes() == example_pyz.read_bytes()
+    listing = run("releases")
+    assert listing.returncode == 0 and f"* {release_id}" in listing.stdout
+    failed = run("rollback")
+    assert failed.returncode != 0 and "no previous release" in failed.stderr
+    assert "Traceback" not in failed.stderr
