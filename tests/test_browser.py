@@ -9,7 +9,7 @@ import tempfile
 
 import pytest
 
-from .conftest import REPO
+from .conftest import REPO, require_tool
 from .test_artifact import serve, site  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.e2e
@@ -20,8 +20,7 @@ ARTIFACTS = REPO / "tests" / "artifacts"
 
 @pytest.fixture(scope="module")
 def browser():
-    if not (CHROMIUM and CHROMEDRIVER):
-        pytest.skip("Debian's chromium and chromium-driver are not installed (.ci/run installs them)")
+    require_tool(CHROMIUM and CHROMEDRIVER, "Debian's chromium and chromium-driver are not installed")
     webdriver = pytest.importorskip("selenium.webdriver")
     from selenium.webdriver.chrome.service import Service
 

@@ -9,10 +9,11 @@ import pytest
 
 from django_zipserve import systemd
 
-from .conftest import REPO
+from .conftest import REPO, require_tool
 
-needs_systemd_analyze = pytest.mark.skipif(shutil.which("systemd-analyze") is None,
-                                           reason="systemd-analyze (Debian's systemd package) is not installed")
+@pytest.fixture
+def systemd_analyze():
+    require_tool(shutil.which("systemd-analyze"), "systemd-analyze (Debian's systemd package) is not installed")
 
 
 def render(tmp_path, project_env, *args, name="myapp"):
@@ -72,21 +73,18 @@ def test_every_hardening_directive_is_rendered(tmp_path, project_env):
         assert f"\n{directive.name}={directive.value}\n" in service, directive.name
 
 
-@needs_systemd_analyze
 @pytest.mark.parametrize("server", ["pyuwsgi", "gunicorn"])
-def test_systemd_analyze_verify_prints_nothing(tmp_path, project_env, server):
+def test_systemd_analyze_verify_prints_nothing(tmp_path, project_env, server, systemd_analyze):
     output = render(tmp_path, project_env, "--server", server)
     result = verify(output)
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
 
 
-@needs_systemd_analyze
-def test_exposure_score_is_at_most_1_5(tmp_path, project_env):
+def test_exposure_score_is_at_most_1_5(tmp_path, project_env, systemd_analyze):
     assert exposure(render(tmp_path, project_env)) <= 1.5
 
 
-@needs_systemd_analyze
-def test_switches_relax_one_directive_each(tmp_path, project_env):
+def test_switches_relax_one_directive_each(tmp_path, project_env, systemd_analyze):
     strict = exposure(render(tmp_path / "strict", project_env))
     relaxed_dir = render(tmp_path / "relaxed", project_env, "--allow-write-execute", "--full-proc")
     service = (relaxed_dir / "myapp@.service").read_text()

@@ -12,7 +12,7 @@ import pytest
 
 from django_zipserve import zipapp_boot
 
-from .conftest import TEST_SECRET_KEY, free_port, wait_for_http
+from .conftest import TEST_SECRET_KEY, free_port, require_tool, wait_for_http
 
 
 class TestChooseRoot:
@@ -111,10 +111,9 @@ class TestArtifactStartUp:
         assert (first, second) == ("None", "None")
         assert location.startswith(str(shiv_root))
 
-    @pytest.mark.skipif(shutil.which("unshare") is None or os.geteuid() != 0,
-                        reason="needs root and unshare to mount read-only")
     def test_serves_from_a_read_only_extraction(self, example_pyz, tmp_path, servers):
         """ProtectSystem=strict: the extraction exists but nothing may be written."""
+        require_tool(shutil.which("unshare") and os.geteuid() == 0, "needs root and unshare to mount read-only")
         root = tmp_path / "cache"
         env = artifact_env(tmp_path, SHIV_ROOT=str(root), PYTHONDONTWRITEBYTECODE="1")
         state = Path(env["STATE_DIR"])
