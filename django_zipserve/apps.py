@@ -1,3 +1,5 @@
+from importlib import import_module
+
 from django.apps import AppConfig
 
 
@@ -6,4 +8,4 @@ class ZipserveConfig(AppConfig):
     verbose_name = "django-zipserve"
 
     def ready(self):
-        from . import checks  # noqa: F401  (registers the system checks)
+        import_module(f"{self.name}.checks")  # registers the system checks

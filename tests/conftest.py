@@ -5,6 +5,7 @@ process group killed if it does not stop by itself. Every wait is bounded.
 """
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -228,3 +229,37 @@ def django_project(tmp_path_factory):
     from django.conf import settings
 
     return settings
+
+
+@pytest.fixture
+def site(tmp_path, shiv_root, example_pyz):
+    """A config file, an environment and a migrated database for the artifact."""
+    config = tmp_path / "example.yml"
+    config.write_text(
+        f"SECRET_KEY: {json.dumps(TEST_SECRET_KEY)}\n"
+        "HTTPS: false\n"
+        f"STATE_DIR: {json.dumps(str(tmp_path / 'state'))}\n"
+        "WORKERS: 2\n"
+        "GREETING: Served from one file\n"
+    )
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("UWSGI_", "GUNICORN_", "LISTEN_", "DJANGO_", "SECRET_KEY"))}
+    env.update(SHIV_ROOT=str(shiv_root), HOME=str(tmp_path), PYTHONUNBUFFERED="1")
+    migrate = run_pyz(example_pyz, env, "--config", config, "migrate", "--noinput")
+    assert migrate.returncode == 0, migrate.stderr
+    return {"pyz": example_pyz, "config": config, "env": env, "cwd": tmp_path}
+
+
+def run_pyz(pyz, env, *args, timeout=300):
+    return subprocess.run([sys.executable, str(pyz), *map(str, args)], env=env, capture_output=True,
+                          text=True, timeout=timeout, cwd=os.path.dirname(pyz))
+
+
+def serve(servers, site, server, *args):
+    port = free_port()
+    bind = ["--http", f"127.0.0.1:{port}"] if server == "pyuwsgi" else ["--bind", f"127.0.0.1:{port}"]
+    command = [sys.executable, site["pyz"], "--config", site["config"], server, *bind, *args]
+    process = servers.start(command, site["env"], cwd=site["cwd"])
+    base = f"http://127.0.0.1:{port}"
+    wait_for_http(f"{base}/", process=process.process)
+    return process, base

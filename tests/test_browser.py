@@ -9,8 +9,7 @@ import tempfile
 
 import pytest
 
-from .conftest import REPO, require_tool
-from .test_artifact import serve, site  # noqa: F401  (the fixture)
+from .conftest import REPO, require_tool, serve
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = shutil.which("chromium")
@@ -46,7 +45,7 @@ def computed(driver, selector, prop):
 
 
 @pytest.mark.parametrize("server", ["pyuwsgi", "gunicorn"])
-def test_home_and_admin_render_styled(browser, servers, site, server):  # noqa: F811
+def test_home_and_admin_render_styled(browser, servers, site, server):
     process, base = serve(servers, site, server)
     ARTIFACTS.mkdir(exist_ok=True)
 

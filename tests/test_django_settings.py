@@ -5,10 +5,10 @@ import logging.config
 import sys
 
 import pytest
-from pydantic import SecretStr
 
 from django_zipserve import django_settings as ds
-from django_zipserve.conf import Field, ZipserveConfig
+
+from .config_helpers import Demo
 
 SECRET = "s3cret-settings-key-1234567890-abcdefghij"
 TOKEN = "s3cret-settings-token-x9"
@@ -16,14 +16,6 @@ WN = ds.WHITENOISE_MIDDLEWARE
 SEC = ds.SECURITY_MIDDLEWARE
 COMMON = "django.middleware.common.CommonMiddleware"
 SESSION = "django.contrib.sessions.middleware.SessionMiddleware"
-
-
-class Demo(ZipserveConfig):
-    """Demo configuration."""
-
-    name = "demo"
-    MARKER: str = Field(default="unset", description="A plain project value.")
-    API_TOKEN: SecretStr | None = Field(default=None, description="A project secret.")
 
 
 def config_from(tmp_path, **environ):

@@ -9,42 +9,12 @@ import pytest
 from pydantic import SecretBytes, SecretStr
 
 from django_zipserve import sources
-from django_zipserve.conf import ConfigError, Field, ZipserveConfig
+from django_zipserve.conf import Field
+from .config_helpers import Demo, assert_no_secret, failure, load, only_problem
 
 SECRET = "s3cret-must-not-leak-key-c0ffee9911"
 TOKEN = "s3cret-must-not-leak-token-4d5e6f"
 FILE_SECRET = "s3cret-written-in-a-file-77aa"
-
-
-class Demo(ZipserveConfig):
-    """Demo configuration."""
-
-    name = "demo"
-    model_config = {"file_env_var": "DEMO_CONFIG"}
-    MARKER: str = Field(default="unset", description="A plain project value.")
-    API_TOKEN: SecretStr | None = Field(default=None, description="A project secret.")
-
-
-def load(environ, config_file=None, cls=Demo):
-    return cls.from_sources(environ=environ, config_file=config_file)
-
-
-def failure(environ, config_file=None, cls=Demo):
-    with pytest.raises(ConfigError) as info:
-        load(environ, config_file, cls)
-    return info.value
-
-
-def only_problem(error, key):
-    matching = [problem for problem in error.problems if problem.key == key]
-    assert len(matching) == 1, error.report()
-    return matching[0]
-
-
-def assert_no_secret(error, *secrets):
-    text = str(error)
-    for secret in secrets:
-        assert secret not in text, text
 
 
 def write(path, text):
