@@ -152,6 +152,8 @@ def read_config_file(path, why="", name="django"):
         data = _parse(text, extension)
     except ValueError as exc:
         fail(str(exc))
+    except RecursionError:
+        fail("nested too deeply to be a configuration")
     if data is None:
         return {}
     if not isinstance(data, dict):
