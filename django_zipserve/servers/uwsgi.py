@@ -87,6 +87,8 @@ def defaults(conf=None):
         Default("--hook-master-start", "unix_signal:2 gracefully_kill_them_all", "SIGINT (Ctrl-C) as well",
                 repeatable=True),
         Default("--enable-threads", None, "threads started by the application run"),
+        Default("--skip-atexit-teardown", None, "a worker that exits runs the atexit hooks but skips tearing "
+                "down the interpreter, where Python 3.12 can hang a graceful stop"),
         Default("--single-interpreter", None, "one Python interpreter, as every Django application expects"),
         Default("--vacuum", None, "remove the sockets and pid files it created on exit"),
         Default("--binary-path", lambda s: sys.executable, "reloads re-execute this interpreter, keeping a virtualenv"),
