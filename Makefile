@@ -22,10 +22,12 @@ $(VENV)/.installed: setup.cfg pyproject.toml example_project/pyproject.toml
 
 venv: $(VENV)/.installed
 
-# The newest build is also copied to dist/example_project.pyz, one stable name.
+# The newest build is also copied to dist/example_project.pyz (and its record
+# to dist/example_project.json): one stable name for scripts and docs.
 pyz: venv
 	out=$$(cd example_project && ../$(BIN)/python -m django_zipserve build --quiet \
-	    --require .. --output-dir ../dist) && cp "$$out" $(PYZ) && echo "built $$out -> $(PYZ)"
+	    --require .. --output-dir ../dist) && cp "$$out" $(PYZ) && cp "$${out%.pyz}.json" $(PYZ:.pyz=.json) \
+	    && echo "built $$out -> $(PYZ)"
 
 # The file holds a secret: readable by its owner only.
 $(DEMO_CONFIG):
