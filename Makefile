@@ -57,7 +57,9 @@ test-artifact: pyz
 
 # Benchmarks: not part of `make test`; results in bench/results, table in docs/.
 bench: pyz
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/startup.py --pyz $(PYZ)
+	$(BIN)/python bench/throughput.py --pyz $(PYZ)
 	$(BIN)/python bench/report.py
 
 clean:

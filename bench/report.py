@@ -1,4 +1,6 @@
-"""Render bench/results/*.json into docs/benchmarks.rst.
+"""Render bench/results/*.json into docs/benchmarks.rst, and the throughput
+results into the chart docs/benchmarks.png (needs matplotlib; without it the
+chart is left as it is and the text still rendered).
 
 Usage: python bench/report.py
 """
@@ -10,6 +12,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 DOC = HERE.parent / "docs" / "benchmarks.rst"
+CHART = DOC.with_suffix(".png")
 
 HEADER = """\
 ==========
@@ -63,11 +66,297 @@ def startup_section(data):
     return "\n".join(lines)
 
 
+def rst_table(headers, rows, align=None):
+    """A simple reStructuredText table; `align` is a string of 'l'/'r' per column."""
+    rows = [[str(cell) for cell in row] for row in rows]
+    widths = [max(len(str(h)), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    align = align or "l" * len(headers)
+    rule = "  ".join("=" * w for w in widths)
+
+    def line(cells):
+        return "  ".join(c.rjust(w) if a == "r" else c.ljust(w) for c, w, a in zip(cells, widths, align)).rstrip()
+
+    return [rule, line(headers), rule, *(line(r) for r in rows), rule]
+
+
+def throughput_section(data):
+    settings = data["settings"]
+    configs = data["configs"]
+    dynamic = data["dynamic"]
+    memory = data["memory"]
+    workers = settings["workers"]
+    lines = [
+        "Throughput",
+        "==========",
+        "",
+        f"``bench/throughput.py``: wrk on the loopback interface, ``-c{settings['connections']}"
+        f" -t{settings['wrk_threads']}``, {settings['rounds']} rounds of {settings['duration_s']} s per",
+        f"configuration after {settings['warmup_s']} s of unrecorded load, every configuration once per round",
+        "in an order rotated between rounds, a fresh server for each run. Medians over the",
+        f"rounds; Python {data['python']}, {data['machine']['cpus']} CPU cores shared by the server and wrk,",
+        f"{data['machine']['wrk']}. Our WORKERS default here is {workers} (2 per core). Every",
+        "configuration runs on the same interpreter, with the same environment configuration and",
+        f"the same SQLite database; the page lists {settings['greetings']} greetings read from it.",
+        "*ours*: the artifact's ``pyuwsgi`` and ``gunicorn`` commands with no option but the",
+        "address; the others: the same project and package versions installed in a virtualenv,",
+        "served by the plain ``pyuwsgi`` and ``gunicorn`` console scripts.",
+        "",
+        "Dynamic page",
+        "------------",
+        "",
+    ]
+    rows = []
+    for name, row in dynamic.items():
+        mem = memory.get(name) or {}
+        rows.append([f"``{name}``", configs[name]["description"], configs[name].get("workers", "?"),
+                     f"{row['rps']:.0f}", f"{row['rps_min']:.0f}–{row['rps_max']:.0f}",
+                     f"{row['p50_ms']:.1f}", f"{row['p99_ms']:.1f}"])
+    lines += rst_table(["configuration", "what", "workers", "req/s", "range", "p50 ms", "p99 ms"], rows,
+                       "llrrrrr")
+    lines += ["", "*range*: lowest and highest of the rounds. Ratios of the median requests/s, the same",
+              "ratio within each round (the two ran minutes apart at most), and the ratio of the p99",
+              "latencies (lower is better):", ""]
+    rows = []
+    for ratio in data["ratios"]:
+        rows.append([f"``{ratio['numerator']}`` / ``{ratio['denominator']}``", ratio["meaning"],
+                     f"{ratio['ratio']:.2f}×", ", ".join(f"{r:.2f}" for r in ratio["per_round"]),
+                     f"{ratio['p99_ratio']:.2f}×"])
+    lines += rst_table(["comparison", "what it shows", "req/s", "per round", "p99"], rows, "llrll")
+    lines += [""] + verdict(data) + [""]
+
+    runs = data.get("static", {}).get("runs") or {}
+    if runs:
+        to_nginx = data["static"].get("ratios_to_nginx", {})
+        lines += [
+            "Static file",
+            "-----------",
+            "",
+            f"``{data['static']['path']}``, the hashed stylesheet the page links to, requested with",
+            "``Accept-Encoding: gzip`` (as browsers do): through our two servers (WhiteNoise, from the",
+            "artifact's extraction) and from nginx (``worker_processes 2``, ``gzip_static on``, serving",
+            "the same collected directory with the same headers).",
+            "",
+        ]
+        rows = [[f"``{name}``", f"{row['rps']:.0f}", f"{row['p50_ms']:.2f}", f"{row['p99_ms']:.2f}",
+                 f"{to_nginx[name]:.3f}" if name in to_nginx else "1"] for name, row in runs.items()]
+        lines += rst_table(["server", "req/s", "p50 ms", "p99 ms", "of nginx"], rows, "lrrrr")
+        lines += [""] + header_check(data) + [""]
+
+    lines += [
+        "Memory",
+        "------",
+        "",
+        "Per worker process right after its dynamic run: resident set (VmRSS, median of the",
+        "workers and rounds), peak resident set (VmHWM, highest), proportional set (PSS: shared",
+        "pages divided among the processes sharing them) and private memory; and the PSS of all",
+        "of the server's processes (master, workers, uWSGI's router) together.",
+        "",
+    ]
+    rows = []
+    for name, mem in memory.items():
+        if not mem:
+            continue
+        rows.append([f"``{name}``", mem["workers"], f"{mem['worker_rss_mb']:.1f}", f"{mem['worker_hwm_mb']:.1f}",
+                     f"{mem['worker_pss_mb']:.1f}", f"{mem['worker_private_mb']:.1f}", f"{mem['total_pss_mb']:.1f}",
+                     mem["recycled_workers"]])
+    lines += rst_table(["configuration", "workers", "RSS MB", "peak MB", "PSS MB", "private MB", "all PSS MB",
+                        "recycled"], rows, "lrrrrrrr")
+    lines += ["", "*recycled*: workers replaced during the runs (``max-requests``); a replaced worker's",
+              "peak counts from its start only.", ""]
+
+    size = data.get("size")
+    if size:
+        build = data.get("build_seconds")
+        lines += [f"The artifact: {size['pyz_bytes'] / 1e6:.1f} MB, {size['extracted_bytes'] / 1e6:.1f} MB "
+                  "extracted" + (f"; one ``python -m django_zipserve build`` took {build:.0f} s." if build else "."),
+                  ""]
+    lines += notes(data)
+    lines += [".. image:: benchmarks.png", "   :alt: requests per second of each configuration", ""]
+    lines += ["Command lines (``ADDR`` is ``127.0.0.1:PORT``; ``venv/bin/python`` runs the artifact):", "",
+              ".. code-block:: text", ""]
+    for name, config in configs.items():
+        lines.append(f"    {name}:")
+        lines += ["        " + chunk for chunk in wrap_argv(config["argv"])]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def wrap_argv(argv, width=88):
+    out, current = [], ""
+    for arg in (a.replace("127.0.0.1:PORT", "ADDR") for a in argv):
+        arg = f"'{arg}'" if " " in arg else arg
+        if current and len(current) + 1 + len(arg) > width:
+            out.append(current + " \\")
+            current = "    " + arg
+        else:
+            current = f"{current} {arg}" if current else arg
+    return out + [current]
+
+
+SERVER_NAMES = {"uwsgi": "uWSGI", "gunicorn": "gunicorn"}
+
+
+def find_ratio(data, top, bottom):
+    return next((r for r in data["ratios"] if r["numerator"] == top and r["denominator"] == bottom), None)
+
+
+def verdict(data):
+    lines = []
+    beats = [(server, find_ratio(data, f"ours-{server}", f"bare-{server}")) for server in ("uwsgi", "gunicorn")]
+    beats = [(s, r) for s, r in beats if r]
+    if beats:
+        text = "; ".join(f"{SERVER_NAMES[s]} {r['ratio']:.2f}×" for s, r in beats)
+        ok = all(r["ratio"] > 1 for _, r in beats)
+        lines.append(f"Our defaults against each server's own: {text} — "
+                     + ("faster in both." if ok else "**not faster everywhere**."))
+    floor = [(label, find_ratio(data, top, bottom)) for label, top, bottom in (
+        ("uWSGI (``--http`` router)", "ours-uwsgi", "equal-uwsgi"),
+        ("gunicorn", "ours-gunicorn", "equal-gunicorn"),
+        ("uWSGI (``--http-socket``)", "ours-uwsgi-hs", "equal-uwsgi-hs"))]
+    floor = [(label, r) for label, r in floor if r]
+    margin = noise_margin(data)
+    if floor:
+        parts = [f"{label} {r['ratio']:.2f} (rounds {min(r['per_round']):.2f}–{max(r['per_round']):.2f})"
+                 for label, r in floor]
+        lines.append("")
+        lines.append("At the same worker count, ours against the plain server: " + "; ".join(parts) + ".")
+        below = [label for label, r in floor if r["ratio"] < 0.97]
+        if not below:
+            lines.append("All at or above the 0.97 floor.")
+        elif not margin:
+            lines.append(f"Below the 0.97 floor: {', '.join(below)} (no estimate of the noise in this run).")
+        elif all(r["ratio"] >= 1 - margin for label, r in floor if label in below):
+            lines.append(f"Below the 0.97 floor: {', '.join(below)}, but within this machine's noise "
+                         f"(±{margin:.2f}, below): not resolved by this run.")
+        else:
+            lines.append(f"**Below the 0.97 floor, beyond the noise**: {', '.join(below)}.")
+    if margin:
+        noise = data["noise"]
+        lines += ["", f"Noise: runs of one configuration differ from round to round by {noise['median_rps_cv']:.0%}"
+                  f" (median coefficient of variation; up to {noise['max_rps_cv']:.0%}), so a ratio of two",
+                  f"medians of {data['settings']['rounds']} rounds is uncertain by about ±{margin:.2f}"
+                  " (two standard errors)."]
+    return lines
+
+
+def noise_margin(data):
+    """Two standard errors of a ratio of two medians, from the run-to-run spread."""
+    noise = data.get("noise") or {}
+    if not noise.get("median_rps_cv"):
+        return None
+    return 2 * (2 ** 0.5) * noise["median_rps_cv"] / data["settings"]["rounds"] ** 0.5
+
+
+def header_check(data):
+    headers = data["static"].get("headers") or {}
+    problems = [p for p in data.get("problems", []) if "Cache-Control" in p or "content-" in p or "gzip" in p]
+    if not headers:
+        return []
+    first = next(iter(headers.values()))
+    lines = []
+    if not problems:
+        lines.append(f"Checked before the runs: all {len(headers)} answer with ``Cache-Control: "
+                     f"{first.get('cache-control')}``, ``Content-Type: {first.get('content-type')}`` and "
+                     "``Content-Encoding: gzip``.")
+    else:
+        lines.append("Header differences found before the runs:")
+        lines.append("")
+        lines += [f"- {p}" for p in problems]
+    extra = {name: names for name, names in (data["static"].get("header_names_only_in") or {}).items() if names}
+    missing = {name: names for name, names in (data["static"].get("header_names_missing_from") or {}).items()
+               if names}
+    for name, names in extra.items():
+        lines.append(f"``{name}`` also sends: {', '.join(names)}.")
+    for name, names in missing.items():
+        lines.append(f"``{name}`` does not send: {', '.join(names)}.")
+    return lines
+
+
+def notes(data):
+    lines = ["Notes:", ""]
+    read_errors = {name: sum(s.get("read_errors", 0) for s in row["samples"]) for name, row in data["dynamic"].items()}
+    closing = [name for name, n in read_errors.items() if n]
+    if closing:
+        lines.append("- uWSGI closes the connection after each response without a ``Connection: close``")
+        lines.append("  header, which wrk counts as a read error (one per request, not a failed request):")
+        lines.append("  " + ", ".join(f"``{n}``" for n in closing) + ". Every client connection is new there;")
+        lines.append("  gunicorn's sync worker closes them too (announced), nginx keeps them alive.")
+    lines.append("- wrk runs on the same cores as the server: the numbers are lower than the server")
+    lines.append("  alone would reach, for every configuration alike.")
+    disturbed = [p for p in data.get("problems", []) if "disturbed" in p or "errors during" in p]
+    if disturbed:
+        lines.append("- Flagged during the run: " + "; ".join(disturbed) + ".")
+    else:
+        lines.append("- No run was disturbed by other load (CPU used by other processes stayed under")
+        lines.append("  a quarter of a core during each recorded run, or the run was repeated).")
+    lines.append("")
+    return lines
+
+
+def draw_chart(data, path):
+    """A bar chart of requests/s per configuration; False without matplotlib."""
+    try:
+        import matplotlib
+    except ImportError:
+        print("matplotlib is not installed: docs/benchmarks.png not redrawn", file=sys.stderr)
+        return False
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+    from matplotlib.patches import Patch
+
+    dynamic = data["dynamic"]
+    runs = (data.get("static") or {}).get("runs") or {}
+    panels = [("Dynamic page /", dynamic)] + ([("Static file (gzip)", runs)] if runs else [])
+    heights = [len(rows) for _, rows in panels]
+    figure, axes = pyplot.subplots(len(panels), 1, figsize=(9, 0.45 * sum(heights) + 2.2),
+                                   gridspec_kw={"height_ratios": heights}, squeeze=False)
+    colours = {"ours": "#2a6fb0", "bare": "#c9c9c9", "equal": "#8f8f8f", "full": "#5f5f5f", "nginx": "#3b9a57"}
+    for axis, (title, rows) in zip(axes[:, 0], panels):
+        names = list(rows)[::-1]
+        values = [rows[n]["rps"] for n in names]
+        low = [rows[n]["rps"] - rows[n]["rps_min"] for n in names]
+        high = [rows[n]["rps_max"] - rows[n]["rps"] for n in names]
+        kinds = [n.split("-")[0] for n in names]
+        axis.barh(names, values, xerr=[low, high], color=[colours.get(k, "#999999") for k in kinds],
+                  error_kw={"ecolor": "#333333", "capsize": 3, "linewidth": 1})
+        limit = max(rows[n]["rps_max"] for n in names)
+        for y, (name, value) in enumerate(zip(names, values)):
+            axis.text(rows[name]["rps_max"] + limit * 0.01, y, f"{value:,.0f}", va="center", fontsize=9)
+        axis.set_xlim(0, limit * 1.15)
+        axis.set_title(title, loc="left", fontsize=11)
+        axis.set_xlabel("requests/s (median of rounds; whiskers: lowest and highest round)", fontsize=9)
+        axis.tick_params(axis="y", labelsize=9)
+        axis.grid(axis="x", color="#e5e5e5")
+        axis.set_axisbelow(True)
+        for side in ("top", "right"):
+            axis.spines[side].set_visible(False)
+    settings = data["settings"]
+    figure.suptitle(f"django-zipserve example project: wrk -c{settings['connections']} -t{settings['wrk_threads']}, "
+                    f"{settings['rounds']}×{settings['duration_s']} s, {data['machine']['cpus']} cores, "
+                    f"{settings['workers']} workers (ours)", fontsize=11)
+    legend = [Patch(color=colours[k], label=label) for k, label in (
+        ("ours", "ours (artifact, our defaults)"), ("bare", "plain, server's defaults"),
+        ("equal", "plain, same workers"), ("full", "plain, all our settings"), ("nginx", "nginx"))]
+    figure.legend(handles=legend, loc="lower center", ncol=3, fontsize=8, frameon=False)
+    figure.tight_layout(rect=(0, 0.07, 1, 1))
+    path.parent.mkdir(exist_ok=True)
+    # Fixed metadata: the same numbers give the same file.
+    figure.savefig(path, dpi=100, metadata={"Software": None})
+    pyplot.close(figure)
+    return True
+
+
 def main():
     sections = [HEADER]
     startup = RESULTS / "startup.json"
     if startup.is_file():
         sections.append(startup_section(json.loads(startup.read_text())))
+    throughput = RESULTS / "throughput.json"
+    if throughput.is_file():
+        data = json.loads(throughput.read_text())
+        sections.append(throughput_section(data))
+        if draw_chart(data, CHART):
+            print(f"wrote {CHART}")
     DOC.parent.mkdir(exist_ok=True)
     DOC.write_text("\n".join(sections))
     print(f"wrote {DOC}")

@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import signal
 import socket
 import statistics
