@@ -3,6 +3,7 @@
 import signal
 import sys
 import threading
+import time
 import types
 
 import pytest
@@ -168,6 +169,11 @@ def test_socket_activation(servers, project_env):
         status, _, body = http_get(f"http://127.0.0.1:{port}/")
         assert (status, body) == (200, b"hello")
         assert "attached to INET address 127.0.0.1" in server.output()
+        # uWSGI 2.0.30 on Python 3.12 can hang in gracefully_kill_them_all when
+        # SIGTERM lands while a worker is finishing a request (seen twice in
+        # CI, never reproduced on demand; a systemd unit's TimeoutStopSec ends
+        # it). The graceful-stop tests above cover SIGTERM during a request.
+        time.sleep(0.5)
         assert server.stop() == 0
     finally:
         sock.close()
