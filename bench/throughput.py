@@ -822,7 +822,7 @@ def measure(args):
                 best = None
                 for attempt in range(1 + args.retries):
                     # After a disturbed run, ask for a longer quiet spell.
-                    wait_for_quiet(log, args.quiet_wait, span=0.3 if attempt == 0 else 3.0)
+                    wait_for_quiet(log, args.quiet_wait, span=0.3 if attempt == 0 else 5.0)
                     out = run_once(name)
                     out["attempt"] = attempt + 1
                     if best is None or disturbance(out) < disturbance(best):
