@@ -90,7 +90,7 @@ def throughput_section(data):
         "==========",
         "",
         f"``bench/throughput.py``: wrk on the loopback interface, ``-c{settings['connections']}"
-        f" -t{settings['wrk_threads']}``, {settings['rounds']} rounds of {settings['duration_s']} s per",
+        f" -t{settings['wrk_threads']}``, {rounds_of(data)} rounds of {settings['duration_s']} s per",
         f"configuration after {settings['warmup_s']} s of unrecorded load, every configuration once per round",
         "in an order rotated between rounds, a fresh server for each run. Medians over the",
         f"rounds; Python {data['python']}, {data['machine']['cpus']} CPU cores shared by the server and wrk,",
@@ -234,7 +234,7 @@ def verdict(data):
         noise = data["noise"]
         lines += ["", f"Noise: runs of one configuration differ from round to round by {noise['median_rps_cv']:.0%}"
                   f" (median coefficient of variation; up to {noise['max_rps_cv']:.0%}), so a ratio of two",
-                  f"medians of {data['settings']['rounds']} rounds is uncertain by about ±{margin:.2f}"
+                  f"medians of {rounds_of(data)} rounds is uncertain by about ±{margin:.2f}"
                   " (two standard errors)."]
     return lines
 
@@ -244,7 +244,11 @@ def noise_margin(data):
     noise = data.get("noise") or {}
     if not noise.get("median_rps_cv"):
         return None
-    return 2 * (2 ** 0.5) * noise["median_rps_cv"] / data["settings"]["rounds"] ** 0.5
+    return 2 * (2 ** 0.5) * noise["median_rps_cv"] / rounds_of(data) ** 0.5
+
+
+def rounds_of(data):
+    return data.get("rounds_completed") or data["settings"]["rounds"]
 
 
 def header_check(data):
@@ -332,7 +336,7 @@ def draw_chart(data, path):
             axis.spines[side].set_visible(False)
     settings = data["settings"]
     figure.suptitle(f"django-zipserve example project: wrk -c{settings['connections']} -t{settings['wrk_threads']}, "
-                    f"{settings['rounds']}×{settings['duration_s']} s, {data['machine']['cpus']} cores, "
+                    f"{rounds_of(data)}×{settings['duration_s']} s, {data['machine']['cpus']} cores, "
                     f"{settings['workers']} workers (ours)", fontsize=11)
     legend = [Patch(color=colours[k], label=label) for k, label in (
         ("ours", "ours (artifact, our defaults)"), ("bare", "plain, server's defaults"),

@@ -642,6 +642,8 @@ def main(argv=None):
                         "machine to be quiet before each run")
     parser.add_argument("--output", default=str(HERE / "results" / "throughput.json"))
     args = parser.parse_args(argv)
+    if args.rounds < 1 or args.duration < 1:
+        parser.error("--rounds and --duration must be at least 1")
 
     def handle_signal(signum, frame):
         raise KeyboardInterrupt(f"signal {signum}")
@@ -811,6 +813,8 @@ def measure(args):
             (work / f"{name}.log").unlink(missing_ok=True)
             return out
 
+        results["size"] = {"pyz_bytes": pyz_path.stat().st_size, "extracted_bytes": directory_size(extraction)}
+
         def disturbance(out):
             return max(out[key]["other_cpu_cores"] for key in ("dynamic", "static") if key in out)
 
@@ -842,38 +846,55 @@ def measure(args):
                     static[name].append(best["static"])
                     log(f"  {name:<15} static  {describe(best['static'])}")
 
-        results["dynamic"] = {name: summarize(samples) for name, samples in dynamic.items()}
-        results["static"]["runs"] = {name: summarize(samples) for name, samples in static.items()}
-        results["memory"] = {name: summarize_memory(samples) for name, samples in memory.items()}
-        results["ratios"] = ratios(results["dynamic"])
-        spreads = [row["rps_cv"] for row in results["dynamic"].values() if row and row["rps_cv"] is not None]
-        results["noise"] = {"median_rps_cv": statistics.median(spreads) if spreads else None,
-                            "max_rps_cv": max(spreads) if spreads else None}
-        if "nginx" in static and static["nginx"]:
-            results["static"]["ratios_to_nginx"] = {
-                name: results["static"]["runs"][name]["rps"] / results["static"]["runs"]["nginx"]["rps"]
-                for name in static if name != "nginx"}
-        for part in ("dynamic", "static"):
-            runs = results[part] if part == "dynamic" else results["static"]["runs"]
-            for name, summary in runs.items():
-                if summary and summary["errors"]:
-                    results["problems"].append(f"{name}: {summary['errors']} errors during the {part} runs")
-                if summary and summary["disturbed_samples"]:
-                    results["problems"].append(
-                        f"{name}: {summary['disturbed_samples']} {part} samples disturbed by other load")
-        results["measure_seconds"] = round(time.monotonic() - started_all)
+            # Completed rounds are kept even if a later one is interrupted.
+            results["rounds_completed"] = round_number + 1
+            results["measure_seconds"] = round(time.monotonic() - started_all)
+            data = save(results, summaries(dynamic, static, memory), args.output)
 
-        results["size"] = {"pyz_bytes": pyz_path.stat().st_size, "extracted_bytes": directory_size(extraction)}
         if not args.skip_build:
             results["build_seconds"] = time_build(work)
-
-    output = Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(results, indent=2) + "\n")
+            data = save(results, summaries(dynamic, static, memory), args.output)
     log("")
-    log(render_table(results))
-    log(f"\nwrote {output}")
+    log(render_table(data))
+    log(f"\nwrote {args.output}")
     return 0
+
+
+def summaries(dynamic, static, memory):
+    """Medians, ratios and problems from the samples so far."""
+    out = {"dynamic": {name: summarize(samples) for name, samples in dynamic.items() if samples},
+           "static_runs": {name: summarize(samples) for name, samples in static.items() if samples},
+           "memory": {name: summarize_memory(samples) for name, samples in memory.items() if samples}}
+    out["ratios"] = ratios(out["dynamic"])
+    spreads = [row["rps_cv"] for row in out["dynamic"].values() if row["rps_cv"] is not None]
+    out["noise"] = {"median_rps_cv": statistics.median(spreads) if spreads else None,
+                    "max_rps_cv": max(spreads) if spreads else None}
+    problems = []
+    for part, runs in (("dynamic", out["dynamic"]), ("static", out["static_runs"])):
+        for name, summary in runs.items():
+            if summary["errors"]:
+                problems.append(f"{name}: {summary['errors']} errors during the {part} runs")
+            if summary["disturbed_samples"]:
+                problems.append(f"{name}: {summary['disturbed_samples']} {part} samples disturbed by other load")
+    out["run_problems"] = problems
+    return out
+
+
+def save(results, summary, output):
+    """Write the results so far; returns them."""
+    data = dict(results, dynamic=summary["dynamic"], memory=summary["memory"], ratios=summary["ratios"],
+                noise=summary["noise"], problems=results["problems"] + summary["run_problems"])
+    runs = summary["static_runs"]
+    data["static"] = dict(results["static"], runs=runs)
+    if "nginx" in runs:
+        data["static"]["ratios_to_nginx"] = {name: row["rps"] / runs["nginx"]["rps"]
+                                             for name, row in runs.items() if name != "nginx"}
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    partial = output.with_suffix(".json.tmp")
+    partial.write_text(json.dumps(data, indent=2) + "\n")
+    partial.replace(output)
+    return data
 
 
 def load(wrk, script, url, args, headers, pgid):
