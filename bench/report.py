@@ -74,7 +74,8 @@ def rst_table(headers, rows, align=None):
     rule = "  ".join("=" * w for w in widths)
 
     def line(cells):
-        return "  ".join(c.rjust(w) if a == "r" else c.ljust(w) for c, w, a in zip(cells, widths, align)).rstrip()
+        padded = (c.rjust(w) if a == "r" else c.ljust(w) for c, w, a in zip(cells, widths, align))
+        return "  ".join(padded).rstrip()
 
     return [rule, line(headers), rule, *(line(r) for r in rows), rule]
 
@@ -91,8 +92,8 @@ def throughput_section(data):
         "",
         f"``bench/throughput.py``: wrk on the loopback interface, ``-c{settings['connections']}"
         f" -t{settings['wrk_threads']}``, {rounds_of(data)} rounds of {settings['duration_s']} s per",
-        f"configuration after {settings['warmup_s']} s of unrecorded load, every configuration once per round",
-        "in an order rotated between rounds, a fresh server for each run. Medians over the",
+        f"configuration after {settings['warmup_s']} s of unrecorded load, every configuration once per",
+        "round in an order rotated between rounds, a fresh server for each run. Medians over the",
         f"rounds; Python {data['python']}, {data['machine']['cpus']} CPU cores shared by the server and wrk,",
         f"{data['machine']['wrk']}. Our WORKERS default here is {workers} (2 per core). Every",
         "configuration runs on the same interpreter, with the same environment configuration and",
@@ -156,8 +157,9 @@ def throughput_section(data):
     for name, mem in memory.items():
         if not mem:
             continue
-        rows.append([f"``{name}``", mem["workers"], f"{mem['worker_rss_mb']:.1f}", f"{mem['worker_hwm_mb']:.1f}",
-                     f"{mem['worker_pss_mb']:.1f}", f"{mem['worker_private_mb']:.1f}", f"{mem['total_pss_mb']:.1f}",
+        rows.append([f"``{name}``", mem["workers"],
+                     *(f"{mem[key]:.1f}" for key in ("worker_rss_mb", "worker_hwm_mb", "worker_pss_mb",
+                                                     "worker_private_mb", "total_pss_mb")),
                      mem["recycled_workers"]])
     lines += rst_table(["configuration", "workers", "RSS MB", "peak MB", "PSS MB", "private MB", "all PSS MB",
                         "recycled"], rows, "lrrrrrrr")
@@ -167,9 +169,9 @@ def throughput_section(data):
     size = data.get("size")
     if size:
         build = data.get("build_seconds")
+        built = f"; one ``python -m django_zipserve build`` took {build:.0f} s." if build else "."
         lines += [f"The artifact: {size['pyz_bytes'] / 1e6:.1f} MB, {size['extracted_bytes'] / 1e6:.1f} MB "
-                  "extracted" + (f"; one ``python -m django_zipserve build`` took {build:.0f} s." if build else "."),
-                  ""]
+                  "extracted" + built, ""]
     lines += notes(data)
     lines += [".. image:: benchmarks.png", "   :alt: requests per second of each configuration", ""]
     lines += ["Command lines (``ADDR`` is ``127.0.0.1:PORT``; ``venv/bin/python`` runs the artifact):", "",
@@ -202,7 +204,8 @@ def find_ratio(data, top, bottom):
 
 def verdict(data):
     lines = []
-    beats = [(server, find_ratio(data, f"ours-{server}", f"bare-{server}")) for server in ("uwsgi", "gunicorn")]
+    beats = [(server, find_ratio(data, f"ours-{server}", f"bare-{server}"))
+             for server in ("uwsgi", "gunicorn")]
     beats = [(s, r) for s, r in beats if r]
     if beats:
         text = "; ".join(f"{SERVER_NAMES[s]} {r['ratio']:.2f}×" for s, r in beats)
@@ -227,13 +230,14 @@ def verdict(data):
             lines.append(f"Below the 0.97 floor: {', '.join(below)} (no estimate of the noise in this run).")
         elif all(r["ratio"] >= 1 - margin for label, r in floor if label in below):
             lines.append(f"Below the 0.97 floor: {', '.join(below)}, but within this machine's noise "
-                         f"(±{margin:.2f}, below): not resolved by this run.")
+                         f"(±{margin:.2f}, see *Noise*): not resolved by this run.")
         else:
             lines.append(f"**Below the 0.97 floor, beyond the noise**: {', '.join(below)}.")
     if margin:
         noise = data["noise"]
-        lines += ["", f"Noise: runs of one configuration differ from round to round by {noise['median_rps_cv']:.0%}"
-                  f" (median coefficient of variation; up to {noise['max_rps_cv']:.0%}), so a ratio of two",
+        lines += ["", "Noise: runs of one configuration differ from round to round by "
+                  f"{noise['median_rps_cv']:.0%} (median coefficient of variation; up to "
+                  f"{noise['max_rps_cv']:.0%}), so a ratio of two",
                   f"medians of {rounds_of(data)} rounds is uncertain by about ±{margin:.2f}"
                   " (two standard errors)."]
     return lines
@@ -266,7 +270,8 @@ def header_check(data):
         lines.append("Header differences found before the runs:")
         lines.append("")
         lines += [f"- {p}" for p in problems]
-    extra = {name: names for name, names in (data["static"].get("header_names_only_in") or {}).items() if names}
+    extra = {name: names for name, names in (data["static"].get("header_names_only_in") or {}).items()
+             if names}
     missing = {name: names for name, names in (data["static"].get("header_names_missing_from") or {}).items()
                if names}
     for name, names in extra.items():
@@ -278,12 +283,14 @@ def header_check(data):
 
 def notes(data):
     lines = ["Notes:", ""]
-    read_errors = {name: sum(s.get("read_errors", 0) for s in row["samples"]) for name, row in data["dynamic"].items()}
+    read_errors = {name: sum(s.get("read_errors", 0) for s in row["samples"])
+                   for name, row in data["dynamic"].items()}
     closing = [name for name, n in read_errors.items() if n]
     if closing:
         lines.append("- uWSGI closes the connection after each response without a ``Connection: close``")
         lines.append("  header, which wrk counts as a read error (one per request, not a failed request):")
-        lines.append("  " + ", ".join(f"``{n}``" for n in closing) + ". Every client connection is new there;")
+        lines.append("  " + ", ".join(f"``{n}``" for n in closing) + ".")
+        lines.append("  Every client connection is new there;")
         lines.append("  gunicorn's sync worker closes them too (announced), nginx keeps them alive.")
     lines.append("- wrk runs on the same cores as the server: the numbers are lower than the server")
     lines.append("  alone would reach, for every configuration alike.")
@@ -314,7 +321,8 @@ def draw_chart(data, path):
     heights = [len(rows) for _, rows in panels]
     figure, axes = pyplot.subplots(len(panels), 1, figsize=(9, 0.45 * sum(heights) + 2.2),
                                    gridspec_kw={"height_ratios": heights}, squeeze=False)
-    colours = {"ours": "#2a6fb0", "bare": "#c9c9c9", "equal": "#8f8f8f", "full": "#5f5f5f", "nginx": "#3b9a57"}
+    colours = {"ours": "#2a6fb0", "bare": "#c9c9c9", "equal": "#8f8f8f", "full": "#5f5f5f",
+               "nginx": "#3b9a57"}
     for axis, (title, rows) in zip(axes[:, 0], panels):
         names = list(rows)[::-1]
         values = [rows[n]["rps"] for n in names]
@@ -335,7 +343,8 @@ def draw_chart(data, path):
         for side in ("top", "right"):
             axis.spines[side].set_visible(False)
     settings = data["settings"]
-    figure.suptitle(f"django-zipserve example project: wrk -c{settings['connections']} -t{settings['wrk_threads']}, "
+    figure.suptitle(f"django-zipserve example project: wrk -c{settings['connections']} "
+                    f"-t{settings['wrk_threads']}, "
                     f"{rounds_of(data)}×{settings['duration_s']} s, {data['machine']['cpus']} cores, "
                     f"{settings['workers']} workers (ours)", fontsize=11)
     legend = [Patch(color=colours[k], label=label) for k, label in (

@@ -46,16 +46,18 @@ memory from /proc/PID/smaps_rollup.
 
 Each sample also records the CPU time used during it by anything other than
 the server and wrk (from /proc/stat): a shared machine shows up there.
-Before each round the script waits (up to a minute) for the machine to be
-quiet.
+Before each run the script waits (up to --quiet-wait seconds) for the machine
+to be quiet, and repeats a run that others disturbed (up to --retries times).
+The results are written after every round.
 
 Needs Linux and wrk (installed with apt-get when missing and running as
 root), nginx for the static comparison (likewise, or --no-nginx).
 
 Usage: python bench/throughput.py [--rounds 5] [--duration 5] [--warmup 2]
        [--connections 32] [--threads 2] [--venv-dir DIR] [--skip-build]
-       [--only NAME,...] [--no-static] [--no-nginx]
-Writes bench/results/throughput.json and prints a table.
+       [--only NAME,...] [--no-static] [--no-nginx] [--quiet-wait 60] [--retries 2]
+Writes bench/results/throughput.json and prints a table; bench/report.py
+renders it into docs/benchmarks.rst and docs/benchmarks.png.
 """
 
 import argparse
@@ -239,8 +241,9 @@ class Server:
     def __init__(self, argv, env, log_path, stop_signal=signal.SIGTERM, cwd=None):
         self.argv, self.log_path, self.stop_signal = argv, Path(log_path), stop_signal
         self.log_file = open(self.log_path, "wb")
-        self.process = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=self.log_file,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
+                                        stdout=self.log_file, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
         self.pgid = self.process.pid
         RUNNING.add(self)
 
@@ -312,7 +315,8 @@ def running(*args, **kwargs):
 def uwsgi_roles(log):
     """{'workers': [pid...] (latest pid of each worker id), 'router': pid|None, 'spawns': n}."""
     workers, router, spawns = {}, None, 0
-    for match in re.finditer(r"spawned uWSGI worker (\d+) \(pid: (\d+)|Respawned uWSGI worker (\d+) \(new pid: (\d+)"
+    for match in re.finditer(r"spawned uWSGI worker (\d+) \(pid: (\d+)"
+                             r"|Respawned uWSGI worker (\d+) \(new pid: (\d+)"
                              r"|spawned uWSGI http \d+ \(pid: (\d+)", log):
         if match.group(1):
             workers[int(match.group(1))] = int(match.group(2))
@@ -378,7 +382,8 @@ def run_wrk(wrk, script, url, seconds, connections, threads, headers=(), pgid=No
     busy1, steal1 = cpu_times()
     accounted = server_cpu + wrk_cpu + (own_cpu() - self0)
     if result.returncode != 0:
-        raise RuntimeError(f"wrk failed ({result.returncode}): {result.stderr.strip() or result.stdout.strip()}")
+        output = result.stderr.strip() or result.stdout.strip()
+        raise RuntimeError(f"wrk failed ({result.returncode}): {output}")
     line = next((ln for ln in result.stdout.splitlines() if ln.startswith("WRK-JSON ")), None)
     if line is None:
         raise RuntimeError(f"no summary from wrk:\n{result.stdout}\n{result.stderr}")
@@ -386,7 +391,8 @@ def run_wrk(wrk, script, url, seconds, connections, threads, headers=(), pgid=No
     seconds_run = raw["duration_us"] / 1e6
     # A server that closes each connection without saying so (uWSGI)
     # shows up as one read error per request: counted apart.
-    errors = {key: raw[key] for key in ("connect_errors", "write_errors", "status_errors", "timeouts") if raw[key]}
+    errors = {key: raw[key] for key in ("connect_errors", "write_errors", "status_errors", "timeouts")
+              if raw[key]}
     return {
         "rps": raw["requests"] / seconds_run,
         "requests": raw["requests"],
@@ -431,8 +437,8 @@ def our_server_args(venv, env):
                 gunicorn_args += [flags[name], str(value)]
         print(json.dumps({"uwsgi": uwsgi.build_args(["--http", "@BIND@"]), "gunicorn": gunicorn_args}))
         """)
-    output = subprocess.run([str(venv / "bin" / "python"), "-c", code], env=env, capture_output=True, text=True,
-                            check=True).stdout
+    output = subprocess.run([str(venv / "bin" / "python"), "-c", code], env=env, capture_output=True,
+                            text=True, check=True).stdout
     return json.loads(output.strip().splitlines()[-1])
 
 
@@ -694,7 +700,8 @@ def measure(args):
         subprocess.run([python, "-c", "import django; django.setup()\n"
                         "from example_project.guestbook.models import Greeting\n"
                         "Greeting.objects.all().delete()\n"
-                        f"Greeting.objects.bulk_create([Greeting(text=f'Greeting {{i}}') for i in range({GREETINGS})])"],
+                        "Greeting.objects.bulk_create(\n"
+                        f"    [Greeting(text=f'Greeting {{i}}') for i in range({GREETINGS})])"],
                        check=True, env=venv_env)
         shown = subprocess.run([python, pyz, "config", "show"], check=True, env=base_env, capture_output=True,
                                text=True).stdout
@@ -705,7 +712,8 @@ def measure(args):
             wanted = [name.strip() for name in args.only.split(",") if name.strip()]
             unknown = set(wanted) - set(configs)
             if unknown:
-                sys.exit(f"unknown configuration(s): {', '.join(sorted(unknown))}; known: {', '.join(configs)}")
+                sys.exit(f"unknown configuration(s): {', '.join(sorted(unknown))}; "
+                         f"known: {', '.join(configs)}")
             configs = {name: configs[name] for name in configs if name in wanted}
         extraction = next((work / "shiv-root").glob(f"{pyz_path.name}_*"))
         static_root = extraction / "site-packages" / "example_project" / "static_collected"
@@ -761,21 +769,23 @@ def measure(args):
             extra = [(key.title(), value) for key, value in reference.items() if key not in NGINX_OWN]
             nginx_port = free_port()
             nginx_conf = work / "nginx.conf"
-            nginx_conf.write_text(nginx_config(work, nginx_port, static_root, reference["content-type"], extra))
+            nginx_conf.write_text(
+                nginx_config(work, nginx_port, static_root, reference["content-type"], extra))
             nginx_argv = [nginx, "-p", str(work), "-e", str(work / "nginx-error.log"), "-c", str(nginx_conf)]
             with running(nginx_argv, base_env, work / "nginx.log", signal.SIGTERM) as server:
                 server.wait_ready(f"http://{HOST}:{nginx_port}{css_path}")
                 static_headers["nginx"] = headers_of(f"http://{HOST}:{nginx_port}{css_path}")[1]
         for name, headers in static_headers.items():
-            results["problems"] += check_static_headers(name, headers, None if name == "ours-uwsgi" else reference)
+            results["problems"] += check_static_headers(
+                name, headers, None if name == "ours-uwsgi" else reference)
         results["static"] = {
             "path": css_path,
             "headers": {name: {k: v for k, v in h.items() if k not in ("date", "last-modified", "etag")}
                         for name, h in static_headers.items()},
-            "header_names_only_in": {
-                name: sorted(set(h) - set(reference) - INCIDENTAL) for name, h in static_headers.items() if reference},
-            "header_names_missing_from": {
-                name: sorted(set(reference) - set(h) - INCIDENTAL) for name, h in static_headers.items() if reference},
+            "header_names_only_in": {name: sorted(set(h) - set(reference) - INCIDENTAL)
+                                     for name, h in static_headers.items() if reference},
+            "header_names_missing_from": {name: sorted(set(reference) - set(h) - INCIDENTAL)
+                                          for name, h in static_headers.items() if reference},
         }
         for problem in results["problems"]:
             log(f"  PROBLEM: {problem}")
@@ -813,7 +823,8 @@ def measure(args):
             (work / f"{name}.log").unlink(missing_ok=True)
             return out
 
-        results["size"] = {"pyz_bytes": pyz_path.stat().st_size, "extracted_bytes": directory_size(extraction)}
+        results["size"] = {"pyz_bytes": pyz_path.stat().st_size,
+                           "extracted_bytes": directory_size(extraction)}
 
         def disturbance(out):
             return max(out[key]["other_cpu_cores"] for key in ("dynamic", "static") if key in out)
@@ -875,7 +886,8 @@ def summaries(dynamic, static, memory):
             if summary["errors"]:
                 problems.append(f"{name}: {summary['errors']} errors during the {part} runs")
             if summary["disturbed_samples"]:
-                problems.append(f"{name}: {summary['disturbed_samples']} {part} samples disturbed by other load")
+                problems.append(
+                    f"{name}: {summary['disturbed_samples']} {part} samples disturbed by other load")
     out["run_problems"] = problems
     return out
 
@@ -905,8 +917,10 @@ def load(wrk, script, url, args, headers, pgid):
 
 def describe(sample):
     errors = f"  errors {sample['errors']}" if sample["errors"] else ""
-    noisy = f"  (others used {sample['other_cpu_cores']:.2f} cores)" if sample["other_cpu_cores"] > NOISY_CORES else ""
-    return f"{sample['rps']:8.0f} req/s  p50 {sample['p50_ms']:6.2f} ms  p99 {sample['p99_ms']:7.2f} ms{errors}{noisy}"
+    other = sample["other_cpu_cores"]
+    noisy = f"  (others used {other:.2f} cores)" if other > NOISY_CORES else ""
+    return (f"{sample['rps']:8.0f} req/s  p50 {sample['p50_ms']:6.2f} ms  p99 {sample['p99_ms']:7.2f} ms"
+            f"{errors}{noisy}")
 
 
 def time_build(work):
@@ -914,9 +928,9 @@ def time_build(work):
     project, as `make pyz` runs it, into a scratch directory."""
     log("timing a build of the artifact…")
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "django_zipserve", "build", "--quiet", "--require", str(REPO),
-                             "--output-dir", str(work / "build-out")], cwd=REPO / "example_project",
-                            capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "django_zipserve", "build", "--quiet",
+                             "--require", str(REPO), "--output-dir", str(work / "build-out")],
+                            cwd=REPO / "example_project", capture_output=True, text=True)
     if result.returncode != 0:
         log(f"  build failed ({result.returncode}); not timed:\n{result.stderr[-2000:]}")
         return None
@@ -947,7 +961,8 @@ def render_table(results):
     size = results["size"]
     lines.append("")
     build = results.get("build_seconds")
-    lines.append(f"artifact {size['pyz_bytes'] / 1e6:.1f} MB, extracted {size['extracted_bytes'] / 1e6:.1f} MB"
+    lines.append(f"artifact {size['pyz_bytes'] / 1e6:.1f} MB, "
+                 f"extracted {size['extracted_bytes'] / 1e6:.1f} MB"
                  + (f", build {build:.0f} s" if build else ""))
     for problem in results["problems"]:
         lines.append(f"PROBLEM: {problem}")
