@@ -465,6 +465,9 @@ def configurations(python, pyz, venv, workers, ours):
                           lambda a: [python, pyz, "gunicorn", "--bind", a], False),
         "equal-gunicorn": ("gunicorn", f"venv gunicorn --workers {n}",
                            lambda a: [gunicorn, "example_project.wsgi", "--bind", a, "--workers", n], True),
+        "logged-gunicorn": ("gunicorn", f"venv gunicorn --workers {n} --access-logfile -",
+                            lambda a: [gunicorn, "example_project.wsgi", "--bind", a, "--workers", n,
+                                       "--access-logfile", "-"], True),
         "full-gunicorn": ("gunicorn", "venv gunicorn with all our defaults as flags",
                           lambda a: [gunicorn, "example_project.wsgi", "--bind", a, *ours["gunicorn"]], True),
         "bare-gunicorn": ("gunicorn", "venv gunicorn, gunicorn defaults (1 sync worker)",
@@ -482,6 +485,7 @@ RATIOS = [
     ("ours-gunicorn", "full-gunicorn", "ours / plain, all the same settings"),
     ("ours-uwsgi-hs", "equal-uwsgi-hs", "ours / plain, same workers (--http-socket)"),
     ("ours-uwsgi-hs", "ours-uwsgi", "--http-socket / --http router (ours)"),
+    ("logged-gunicorn", "equal-gunicorn", "plain gunicorn: with / without the access log"),
 ]
 STATIC_CONFIGS = ("ours-uwsgi", "ours-gunicorn")
 STATIC_HEADERS = ("Accept-Encoding: gzip",)
@@ -631,7 +635,7 @@ def public_argv(argv, python, pyz, venv, work):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pyz", default=str(REPO / "dist" / "example_project.pyz"))
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--duration", type=int, default=5, help="seconds of recorded load per run")
     parser.add_argument("--warmup", type=int, default=2, help="seconds of unrecorded load before each run")
     parser.add_argument("--connections", type=int, default=32)

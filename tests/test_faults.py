@@ -39,7 +39,8 @@ from django_zipserve import generate, sources
 from django_zipserve.conf import Field, ZipserveConfig
 from django_zipserve.errors import ConfigError, Problem
 
-from .conftest import REPO, TEST_SECRET_KEY, ServerProcess, free_port, project_command, wait_for_http
+from .conftest import (REPO, TEST_SECRET_KEY, ServerProcess, activated, free_port, project_command, socket_holder,
+                       wait_for_http)
 
 SERVERS = ["pyuwsgi", "gunicorn"]
 
@@ -365,29 +366,9 @@ def drip_slow_clients(sockets, stop, seconds, log):
                 sockets[index] = None
 
 
-@pytest.mark.e2e
-def test_slow_clients_against_the_default_configuration(artifact_server):
+def slow_clients_meet(name, port, process):
     """Six clients send a request line and then one header byte per second
-    for ~8 s while a normal client asks for /-/health/ with a 2 s timeout.
-
-    Finding (asserted as measured, for each server started from the artifact
-    with its defaults and WORKERS=2):
-
-    - ``pyuwsgi``: resists. Our default binds with ``--http``, so uWSGI's
-      HTTP router (an asynchronous process in front of the workers) reads
-      each request completely before a worker sees it; slow clients only
-      occupy router connections, and normal requests keep being answered
-      promptly.
-    - ``gunicorn``: does not resist. The default worker class is ``sync``: a
-      worker accepts a connection and blocks reading its headers, so
-      WORKERS slow clients hold every worker and normal requests wait in the
-      listen queue, none answered within 2 s, for as long as the slow
-      clients go on (until gunicorn's ``--timeout`` kills the silent worker).
-      Service resumes as soon as the slow clients go away. gunicorn with
-      sync workers must run behind a buffering reverse proxy (nginx, or
-      uWSGI's router) when clients are not trusted.
-    """
-    port = artifact_server.port
+    for ~8 s while a normal client asks for /-/health/ with a 2 s timeout."""
     sockets = []
     for _ in range(SLOW_CLIENTS):
         sock = socket.create_connection(("127.0.0.1", port), timeout=5)
@@ -422,15 +403,40 @@ def test_slow_clients_against_the_default_configuration(artifact_server):
                 sock.close()
     served = [attempt for attempt in attempts if attempt[1] == 200]
     recovered_at = time.monotonic()
-    wait_for_http(f"http://127.0.0.1:{port}/-/health/", timeout=60, process=artifact_server.process.process)
+    wait_for_http(f"http://127.0.0.1:{port}/-/health/", timeout=60, process=process)
     recovery = round(time.monotonic() - recovered_at, 2)
-    record = (f"{artifact_server.name}: {len(served)}/{len(attempts)} normal requests answered "
+    record = (f"{name}: {len(served)}/{len(attempts)} normal requests answered "
               f"within {PROMPT} s "
               f"while {SLOW_CLIENTS} slow clients dripped headers ({attempts}); slow connections the server "
               f"closed: {closed_by_server}; still open at the end: {still_open}; served again "
               f"{recovery} s after the slow clients left")
     print(record)
     assert len(attempts) >= 2, record
+    assert process.poll() is None, record
+    return SimpleNamespace(attempts=attempts, served=served, still_open=still_open, record=record)
+
+
+@pytest.mark.e2e
+def test_slow_clients_against_the_default_configuration(artifact_server):
+    """Finding (asserted as measured, for each server started from the
+    artifact with its defaults and WORKERS=2):
+
+    - ``pyuwsgi``: resists. Our default binds with ``--http``, so uWSGI's
+      HTTP router (an asynchronous process in front of the workers) reads
+      each request completely before a worker sees it; slow clients only
+      occupy router connections, and normal requests keep being answered
+      promptly.
+    - ``gunicorn``: does not resist. The default worker class is ``sync``: a
+      worker accepts a connection and blocks reading its headers, so
+      WORKERS slow clients hold every worker and normal requests wait in the
+      listen queue, none answered within 2 s, for as long as the slow
+      clients go on (until gunicorn's ``--timeout`` kills the silent worker).
+      Service resumes as soon as the slow clients go away. gunicorn with
+      sync workers must run behind a buffering reverse proxy (nginx, or
+      uWSGI's router) when clients are not trusted.
+    """
+    outcome = slow_clients_meet(artifact_server.name, artifact_server.port, artifact_server.process.process)
+    attempts, served, record = outcome.attempts, outcome.served, outcome.record
     if artifact_server.name == "pyuwsgi":
         # The router buffers the slow requests; the workers stay free.
         assert len(served) >= max(3, math.ceil(0.75 * len(attempts))), record
@@ -438,9 +444,36 @@ def test_slow_clients_against_the_default_configuration(artifact_server):
         # Recorded finding: WORKERS=2 sync workers are both held by slow
         # clients; nothing else is answered until they go away.
         assert not served, record
-        assert all(outcome == "TimeoutError" for _, outcome in attempts), record
-        assert still_open == SLOW_CLIENTS, record
-    assert artifact_server.process.process.poll() is None, record
+        assert all(result == "TimeoutError" for _, result in attempts), record
+        assert outcome.still_open == SLOW_CLIENTS, record
+
+
+@pytest.mark.e2e
+def test_slow_clients_under_socket_activation(artifact_site, tmp_path):
+    """Recorded finding: under socket activation (the systemd units) uWSGI's
+    workers accept on the inherited socket themselves, without the router,
+    so slow clients hold them as they hold gunicorn's sync workers.
+
+    The router can take an inherited socket (``--http=fd://3``), but it goes
+    on accepting while the workers stop, which dropped requests in every
+    other blue/green switch; a dropped request on each upgrade is the worse
+    trade. The deployment guide recommends a buffering proxy or load
+    balancer in front when clients are not trusted.
+    """
+    holder = socket_holder()
+    port = holder.getsockname()[1]
+    command = [sys.executable, artifact_site.pyz, "--config", artifact_site.config, "pyuwsgi"]
+    command, extra = activated(command, holder)
+    process = ServerProcess(command, artifact_site.env, artifact_site.cwd, tmp_path / "server.log", **extra)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/-/health/", process=process.process)
+        assert "attached to INET address 127.0.0.1" in process.output()
+        outcome = slow_clients_meet("pyuwsgi (socket-activated)", port, process.process)
+        assert not outcome.served, outcome.record
+        assert outcome.still_open == SLOW_CLIENTS, outcome.record
+    finally:
+        process.close()
+        holder.close()
 
 
 # ---------------------------------------------------------------------------

@@ -86,6 +86,43 @@ class TestBuildArgs:
         assert "protocol" not in args
         assert args["http"] == ["127.0.0.1:8123"]
 
+    def test_inherited_sockets_are_named_again_after_a_reload(self):
+        import os
+
+        from .conftest import socket_holder
+
+        with socket_holder() as sock:
+            fd = sock.fileno()
+            environ = {uwsgi.INHERITED_FDS_ENV: f"{os.getpid()}:{fd}"}
+            # uWSGI has unset LISTEN_FDS; it re-executed us as the same pid
+            # and takes the socket up again by its address.
+            args = options(uwsgi.build_args([], CONF, environ=environ))
+            assert args["protocol"] == ["http"]
+            assert args["socket"] == [f"127.0.0.1:{sock.getsockname()[1]}"]
+            assert "http" not in args
+
+    def test_inherited_sockets_are_remembered_for_the_reload(self):
+        import os
+
+        environ = {"LISTEN_FDS": "2", "LISTEN_PID": str(os.getpid())}
+        uwsgi.remember_inherited_sockets(environ)
+        assert environ[uwsgi.INHERITED_FDS_ENV] == f"{os.getpid()}:3,4"
+
+    def test_a_remembered_socket_of_another_process_is_ignored(self):
+        environ = {uwsgi.INHERITED_FDS_ENV: "1:3"}
+        assert uwsgi.inherited_fds(environ) == []
+        assert options(uwsgi.build_args([], CONF, environ=environ))["http"] == ["127.0.0.1:8123"]
+
+    def test_ipv6_socket_address(self):
+        from .conftest import socket_holder
+
+        try:
+            sock = socket_holder("::1")
+        except OSError:
+            pytest.skip("no IPv6 loopback")
+        with sock:
+            assert uwsgi.socket_address(sock.fileno()) == f"[::1]:{sock.getsockname()[1]}"
+
     def test_graceful_stop_hooks_stay_when_user_adds_hooks(self):
         args = options(uwsgi.build_args(["--hook-master-start=print:hi"], CONF, environ={}))
         assert "unix_signal:15 gracefully_kill_them_all" in args["hook-master-start"]
@@ -173,6 +210,30 @@ def test_socket_activation(servers, project_env):
         # SIGTERM lands while a worker is finishing a request (seen twice in
         # CI, never reproduced on demand; a systemd unit's TimeoutStopSec ends
         # it). The graceful-stop tests above cover SIGTERM during a request.
+        time.sleep(0.5)
+        assert server.stop() == 0
+    finally:
+        sock.close()
+
+
+def test_reload_under_socket_activation_keeps_the_inherited_socket(servers, project_env):
+    """``systemctl reload`` sends SIGHUP: the master re-executes itself, and
+    the new one must serve on the socket systemd passed, not on BIND."""
+    sock = socket_holder()
+    port = sock.getsockname()[1]
+    command, extra = activated(project_command("pyuwsgi"), sock)
+    server = servers.start(command, project_env, **extra)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/", process=server.process)
+        server.send(signal.SIGHUP)
+        server.wait_for_output("binary reloading uWSGI")
+        deadline = time.monotonic() + 60
+        while f"inherited INET address 127.0.0.1:{port} fd 3" not in server.output():
+            assert time.monotonic() < deadline and server.process.poll() is None, server.output()[-3000:]
+            time.sleep(0.2)
+        wait_for_http(f"http://127.0.0.1:{port}/", process=server.process)
+        assert http_get(f"http://127.0.0.1:{port}/")[0] == 200
+        assert "bound on" not in server.output()
         time.sleep(0.5)
         assert server.stop() == 0
     finally:

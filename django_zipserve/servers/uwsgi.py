@@ -60,16 +60,66 @@ def wsgi_module(conf):
     return f"{module}:{attribute}"
 
 
+#: Remembers the inherited sockets across uWSGI's binary reload (SIGHUP):
+#: uWSGI unsets LISTEN_FDS and LISTEN_PID once it has read them, and the
+#: master then re-executes our command line as the same pid.
+INHERITED_FDS_ENV = "ZIPSERVE_INHERITED_FDS"
+
+
+def inherited_fds(environ=None):
+    """File descriptors of the listening sockets passed to this process:
+    by systemd (or a test's socket holder), or kept across a reload."""
+    environ = os.environ if environ is None else environ
+    count = listen_fds(environ)
+    if count:
+        return list(range(3, 3 + count))
+    pid, _, fds = environ.get(INHERITED_FDS_ENV, "").partition(":")
+    if pid != str(os.getpid()):
+        return []
+    return [int(fd) for fd in fds.split(",") if fd.isdigit()]
+
+
+def socket_address(fd):
+    """uWSGI's name for the listening socket on ``fd``."""
+    import socket
+
+    with socket.socket(fileno=os.dup(fd)) as sock:
+        address = sock.getsockname()
+        if sock.family == socket.AF_INET6:
+            return f"[{address[0]}]:{address[1]}"
+        if sock.family == socket.AF_INET:
+            return f"{address[0]}:{address[1]}"
+        return address
+
+
 def bind_options(conf, environ=None):
     """Where to listen: the inherited sockets under socket activation,
     otherwise the configured address through uWSGI's HTTP router."""
+    environ = os.environ if environ is None else environ
+    fds = inherited_fds(environ)
+    if not fds:
+        # The router process reads whole requests before a worker sees them,
+        # so slow clients cannot tie up the workers.
+        return [f"--http={conf.ZIPSERVE_BIND}"]
+    # uWSGI adopts the inherited sockets itself but speaks its own uwsgi
+    # protocol on them unless told otherwise. The workers accept on them
+    # directly: uWSGI's router on an inherited socket (--http=fd://3) goes on
+    # accepting while the workers stop, and dropped requests during
+    # blue/green switches.
     if listen_fds(environ):
-        # uWSGI adopts the inherited sockets itself but speaks its own uwsgi
-        # protocol on them unless told otherwise.
         return ["--protocol=http"]
-    # The router process reads whole requests before a worker sees them, so
-    # slow clients cannot tie up the workers.
-    return [f"--http={conf.ZIPSERVE_BIND}"]
+    # After a reload uWSGI still holds the sockets but no longer sees
+    # LISTEN_FDS; naming their addresses makes it take them up again.
+    return ["--protocol=http", *(f"--socket={socket_address(fd)}" for fd in fds)]
+
+
+def remember_inherited_sockets(environ=None):
+    """Note the inherited sockets for the command uWSGI re-executes on a
+    reload (same pid; uWSGI unsets LISTEN_FDS and LISTEN_PID)."""
+    environ = os.environ if environ is None else environ
+    fds = inherited_fds(environ)
+    if fds:
+        environ[INHERITED_FDS_ENV] = f"{os.getpid()}:{','.join(map(str, fds))}"
 
 
 def defaults(conf=None):
@@ -218,7 +268,9 @@ def run(server_args):
     # uWSGI prints its own banner; make sure ours (checks, warm-up) is out first.
     sys.stdout.flush()
     sys.stderr.flush()
-    pyuwsgi.run(build_args(server_args))
+    args = build_args(server_args)
+    remember_inherited_sockets()
+    pyuwsgi.run(args)
 
 
 def show_help():
