@@ -217,6 +217,21 @@ def activated(command, sock):
     return shell, {"pass_fds": (3,), "preexec_fn": move_socket_to_fd_3}
 
 
+@contextlib.contextmanager
+def socket_activated(servers, command, env):
+    """Start ``command`` on a socket holder's socket and wait until it
+    answers there; yields ``(server, base_url)``."""
+    sock = socket_holder()
+    try:
+        shell, extra = activated(command, sock)
+        server = servers.start(shell, env, **extra)
+        base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        wait_for_http(f"{base}/", process=server.process)
+        yield server, base
+    finally:
+        sock.close()
+
+
 @pytest.fixture(scope="session")
 def django_project(tmp_path_factory):
     """Django set up in this process with the test project's settings."""

@@ -12,7 +12,7 @@ import pytest
 
 from django_zipserve.servers import gunicorn
 
-from .conftest import REPO, activated, free_port, http_get, project_command, socket_holder, wait_for_http
+from .conftest import REPO, free_port, http_get, project_command, socket_activated, wait_for_http
 
 CONF = types.SimpleNamespace(
     ZIPSERVE_BIND="127.0.0.1:8124",
@@ -153,16 +153,9 @@ def test_gunicorn_config_file_is_honoured(servers, project_env, tmp_path):
 
 
 def test_socket_activation(servers, project_env):
-    sock = socket_holder()
-    port = sock.getsockname()[1]
-    command, extra = activated(project_command("gunicorn"), sock)
-    server = servers.start(command, project_env, **extra)
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/", process=server.process)
-        assert http_get(f"http://127.0.0.1:{port}/")[2] == b"hello"
+    with socket_activated(servers, project_command("gunicorn"), project_env) as (server, base):
+        assert http_get(f"{base}/")[2] == b"hello"
         assert server.stop() == 0
-    finally:
-        sock.close()
 
 
 def test_call_command_passes_arguments_through(servers, project_env):

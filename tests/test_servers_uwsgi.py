@@ -1,5 +1,6 @@
 """``manage.py pyuwsgi``: argument merging, and the real server under signals."""
 
+import os
 import signal
 import sys
 import threading
@@ -10,7 +11,7 @@ import pytest
 
 from django_zipserve.servers import uwsgi
 
-from .conftest import activated, free_port, http_get, socket_holder, project_command, wait_for_http
+from .conftest import free_port, http_get, project_command, socket_activated, socket_holder, wait_for_http
 
 CONF = types.SimpleNamespace(
     ZIPSERVE_BIND="127.0.0.1:8123",
@@ -78,8 +79,6 @@ class TestBuildArgs:
         assert "http" not in args
 
     def test_socket_activation_speaks_http_on_the_inherited_socket(self):
-        import os
-
         environ = {"LISTEN_FDS": "1", "LISTEN_PID": str(os.getpid())}
         args = options(uwsgi.build_args([], CONF, environ=environ))
         assert args["protocol"] == ["http"]
@@ -91,10 +90,6 @@ class TestBuildArgs:
         assert args["http"] == ["127.0.0.1:8123"]
 
     def test_inherited_sockets_are_named_again_after_a_reload(self):
-        import os
-
-        from .conftest import socket_holder
-
         with socket_holder() as sock:
             fd = sock.fileno()
             environ = {uwsgi.INHERITED_FDS_ENV: f"{os.getpid()}:{fd}"}
@@ -106,8 +101,6 @@ class TestBuildArgs:
             assert "http" not in args
 
     def test_inherited_sockets_are_remembered_for_the_reload(self):
-        import os
-
         environ = {"LISTEN_FDS": "2", "LISTEN_PID": str(os.getpid())}
         uwsgi.remember_inherited_sockets(environ)
         assert environ[uwsgi.INHERITED_FDS_ENV] == f"{os.getpid()}:3,4"
@@ -117,9 +110,16 @@ class TestBuildArgs:
         assert uwsgi.inherited_fds(environ) == []
         assert options(uwsgi.build_args([], CONF, environ=environ))["http"] == ["127.0.0.1:8123"]
 
-    def test_ipv6_socket_address(self):
-        from .conftest import socket_holder
+    def test_unix_socket_addresses(self, tmp_path):
+        import socket
 
+        with socket.socket(socket.AF_UNIX) as path_sock, socket.socket(socket.AF_UNIX) as abstract:
+            path_sock.bind(str(tmp_path / "web.sock"))
+            abstract.bind("\0zipserve-test-%d" % os.getpid())
+            assert uwsgi.socket_address(path_sock.fileno()) == str(tmp_path / "web.sock")
+            assert uwsgi.socket_address(abstract.fileno()) == "@zipserve-test-%d" % os.getpid()
+
+    def test_ipv6_socket_address(self):
         try:
             sock = socket_holder("::1")
         except OSError:
@@ -201,13 +201,8 @@ def test_sighup_reloads_from_the_same_command_line(servers, project_env, tmp_pat
 
 
 def test_socket_activation(servers, project_env):
-    sock = socket_holder()
-    port = sock.getsockname()[1]
-    command, extra = activated(project_command("pyuwsgi"), sock)
-    server = servers.start(command, project_env, **extra)
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/", process=server.process)
-        status, _, body = http_get(f"http://127.0.0.1:{port}/")
+    with socket_activated(servers, project_command("pyuwsgi"), project_env) as (server, base):
+        status, _, body = http_get(f"{base}/")
         assert (status, body) == (200, b"hello")
         assert "attached to INET address 127.0.0.1" in server.output()
         # A worker still starting up (in uWSGI's post-fork) loses a signal
@@ -216,33 +211,22 @@ def test_socket_activation(servers, project_env):
         # answer, none of 10 after 1 s). Let the workers settle first.
         time.sleep(WORKERS_SETTLE)
         assert server.stop() == 0
-    finally:
-        sock.close()
 
 
 def test_reload_under_socket_activation_keeps_the_inherited_socket(servers, project_env):
     """``systemctl reload`` sends SIGHUP: the master re-executes itself, and
     the new one must serve on the socket systemd passed, not on BIND."""
-    sock = socket_holder()
-    port = sock.getsockname()[1]
-    command, extra = activated(project_command("pyuwsgi"), sock)
-    server = servers.start(command, project_env, **extra)
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/", process=server.process)
+    with socket_activated(servers, project_command("pyuwsgi"), project_env) as (server, base):
         time.sleep(WORKERS_SETTLE)  # see test_socket_activation
         server.send(signal.SIGHUP)
         server.wait_for_output("binary reloading uWSGI")
-        deadline = time.monotonic() + 60
-        while f"inherited INET address 127.0.0.1:{port} fd 3" not in server.output():
-            assert time.monotonic() < deadline and server.process.poll() is None, server.output()[-3000:]
-            time.sleep(0.2)
-        wait_for_http(f"http://127.0.0.1:{port}/", process=server.process)
-        assert http_get(f"http://127.0.0.1:{port}/")[0] == 200
+        address = base.removeprefix("http://")
+        server.wait_for_output(f"inherited INET address {address} fd 3", timeout=60)
+        wait_for_http(f"{base}/", process=server.process)
+        assert http_get(f"{base}/")[0] == 200
         assert "bound on" not in server.output()
         time.sleep(WORKERS_SETTLE)
         assert server.stop() == 0
-    finally:
-        sock.close()
 
 
 def test_django_global_options_do_not_reach_uwsgi(servers, project_env):

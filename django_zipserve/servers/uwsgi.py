@@ -10,6 +10,7 @@ such as ``--http`` is never bound twice.
 import configparser
 import json
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -81,14 +82,14 @@ def inherited_fds(environ=None):
 
 def socket_address(fd):
     """uWSGI's name for the listening socket on ``fd``."""
-    import socket
-
     with socket.socket(fileno=os.dup(fd)) as sock:
         address = sock.getsockname()
         if sock.family == socket.AF_INET6:
             return f"[{address[0]}]:{address[1]}"
         if sock.family == socket.AF_INET:
             return f"{address[0]}:{address[1]}"
+        if isinstance(address, bytes):  # an abstract Unix socket
+            return "@" + address[1:].decode(errors="surrogateescape")
         return address
 
 
@@ -104,8 +105,8 @@ def bind_options(conf, environ=None):
     # uWSGI adopts the inherited sockets itself but speaks its own uwsgi
     # protocol on them unless told otherwise. The workers accept on them
     # directly: uWSGI's router on an inherited socket (--http=fd://3) goes on
-    # accepting while the workers stop, and dropped requests during
-    # blue/green switches.
+    # accepting while the workers stop, which dropped requests in blue/green
+    # switches.
     if listen_fds(environ):
         return ["--protocol=http"]
     # After a reload uWSGI still holds the sockets but no longer sees
