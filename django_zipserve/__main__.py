@@ -2,7 +2,7 @@
 
 import sys
 
-COMMANDS = {"build": "django_zipserve.build"}
+COMMANDS = {"build": "django_zipserve.zipapp.build"}
 
 
 def main(argv=None):

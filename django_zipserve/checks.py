@@ -18,7 +18,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core import checks
 
-from .django_settings import SECURITY_MIDDLEWARE, WHITENOISE_MIDDLEWARE
+from .conf.django_settings import SECURITY_MIDDLEWARE, WHITENOISE_MIDDLEWARE
 
 
 @checks.register(checks.Tags.staticfiles)
@@ -80,7 +80,7 @@ def check_static_collected(app_configs, **kwargs):
 
 @checks.register(checks.Tags.urls)
 def check_health_url(app_configs, **kwargs):
-    from .warmup import health_path
+    from .servers.warmup import health_path
 
     if health_path() is not None:
         return []

@@ -20,7 +20,7 @@ process reads the same ``--config`` and runs the same command.
 import os
 import sys
 
-from . import sources
+from .conf import sources
 
 USAGE = "usage: {prog} [--config FILE] COMMAND [ARGS ...]"
 

@@ -1,93 +1,21 @@
-"""Configuration errors, reported the way an operator wants to read them.
+"""The one error hierarchy of django-zipserve.
 
-A bad configuration must stop the process with one short report that names
-each offending key, where its value came from and what was expected, and
-never prints a secret. pydantic's own report does none of that: it is a
-traceback that, on a missing field, dumps every other loaded value.
+Every failure an operator has to act on (bad configuration, a failed build,
+a release that cannot be installed, a blue/green switch or a warm-up that
+failed) is a :class:`ZipserveError` whose message is the whole report: no
+traceback is needed to understand it. Management commands turn these into
+Django's ``CommandError`` in one place (``management.base``); the build's own
+command line prints them the same way.
+
+This module is a leaf: it imports nothing, so every layer may use it.
 """
 
-import sys
-from dataclasses import dataclass
 
-#: Exit status of a process stopped by bad configuration (a usage error).
-EXIT_STATUS = 2
+class ZipserveError(Exception):
+    """A failure with a complete, operator-readable message."""
 
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with the configuration."""
-
-    key: str  # the setting's name, or "" when the problem is a whole file
-    where: str  # e.g. "environment variable WORKERS" or "file /etc/app.yml"
-    message: str
-
-    def __str__(self):
-        subject = self.key or "configuration"
-        if self.where:
-            return f"{subject} ({self.where}): {self.message}"
-        return f"{subject}: {self.message}"
-
-
-class ConfigError(Exception):
-    """The configuration cannot be loaded; carries every problem found."""
-
-    def __init__(self, problems, name="django"):
-        self.problems = list(problems)
-        self.name = name
-        super().__init__(self.report())
+    #: Exit status of a process stopped by this error.
+    exit_status = 1
 
     def report(self):
-        count = len(self.problems)
-        noun = "problem" if count == 1 else "problems"
-        lines = [f"{self.name}: invalid configuration ({count} {noun}):"]
-        lines.extend(f"  - {problem}" for problem in self.problems)
-        return "\n".join(lines)
-
-    def exit(self, stream=None):
-        """Print the report and end the process with status 2, no traceback."""
-        stream = stream or sys.stderr
-        print(self.report(), file=stream)
-        stream.flush()
-        raise SystemExit(EXIT_STATUS)
-
-
-def describe_expectation(error):
-    """Turn one pydantic error into 'expected ...' wording without its input."""
-    kind = error.get("type", "")
-    ctx = error.get("ctx") or {}
-    simple = {
-        "int_parsing": "expected a whole number",
-        "int_type": "expected a whole number",
-        "int_from_float": "expected a whole number",
-        "float_parsing": "expected a number",
-        "float_type": "expected a number",
-        "bool_parsing": "expected true or false",
-        "bool_type": "expected true or false",
-        "string_type": "expected text",
-        "list_type": "expected a list (in the environment: a JSON list or comma-separated values)",
-        "dict_type": "expected a mapping",
-        "missing": "required, but not set",
-        "url_parsing": "expected a URL",
-        "url_scheme": "expected a URL with a supported scheme",
-        "path_type": "expected a file system path",
-        "extra_forbidden": "unknown setting",
-    }
-    if kind in simple:
-        return simple[kind]
-    bounds = {
-        "greater_than_equal": ("at least", "ge"),
-        "greater_than": ("greater than", "gt"),
-        "less_than_equal": ("at most", "le"),
-        "less_than": ("less than", "lt"),
-    }
-    if kind in bounds:
-        words, name = bounds[kind]
-        return f"expected a value {words} {ctx.get(name)}"
-    if kind == "literal_error":
-        return f"expected {ctx.get('expected')}"
-    message = error.get("msg", "invalid value")
-    # pydantic prefixes custom errors with "Value error, "; it reads as noise.
-    for prefix in ("Value error, ", "Assertion failed, "):
-        if message.startswith(prefix):
-            message = message[len(prefix) :]
-    return message[:1].lower() + message[1:]
+        return str(self)

@@ -1,13 +1,16 @@
-"""Health checks: is this process able to serve real requests?
+"""The health view: is this process able to serve real requests?
 
-Used by the health view (for load balancers and deploy scripts) and by the
-warm-up that runs before a server starts serving.
+Load balancers and the blue/green switch probe it; the warm-up that runs
+before a server starts serving sends it one request in-process.
 """
 
 import importlib
 
 from django.conf import settings
 from django.db import connections
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 
 
 def check_databases():
@@ -46,3 +49,11 @@ def report():
         "checks": {"database": databases},
     }
     return (200 if healthy else 503), body
+
+
+@never_cache
+@require_safe
+def health(request):
+    """200 with ``{"status": "ok", ...}`` when the site can serve, else 503."""
+    status, body = report()
+    return JsonResponse(body, status=status)

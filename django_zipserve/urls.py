@@ -2,10 +2,10 @@
 
 from django.urls import path
 
-from . import views
+from . import health
 
 app_name = "zipserve"
 
 urlpatterns = [
-    path("-/health/", views.health, name="health"),
+    path("-/health/", health.health, name="health"),
 ]

@@ -8,7 +8,7 @@ import pytest
 
 from django_zipserve import entrypoint
 from django_zipserve.entrypoint import UsageError, make_main, split_global_options
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 
 @pytest.mark.parametrize(

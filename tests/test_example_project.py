@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from .conftest import REPO
+from tests.helpers import REPO
 
 
 def test_example_project_tests_pass(project_env):

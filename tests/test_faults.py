@@ -35,11 +35,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from django_zipserve import generate, sources
+from django_zipserve.conf import documents as generate
+from django_zipserve.conf import sources
 from django_zipserve.conf import Field, ZipserveConfig
-from django_zipserve.errors import ConfigError, Problem
+from django_zipserve.conf.errors import ConfigError, Problem
 
-from .conftest import (REPO, TEST_SECRET_KEY, ServerProcess, activated, free_port, project_command, socket_holder,
+from tests.helpers import (REPO, TEST_SECRET_KEY, ServerProcess, activated, free_port, project_command, socket_holder,
                        wait_for_http)
 
 SERVERS = ["pyuwsgi", "gunicorn"]

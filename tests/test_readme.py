@@ -5,7 +5,7 @@ import types
 from django_zipserve.conf import ZipserveConfig
 from django_zipserve.servers import gunicorn, uwsgi
 
-from .conftest import REPO
+from tests.helpers import REPO
 
 README = (REPO / "README.rst").read_text()
 CONF = types.SimpleNamespace(ZIPSERVE_BIND="x", ZIPSERVE_WORKERS=1, ZIPSERVE_THREADS=1, ZIPSERVE_TIMEOUT=1,

@@ -188,7 +188,7 @@ class ServerCommand(BaseCommand):
         self.run_server(list(server_args), application)
 
     def warm_up(self, application):
-        from .. import warmup
+        from . import warmup
 
         if not getattr(settings, "ZIPSERVE_WARMUP", True):
             return

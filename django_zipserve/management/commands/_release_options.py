@@ -2,7 +2,7 @@
 
 from django.conf import settings
 
-from django_zipserve.systemd import DEFAULT_ROOT
+from django_zipserve.deploy.systemd import DEFAULT_ROOT
 
 
 def add_release_options(parser):

@@ -2,7 +2,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from django_zipserve import generate
+from django_zipserve.conf import documents as generate
 from django_zipserve.conf import ZipserveConfig
 
 

@@ -3,8 +3,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from django_zipserve import artifact, bluegreen
-from django_zipserve.releases import ReleaseError, ReleaseStore
+from django_zipserve.deploy import bluegreen
+from django_zipserve.zipapp import artifact
+from django_zipserve.deploy.releases import ReleaseError, ReleaseStore
 
 from ._release_options import add_release_options, add_switch_options, release_name, release_root
 
@@ -46,7 +47,7 @@ def read_record(path):
     import json
     import zipfile
 
-    from django_zipserve.build import RECORD_NAME
+    from django_zipserve.zipapp.boot import RECORD_NAME
 
     try:
         with zipfile.ZipFile(path) as archive:

@@ -2,7 +2,7 @@ import datetime
 
 from django.core.management.base import BaseCommand
 
-from django_zipserve.releases import ReleaseStore
+from django_zipserve.deploy.releases import ReleaseStore
 
 from ._release_options import add_release_options, release_name, release_root
 

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from django_zipserve.releases import ReleaseError, ReleaseStore
+from django_zipserve.deploy.releases import ReleaseError, ReleaseStore
 
 from ._release_options import add_release_options, add_switch_options, release_name, release_root
 from .deploy import switch

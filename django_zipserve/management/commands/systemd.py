@@ -3,7 +3,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from django_zipserve import systemd
+from django_zipserve.deploy import systemd
 from django_zipserve.conf import ZipserveConfig
 
 

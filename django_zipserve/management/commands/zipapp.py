@@ -4,7 +4,7 @@ import platform
 import django
 from django.core.management.base import BaseCommand, CommandError
 
-from django_zipserve import artifact
+from django_zipserve.zipapp import artifact
 from django_zipserve.health import project_version
 
 

@@ -8,9 +8,9 @@ import os
 import pytest
 from pydantic import SecretBytes, SecretStr
 
-from django_zipserve import sources
+from django_zipserve.conf import sources
 from django_zipserve.conf import Field
-from .config_helpers import Demo, assert_no_secret, failure, load, only_problem
+from tests.helpers import TestConfig as Demo, assert_no_secret, failure, load, only_problem
 
 SECRET = "s3cret-must-not-leak-key-c0ffee9911"
 TOKEN = "s3cret-must-not-leak-token-4d5e6f"

@@ -9,7 +9,7 @@ import tempfile
 
 import pytest
 
-from .conftest import REPO, require_tool, serve
+from tests.helpers import REPO, require_tool, serve
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = shutil.which("chromium")

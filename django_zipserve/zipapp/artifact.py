@@ -6,7 +6,7 @@ shiv extracts an artifact's packages once, into
 is upgraded daily collects a copy per release. Pruning keeps the current
 extraction and the N most recent others, and never removes one that a
 running process uses: each process holds a shared lock on a file inside its
-extraction (see ``zipapp_boot``), and pruning takes that lock exclusively or
+extraction (see ``boot``), and pruning takes that lock exclusively or
 leaves the directory alone.
 """
 
@@ -18,8 +18,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .build import RECORD_NAME
-from .zipapp_boot import LOCK_NAME
+from .boot import LOCK_NAME, RECORD_NAME
 
 
 def build_record():

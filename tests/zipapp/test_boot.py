@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from django_zipserve import zipapp_boot
+from django_zipserve.zipapp import boot as zipapp_boot
 
-from .conftest import TEST_SECRET_KEY, free_port, require_tool, wait_for_http
+from tests.helpers import TEST_SECRET_KEY, free_port, require_tool, wait_for_http
 
 
 class TestChooseRoot:

@@ -167,7 +167,7 @@ def render_service(options):
 def credentials_for(config_cls, required=("SECRET_KEY",), extra=()):
     """``(name, optional)`` for each secret field of the configuration:
     required ones active, the others rendered commented out."""
-    from .sources import is_secret
+    from ..conf.sources import is_secret
 
     wanted = {name.upper() for name in (*required, *extra)}
     return tuple(

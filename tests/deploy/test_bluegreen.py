@@ -22,10 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from django_zipserve import bluegreen
-from django_zipserve.releases import ReleaseStore
+from django_zipserve.deploy import bluegreen
+from django_zipserve.deploy.releases import ReleaseStore
 
-from .conftest import REPO, TEST_SECRET_KEY, activated, socket_holder
+from tests.helpers import REPO, TEST_SECRET_KEY, activated, socket_holder
 
 pytestmark = pytest.mark.e2e
 ARTIFACTS = REPO / "tests" / "artifacts"

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from .conftest import activated, free_port, http_get, run_pyz, serve, socket_holder, wait_for_http
+from tests.helpers import activated, free_port, http_get, run_pyz, serve, socket_holder, wait_for_http
 
 pytestmark = pytest.mark.e2e
 

@@ -31,6 +31,9 @@ import os
 import sys
 import zipfile
 
+#: The build record inside site-packages (written by the build, read at run time).
+RECORD_NAME = "zipserve_build.json"
+#: The file every running process holds a shared lock on (see hold_extraction).
 LOCK_NAME = "zipserve_in_use.lock"
 REFUSED_VARIABLES = (
     "SHIV_PREPEND_PYTHONPATH",

@@ -26,6 +26,7 @@ from goodconf import Field, GoodConf
 from pydantic import PrivateAttr, SecretStr, ValidationError
 
 from . import sources
+from .django_settings import apply_config, database_problem
 from .errors import ConfigError, Problem, describe_expectation
 
 __all__ = ["ConfigError", "Field", "ZipserveConfig"]
@@ -278,8 +279,6 @@ class ZipserveConfig(GoodConf):
         elif self.SECRET_KEY is not None and not self.SECRET_KEY.get_secret_value().strip():
             yield Problem("SECRET_KEY", self.source_of("SECRET_KEY"), "must not be empty")
         if self.DATABASE_URL is not None:
-            from .django_settings import database_problem
-
             problem = database_problem(self.database_url())
             if problem:
                 yield Problem("DATABASE_URL", self.source_of("DATABASE_URL"), problem)
@@ -324,6 +323,4 @@ class ZipserveConfig(GoodConf):
     def apply(self, namespace):
         """Turn this configuration into Django settings in ``namespace``
         (the ``globals()`` of a settings module)."""
-        from .django_settings import apply_config
-
         apply_config(self, namespace)

@@ -7,7 +7,7 @@ import pytest
 from pydantic import SecretStr
 from ruamel.yaml import YAML
 
-from django_zipserve import generate
+from django_zipserve.conf import documents as generate
 from django_zipserve.conf import Field, ZipserveConfig
 
 try:

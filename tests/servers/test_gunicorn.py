@@ -12,7 +12,7 @@ import pytest
 
 from django_zipserve.servers import gunicorn
 
-from .conftest import REPO, free_port, http_get, project_command, socket_activated, wait_for_http
+from tests.helpers import REPO, free_port, http_get, project_command, socket_activated, wait_for_http
 
 CONF = types.SimpleNamespace(
     ZIPSERVE_BIND="127.0.0.1:8124",

@@ -9,7 +9,7 @@ import pytest
 from pydantic import SecretStr
 
 from django_zipserve.conf import ZipserveConfig, default_workers, generate_secret_key
-from .config_helpers import Demo, assert_no_secret, failure, load, only_problem
+from tests.helpers import TestConfig as Demo, assert_no_secret, failure, load, only_problem
 
 SECRET = "s3cret-must-not-leak-key-7f3a9c41d0"
 TOKEN = "s3cret-must-not-leak-token-b21e88"
@@ -219,7 +219,7 @@ class TestDatabaseUrl:
         assert_no_secret(error, "pw-leak-32", SECRET, TOKEN)
 
     def test_database_url_is_a_secret_field(self):
-        from django_zipserve import sources
+        from django_zipserve.conf import sources
 
         assert sources.is_secret(Demo.model_fields["DATABASE_URL"])
         assert sources.is_secret(Demo.model_fields["SECRET_KEY"])
@@ -311,7 +311,7 @@ class TestInvalidValues:
 
 class TestSubclassChecks:
     def test_subclass_can_add_cross_field_problems(self):
-        from django_zipserve.errors import Problem
+        from django_zipserve.conf.errors import Problem
 
         class Strict(Demo):
             def check_values(self):

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from django_zipserve.releases import ReleaseError, ReleaseStore
+from django_zipserve.deploy.releases import ReleaseError, ReleaseStore
 
 
 def fake_artifact(tmp_path, version, build_id):

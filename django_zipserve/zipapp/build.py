@@ -33,9 +33,9 @@ import time
 import zipfile
 from pathlib import Path
 
-from . import __version__
+from .. import __version__
+from .boot import LOCK_NAME, RECORD_NAME
 
-RECORD_NAME = "zipserve_build.json"
 BOOT_MODULE = "_zipserve_boot"
 PREAMBLE_NAME = "zipserve_preamble.py"
 MAIN_PY = f"import {BOOT_MODULE}\n\n{BOOT_MODULE}.main()\n".encode()
@@ -341,9 +341,7 @@ def write_record(options, site, epoch):
 
 def add_lock_file(site, epoch):
     """An empty file in the extraction that running processes hold a
-    shared lock on (see zipapp_boot.hold_extraction)."""
-    from .zipapp_boot import LOCK_NAME
-
+    shared lock on (see boot.hold_extraction)."""
     path = site / LOCK_NAME
     path.write_bytes(b"")
     path.chmod(0o644)
@@ -387,7 +385,7 @@ def finish_archive(built, site, bytecode, epoch):
     """Add what shiv leaves out: the compiled bytecode of site-packages, and
     our start-up module at the root of the archive, which ``__main__.py``
     now calls (it hands over to shiv's bootstrap for the first extraction)."""
-    boot_source = Path(__file__).with_name("zipapp_boot.py").read_bytes()
+    boot_source = Path(__file__).with_name("boot.py").read_bytes()
     date_time = time.gmtime(epoch)[:6]
     original = built.with_suffix(".shiv")
     built.rename(original)

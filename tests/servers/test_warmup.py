@@ -4,7 +4,7 @@ import pytest
 from django.core.wsgi import get_wsgi_application
 from django.test import override_settings
 
-from django_zipserve import warmup
+from django_zipserve.servers import warmup
 
 
 @pytest.fixture

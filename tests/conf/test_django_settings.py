@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
-from django_zipserve import django_settings as ds
+from django_zipserve.conf import django_settings as ds
 
-from .config_helpers import Demo
+from tests.helpers import TestConfig as Demo
 
 SECRET = "s3cret-settings-key-1234567890-abcdefghij"
 TOKEN = "s3cret-settings-token-x9"

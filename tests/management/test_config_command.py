@@ -10,7 +10,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from django_zipserve.conf import ZipserveConfig
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 SECRET = "s3cret-must-not-leak-key-e2e-91f0c3d7"
 TOKEN = "s3cret-must-not-leak-token-e2e-55ab21"

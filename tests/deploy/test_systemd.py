@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from django_zipserve import systemd
+from django_zipserve.deploy import systemd
 
-from .conftest import REPO, require_tool
+from tests.helpers import REPO, require_tool
 
 @pytest.fixture
 def systemd_analyze():

@@ -11,7 +11,7 @@ import pytest
 
 from django_zipserve.servers import uwsgi
 
-from .conftest import free_port, http_get, project_command, socket_activated, socket_holder, wait_for_http
+from tests.helpers import free_port, http_get, project_command, socket_activated, socket_holder, wait_for_http
 
 CONF = types.SimpleNamespace(
     ZIPSERVE_BIND="127.0.0.1:8123",

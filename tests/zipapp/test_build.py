@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from django_zipserve import build
+from django_zipserve.zipapp import build
 
-from .conftest import REPO
+from tests.helpers import REPO
 
 
 def args(**overrides):
