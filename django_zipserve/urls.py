@@ -3,9 +3,10 @@
 from django.urls import path
 
 from . import health
+from .conf.django_settings import HEALTH_PATH
 
 app_name = "zipserve"
 
 urlpatterns = [
-    path("-/health/", health.health, name="health"),
+    path(HEALTH_PATH, health.health, name="health"),
 ]

@@ -21,7 +21,7 @@ but the leaf ``django_zipserve.errors``.
 
 from goodconf import Field
 
-from .config import ZipserveConfig, default_workers, generate_secret_key
+from .config import ZipserveConfig, default_workers, generate_secret_key, setting
 from .errors import ConfigError, Problem
 
-__all__ = ["ConfigError", "Field", "Problem", "ZipserveConfig", "default_workers", "generate_secret_key"]
+__all__ = ["ConfigError", "Field", "Problem", "ZipserveConfig", "default_workers", "generate_secret_key", "setting"]

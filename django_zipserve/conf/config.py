@@ -26,8 +26,8 @@ from goodconf import Field, GoodConf
 from pydantic import PrivateAttr, SecretStr, ValidationError
 
 from . import sources
-from .django_settings import apply_config, database_problem
-from .errors import ConfigError, Problem, describe_expectation
+from .django_settings import SERVER_SETTINGS, apply_config, database_problem
+from .errors import DEFAULT_NAME, ConfigError, Problem, describe_expectation
 
 __all__ = ["ConfigError", "Field", "ZipserveConfig"]
 
@@ -63,7 +63,7 @@ class ZipserveConfig(GoodConf):
 
     #: Short name of the project: used for the state directory, process
     #: names and messages. Projects set it on their subclass.
-    name: ClassVar[str] = "django"
+    name: ClassVar[str] = DEFAULT_NAME
 
     model_config = {
         # pydantic must never echo a value in its errors: one of them may be
@@ -324,3 +324,19 @@ class ZipserveConfig(GoodConf):
         """Turn this configuration into Django settings in ``namespace``
         (the ``globals()`` of a settings module)."""
         apply_config(self, namespace)
+
+
+def setting(field, settings=None):
+    """A configuration value as the running site has it (``"BIND"``,
+    ``"WORKERS"``, ``"THREADS"``, ``"TIMEOUT"``, ``"WARMUP"``, or ``"NAME"``
+    for the project's name): what ``config.apply()`` put into Django's
+    settings, else the value the configuration class declares as default,
+    so a project that does not apply the configuration gets the same answer
+    everywhere."""
+    if settings is None:
+        from django.conf import settings
+    if field == "NAME":
+        return getattr(settings, "ZIPSERVE_NAME", ZipserveConfig.name)
+    if f"ZIPSERVE_{field}" not in SERVER_SETTINGS:
+        raise KeyError(f"{field} is not a setting the servers read")
+    return getattr(settings, f"ZIPSERVE_{field}", ZipserveConfig.model_fields[field].get_default(call_default_factory=True))

@@ -8,6 +8,7 @@ get it right by hand.
 """
 
 import importlib.util
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -15,7 +16,10 @@ import dj_database_url
 WHITENOISE_MIDDLEWARE = "whitenoise.middleware.WhiteNoiseMiddleware"
 SECURITY_MIDDLEWARE = "django.middleware.security.SecurityMiddleware"
 STATIC_STORAGE = "django_zipserve.storage.ZipserveStaticFilesStorage"
-HEALTH_PATH_PATTERN = r"^-/health/$"
+#: Where ``django_zipserve.urls`` puts the health view, relative to the
+#: URLconf it is included in; load balancers and the switch probe it.
+HEALTH_PATH = "-/health/"
+HEALTH_PATH_PATTERN = rf"^{re.escape(HEALTH_PATH)}$"
 
 #: Settings that the server commands read, with the config field behind each.
 SERVER_SETTINGS = {

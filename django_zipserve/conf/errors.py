@@ -11,6 +11,9 @@ from dataclasses import dataclass
 
 from ..errors import ZipserveError
 
+#: The project name used where a project has not set its own.
+DEFAULT_NAME = "django"
+
 #: Exit status of a process stopped by bad configuration (a usage error).
 EXIT_STATUS = 2
 
@@ -35,7 +38,7 @@ class ConfigError(ZipserveError):
 
     exit_status = EXIT_STATUS
 
-    def __init__(self, problems, name="django"):
+    def __init__(self, problems, name=DEFAULT_NAME):
         self.problems = list(problems)
         self.name = name
         super().__init__(self.report())

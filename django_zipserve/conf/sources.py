@@ -26,7 +26,7 @@ from pathlib import Path
 
 from pydantic import SecretBytes, SecretStr
 
-from .errors import ConfigError, Problem
+from .errors import DEFAULT_NAME, ConfigError, Problem
 
 YAML_EXTENSIONS = (".yaml", ".yml")
 JSON_EXTENSIONS = (".json",)
@@ -123,7 +123,7 @@ def choose_config_file(config_cls, environ, explicit=None):
     return None, ""
 
 
-def read_config_file(path, why="", name="django"):
+def read_config_file(path, why="", name=DEFAULT_NAME):
     """Parse one configuration file into a mapping, or raise ConfigError."""
     where = f"file {path}" + (f", {why}" if why else "")
 
