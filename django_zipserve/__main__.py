@@ -1,18 +1,31 @@
-"""``python -m django_zipserve build``: build a project into one zipapp."""
+"""``python -m django_zipserve COMMAND``: tools that run outside a project's
+settings (today: ``build``, which builds a project into one zipapp)."""
 
 import sys
+from importlib import import_module
 
-COMMANDS = {"build": "django_zipserve.zipapp.build"}
+#: Command name: (module with a ``main(argv)``, one line of help).
+COMMANDS = {"build": ("django_zipserve.zipapp.build", "build a Django project into one zipapp")}
+USAGE = "usage: python -m django_zipserve COMMAND [--help] [OPTIONS]"
+
+
+def usage():
+    lines = [USAGE, "", "commands:"]
+    lines += [f"  {name:<10} {summary}" for name, (_, summary) in COMMANDS.items()]
+    return "\n".join(lines)
 
 
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] in (["-h"], ["--help"], ["help"]):
+        print(usage())
+        return 0
     if not argv or argv[0] not in COMMANDS:
-        print("usage: python -m django_zipserve build [--help] [OPTIONS]", file=sys.stderr)
+        problem = f"unknown command {argv[0]!r}" if argv else "a command is required"
+        print(f"{problem}\n{usage()}", file=sys.stderr)
         return 2
-    from importlib import import_module
-
-    return import_module(COMMANDS[argv[0]]).main(argv[1:])
+    module, _ = COMMANDS[argv[0]]
+    return import_module(module).main(argv[1:])
 
 
 if __name__ == "__main__":

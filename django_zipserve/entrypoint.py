@@ -25,12 +25,12 @@ from .conf import sources
 USAGE = "usage: {prog} [--config FILE] COMMAND [ARGS ...]"
 
 
-# Commands that describe the project rather than run it: they must work
-# before a valid configuration exists.
-DESCRIBING_COMMANDS = (["config", "template"], ["config", "docs"], ["zipapp", "version"], ["systemd", "render"])
-# Commands that manage releases run on the server as an operator, before the
-# service's credentials exist: they need no secret either.
-RELEASE_COMMANDS = ("deploy", "rollback", "releases")
+#: What asks Django for help rather than running a command: it must work
+#: before any valid configuration exists.
+HELP_WORDS = ("help", "-h", "--help")
+#: Where django-zipserve's own commands live; each declares whether it needs
+#: the configuration (``ZipserveCommand.runs_without_configuration``).
+OWN_COMMANDS = "django_zipserve.management.commands"
 
 
 class UsageError(Exception):
@@ -74,12 +74,36 @@ def run(settings_module, argv=None):
     if django_argv[1:] in (["version"], ["--version"]):
         # Django answers these itself, with its own version only.
         django_argv = [django_argv[0], "zipapp", "version"]
-    if django_argv[1:3] in DESCRIBING_COMMANDS or django_argv[1:2] and django_argv[1] in RELEASE_COMMANDS:
+    if not needs_configuration(django_argv[1:]):
         sources.use_defaults_only()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", settings_module)
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(django_argv)
+
+
+def needs_configuration(args):
+    """Whether the command line ``args`` (after the program name) needs the
+    site's real configuration: help never does, and each of our commands
+    says so for itself. Decided before Django loads the settings, which is
+    where the configuration is read."""
+    if not args or args[0] in HELP_WORDS or "--help" in args or "-h" in args[:2]:
+        return False
+    command_class = own_command(args[0])
+    return command_class is None or command_class.needs_configuration(args[1:])
+
+
+def own_command(name):
+    """The Command class of one of django-zipserve's commands, or None."""
+    from importlib import import_module
+    from importlib.util import find_spec
+
+    from .management.base import ZipserveCommand
+
+    if not name.isidentifier() or find_spec(f"{OWN_COMMANDS}.{name}") is None:
+        return None
+    command_class = getattr(import_module(f"{OWN_COMMANDS}.{name}"), "Command", None)
+    return command_class if isinstance(command_class, type) and issubclass(command_class, ZipserveCommand) else None
 
 
 def make_main(settings_module):

@@ -1,5 +1,7 @@
 """System checks: stable ids for what would otherwise surprise at run time."""
 
+import re
+
 from django.test import override_settings
 
 from django_zipserve import checks
@@ -50,3 +52,25 @@ def test_health_url_not_included_is_w001(django_project):
     assert checks.check_health_url(None) == []
     with override_settings(ROOT_URLCONF="tests.urls_without_health"):
         assert ids(checks.check_health_url(None)) == ["zipserve.W001"]
+
+
+def test_every_check_is_declared_once_with_a_stable_id():
+    ids_declared = [check.id for check in checks.CHECKS]
+    assert len(ids_declared) == len(set(ids_declared))
+    for check in checks.CHECKS:
+        prefix = {"Error": "E", "Warning": "W"}[check.level.__name__]
+        assert re.fullmatch(rf"zipserve\.{prefix}\d{{3}}", check.id), check.id
+        assert check.summary and check.hint
+
+
+def test_every_registered_check_reports_only_declared_ids(django_project, tmp_path):
+    # Provoke every check at once; whatever they report must be declared.
+    from django.core.checks import run_checks
+
+    broken = {"MIDDLEWARE": [], "ROOT_URLCONF": "tests.urls_without_health",
+              "DATABASES": {"default": dict(django_project.DATABASES["default"], NAME=str(tmp_path / "no" / "db"))}}
+    with override_settings(**broken):
+        reported = {message.id for message in run_checks(include_deployment_checks=True)}
+    ours = {id_ for id_ in reported if id_.startswith("zipserve.")}
+    assert ours >= {"zipserve.E001", "zipserve.E002", "zipserve.W001"}
+    assert ours <= set(checks.BY_ID)

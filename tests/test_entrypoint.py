@@ -54,7 +54,6 @@ def test_usage_errors(argv, message):
 
 def test_make_main_documents_the_project():
     main = make_main("shop.settings")
-    assert callable(main)
     assert main.__doc__ == "Run a management command of shop."
     assert "[--config FILE]" in entrypoint.USAGE
 
@@ -112,3 +111,47 @@ def test_options_after_the_command_reach_django(project_env):
     result = run(project_env, "config", "check", "--config", "x.yaml")
     assert result.returncode != 0
     assert "unrecognized arguments: --config x.yaml" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args, needed",
+    [
+        ([], False),
+        (["help"], False),
+        (["--help"], False),
+        (["migrate", "--help"], False),
+        (["config", "template", "toml"], False),
+        (["config", "docs"], False),
+        (["config", "show"], True),
+        (["config", "check"], True),
+        (["migrate"], True),
+        (["gunicorn", "--bind", ":8000"], True),
+        (["not-a-command"], True),
+    ],
+)
+def test_needs_configuration_is_decided_by_the_command(args, needed):
+    assert entrypoint.needs_configuration(args) is needed
+
+
+@pytest.mark.parametrize("args", [["--help"], ["help"], ["config", "template"], ["gunicorn", "--help"]])
+def test_help_and_describing_commands_run_without_any_configuration(project_env, args):
+    del project_env["SECRET_KEY"]
+    project_env["WORKERS"] = "not a number"  # would stop any command that reads the configuration
+    result = run(project_env, *args)
+    assert result.returncode == 0, result.stderr
+    assert "invalid configuration" not in result.stderr
+
+
+def test_a_command_that_uses_the_configuration_still_reads_it(project_env):
+    project_env["WORKERS"] = "not a number"
+    result = run(project_env, "config", "check")
+    assert result.returncode == 2
+    assert "WORKERS (environment variable WORKERS): expected a whole number" in result.stderr
+
+
+@pytest.mark.parametrize("args, status, stream", [(["--help"], 0, "stdout"), ([], 2, "stderr"), (["x"], 2, "stderr")])
+def test_python_m_django_zipserve_lists_its_commands(args, status, stream):
+    result = subprocess.run([sys.executable, "-m", "django_zipserve", *args], capture_output=True, text=True,
+                            timeout=60, cwd=REPO)
+    assert result.returncode == status
+    assert "build " in getattr(result, stream) and "usage: python -m django_zipserve" in getattr(result, stream)

@@ -260,13 +260,7 @@ class ZipserveConfig(GoodConf):
     @classmethod
     def _looked_in(cls, key, path):
         """Where a value that is missing could have been given."""
-        places = [f"environment variable {sources.env_var_name(cls, key)}"]
-        field = cls.model_fields.get(key)
-        if field is not None and sources.is_secret(field):
-            places.append(f"{sources.env_var_name(cls, key)}_FILE")
-            places.append(f"$CREDENTIALS_DIRECTORY/{key.lower()}")
-        places.append(f"file {path}" if path else "a config file (none was found)")
-        return "not set; looked in " + ", ".join(places)
+        return "not set; looked in " + ", ".join(sources.places_for(cls, key, path))
 
     def check_values(self):
         """Checks across fields; a subclass may extend it (yield Problems)."""

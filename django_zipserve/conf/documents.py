@@ -110,15 +110,7 @@ def default_text(field):
 def markdown(config_cls):
     """A Markdown reference of every value: type, default, variables."""
     lines = [f"# {config_cls.__doc__ or 'Configuration'}".strip(), ""]
-    env_var = config_cls.model_config.get("file_env_var")
-    files = config_cls.model_config.get("default_files") or []
-    lines.append("Sources, highest precedence first: environment variables; for secrets, "
-                 "`<NAME>_FILE` and `$CREDENTIALS_DIRECTORY/<name>`; the file given with "
-                 "`--config FILE` before the command"
-                 + (f", else the file named by `{env_var}`" if env_var else "")
-                 + (f", else the first of {', '.join(f'`{f}`' for f in files)} that exists" if files else "")
-                 + "; the defaults below.")
-    lines.append("")
+    lines += precedence_lines(config_cls)
     for name, field in config_cls.model_fields.items():
         secret = sources.is_secret(field)
         lines.append(f"## `{name}`" + (" (secret)" if secret else ""))
@@ -134,6 +126,24 @@ def markdown(config_cls):
         lines.append(f"- environment: {variables}")
         lines.append("")
     return "\n".join(lines)
+
+
+def precedence_lines(config_cls):
+    """The sources of values, highest precedence first, as Markdown."""
+    env_var = config_cls.model_config.get("file_env_var")
+    files = config_cls.model_config.get("default_files") or []
+    lines = ["Sources, highest precedence first:", ""]
+    for number, source in enumerate(sources.SOURCES, 1):
+        text = source.description.format(env="NAME", credential="name")
+        lines.append(f"{number}. {text}")
+    details = []
+    if env_var:
+        details.append(f"this project's `file_env_var` is `{env_var}`")
+    if files:
+        details.append(f"its `default_files` are {', '.join(f'`{name}`' for name in files)}")
+    if details:
+        lines += ["", "For the configuration file, " + " and ".join(details) + "."]
+    return lines + [""]
 
 
 def shown_value(config, name):

@@ -1,12 +1,8 @@
 """Where configuration values come from, and a record of where each came from.
 
-Sources, lowest precedence first:
-
-1. the field's default;
-2. one configuration file (YAML, JSON or TOML, chosen by its extension);
-3. for secrets, a file in systemd's ``$CREDENTIALS_DIRECTORY``;
-4. for secrets, a file named by ``<NAME>_FILE``;
-5. an environment variable named after the field.
+:data:`SOURCES` declares the sources once, highest precedence first; the
+collecting below, the error messages ("looked in ...") and the generated
+reference all follow that one declaration.
 
 Each value keeps a note of its origin so that errors and ``config show`` can
 say "environment variable WORKERS" or "file /etc/app.yml" instead of leaving
@@ -54,10 +50,6 @@ def set_command_line_file(path):
     """Remember the file given with ``--config``; it wins over all others."""
     global _command_line_file
     _command_line_file = os.path.abspath(path) if path else None
-
-
-def command_line_file():
-    return _command_line_file
 
 
 def use_defaults_only(enabled=True):
@@ -212,6 +204,92 @@ def env_var_name(config_cls, field_name):
     return (config_cls.model_config.get("env_prefix") or "") + field_name
 
 
+@dataclass(frozen=True)
+class Source:
+    """One place a value can come from."""
+
+    name: str
+    #: How the reference describes it; ``{env}`` is the field's variable,
+    #: ``{credential}`` its credential name.
+    description: str
+    #: Only fields that hold a secret are read from it.
+    secrets_only: bool = False
+    #: ``reader(context, field_name, field)``: a :class:`Sourced`, or None.
+    reader: typing.Callable | None = None
+
+
+@dataclass
+class _Context:
+    """What the readers share while one configuration is collected."""
+
+    config_cls: type
+    environ: typing.Mapping
+    file_values: dict
+    problems: list
+
+
+def _from_environment(context, field_name, field):
+    env_name = env_var_name(context.config_cls, field_name)
+    if env_name not in context.environ:
+        return None
+    where = f"environment variable {env_name}"
+    if is_secret(field) and f"{env_name}_FILE" in context.environ:
+        context.problems.append(Problem(field_name, f"environment variables {env_name} and {env_name}_FILE",
+                                        "set only one of them"))
+        return None
+    try:
+        return Sourced(_from_env_text(context.environ[env_name], field), where)
+    except ValueError as exc:
+        context.problems.append(Problem(field_name, where, str(exc)))
+        return None
+
+
+def _from_secret_file(context, field_name, field):
+    file_var = f"{env_var_name(context.config_cls, field_name)}_FILE"
+    if file_var not in context.environ:
+        return None
+    return _read_secret_file(context.environ[file_var], field_name, file_var, context.problems)
+
+
+def _from_credential(context, field_name, field):
+    directory = context.environ.get("CREDENTIALS_DIRECTORY")
+    return _read_credential(directory, field_name, context.problems) if directory else None
+
+
+def _from_config_file(context, field_name, field):
+    return context.file_values.get(field_name)
+
+
+#: Where values come from, highest precedence first.
+SOURCES = (
+    Source("environment", "the environment variable named after the field (`{env}`)", reader=_from_environment),
+    Source("secret file", "for secrets, a file named by `{env}_FILE` (one trailing newline is dropped; "
+           "setting both `{env}` and `{env}_FILE` is an error)", secrets_only=True, reader=_from_secret_file),
+    Source("credential", "for secrets, the systemd credential `$CREDENTIALS_DIRECTORY/{credential}`",
+           secrets_only=True, reader=_from_credential),
+    Source("config file", "one configuration file (YAML, JSON or TOML by its extension): the file given "
+           "with `--config FILE` before the command name, else the file named by the project's "
+           "`file_env_var`, else the first of its `default_files` that exists; keys match field names, "
+           "case-insensitively", reader=_from_config_file),
+    Source("default", "the field's default"),
+)
+
+
+def sources_for(field):
+    """The sources a field can be read from, highest precedence first."""
+    return [source for source in SOURCES if not source.secrets_only or is_secret(field)]
+
+
+def places_for(config_cls, field_name, path):
+    """Where a missing value could have been given, in precedence order."""
+    env = env_var_name(config_cls, field_name)
+    names = {"environment": f"environment variable {env}", "secret file": f"{env}_FILE",
+             "credential": f"$CREDENTIALS_DIRECTORY/{field_name.lower()}",
+             "config file": f"file {path}" if path else "a config file (none was found)"}
+    field = config_cls.model_fields[field_name]
+    return [names[source.name] for source in sources_for(field) if source.name in names]
+
+
 def collect(config_cls, environ=None, config_file=None):
     """Gather raw values for every field from every source.
 
@@ -221,49 +299,32 @@ def collect(config_cls, environ=None, config_file=None):
     cannot be read at all raises ConfigError at once.
     """
     environ = os.environ if environ is None else environ
-    name = config_cls.name
-    fields = config_cls.model_fields
-    values = {}
-    problems = []
-
     path, why = choose_config_file(config_cls, environ, config_file)
-    if path:
-        data = read_config_file(path, why, name=name)
-        by_lower = {field.lower(): field for field in fields}
-        for key, value in data.items():
-            field = by_lower.get(str(key).lower())
-            if field is None:
-                problems.append(
-                    Problem(str(key), f"file {path}", "unknown setting; see `config docs` for the valid names")
-                )
-                continue
-            values[field] = Sourced(value, f"file {path}")
-
-    credentials = environ.get("CREDENTIALS_DIRECTORY")
-    for field_name, field in fields.items():
-        env_name = env_var_name(config_cls, field_name)
-        if is_secret(field):
-            if credentials:
-                found = _read_credential(credentials, field_name, problems)
-                if found:
-                    values[field_name] = found
-            file_var = f"{env_name}_FILE"
-            if file_var in environ:
-                if env_name in environ:
-                    problems.append(
-                        Problem(field_name, f"environment variables {env_name} and {file_var}", "set only one of them")
-                    )
-                    continue
-                found = _read_secret_file(environ[file_var], field_name, file_var, problems)
-                if found:
-                    values[field_name] = found
-        if env_name in environ:
-            where = f"environment variable {env_name}"
-            try:
-                values[field_name] = Sourced(_from_env_text(environ[env_name], field), where)
-            except ValueError as exc:
-                problems.append(Problem(field_name, where, str(exc)))
+    file_values, problems = _file_values(config_cls, path, why)
+    context = _Context(config_cls, environ, file_values, problems)
+    values = {}
+    for field_name, field in config_cls.model_fields.items():
+        for source in sources_for(field):
+            found = source.reader(context, field_name, field) if source.reader else None
+            if found is not None:
+                values[field_name] = found
+                break
     return values, path, problems
+
+
+def _file_values(config_cls, path, why):
+    """``({field: Sourced}, problems)`` from the configuration file."""
+    values, problems = {}, []
+    if not path:
+        return values, problems
+    by_lower = {field.lower(): field for field in config_cls.model_fields}
+    for key, value in read_config_file(path, why, name=config_cls.name).items():
+        field = by_lower.get(str(key).lower())
+        if field is None:
+            problems.append(Problem(str(key), f"file {path}", "unknown setting; see `config docs` for the valid names"))
+        else:
+            values[field] = Sourced(value, f"file {path}")
+    return values, problems
 
 
 def _read_credential(directory, field_name, problems):

@@ -1,19 +1,22 @@
 import sys
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from django_zipserve.conf import documents as generate
 from django_zipserve.conf import ZipserveConfig
+from django_zipserve.management.base import ZipserveCommand
 
 
-class Command(BaseCommand):
+class Command(ZipserveCommand):
     help = (
         "Describe and check this project's configuration: 'template yaml|json|toml' "
         "prints a documented starting file with a fresh SECRET_KEY, 'docs' a "
         "Markdown reference, 'show' the resolved values (secrets redacted) and "
         "where each came from, 'check' validates and exits non-zero on a problem."
     )
-    requires_system_checks = []
+    # A starting file and the reference describe the configuration: they must
+    # work before a valid one exists.
+    runs_without_configuration = frozenset({"template", "docs"})
 
     def add_arguments(self, parser):
         actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
