@@ -41,8 +41,10 @@ def startup_section(data):
         "========  ========  ======  ==========  ========  =========",
     ]
     for server, row in data["servers"].items():
-        lines.append(f"{server:<8}  {row['pyz_warm']:6.2f} s  {row['venv']:4.2f} s  {row['warm_over_venv']:8.2f}×  "
-                     f"{row['pyz_cold']:6.2f} s  {row['cold_over_warm']:7.2f}×")
+        lines.append(
+            f"{server:<8}  {row['pyz_warm']:6.2f} s  {row['venv']:4.2f} s  {row['warm_over_venv']:8.2f}×  "
+            f"{row['pyz_cold']:6.2f} s  {row['cold_over_warm']:7.2f}×"
+        )
     lines.append("========  ========  ======  ==========  ========  =========")
     size = data["size"]
     parts = size["image_estimate_parts"]
@@ -90,8 +92,10 @@ def throughput_section(data):
         "Throughput",
         "==========",
         "",
-        f"``bench/throughput.py``: wrk on the loopback interface, ``-c{settings['connections']}"
-        f" -t{settings['wrk_threads']}``, {rounds_of(data)} rounds of {settings['duration_s']} s per",
+        (
+            f"``bench/throughput.py``: wrk on the loopback interface, ``-c{settings['connections']}"
+            f" -t{settings['wrk_threads']}``, {rounds_of(data)} rounds of {settings['duration_s']} s per"
+        ),
         f"configuration after {settings['warmup_s']} s of unrecorded load, every configuration once per",
         "round in an order rotated between rounds, a fresh server for each run. Medians over the",
         f"rounds; Python {data['python']}, {data['machine']['cpus']} CPU cores shared by the server and wrk,",
@@ -109,19 +113,38 @@ def throughput_section(data):
     rows = []
     for name, row in dynamic.items():
         mem = memory.get(name) or {}
-        rows.append([f"``{name}``", configs[name]["description"], configs[name].get("workers", "?"),
-                     f"{row['rps']:.0f}", f"{row['rps_min']:.0f}–{row['rps_max']:.0f}",
-                     f"{row['p50_ms']:.1f}", f"{row['p99_ms']:.1f}"])
-    lines += rst_table(["configuration", "what", "workers", "req/s", "range", "p50 ms", "p99 ms"], rows,
-                       "llrrrrr")
-    lines += ["", "*range*: lowest and highest of the rounds. Ratios of the median requests/s, the same",
-              "ratio within each round (the two ran minutes apart at most), and the ratio of the p99",
-              "latencies (lower is better):", ""]
+        rows.append(
+            [
+                f"``{name}``",
+                configs[name]["description"],
+                configs[name].get("workers", "?"),
+                f"{row['rps']:.0f}",
+                f"{row['rps_min']:.0f}–{row['rps_max']:.0f}",
+                f"{row['p50_ms']:.1f}",
+                f"{row['p99_ms']:.1f}",
+            ]
+        )
+    lines += rst_table(
+        ["configuration", "what", "workers", "req/s", "range", "p50 ms", "p99 ms"], rows, "llrrrrr"
+    )
+    lines += [
+        "",
+        "*range*: lowest and highest of the rounds. Ratios of the median requests/s, the same",
+        "ratio within each round (the two ran minutes apart at most), and the ratio of the p99",
+        "latencies (lower is better):",
+        "",
+    ]
     rows = []
     for ratio in data["ratios"]:
-        rows.append([f"``{ratio['numerator']}`` / ``{ratio['denominator']}``", ratio["meaning"],
-                     f"{ratio['ratio']:.2f}×", ", ".join(f"{r:.2f}" for r in ratio["per_round"]),
-                     f"{ratio['p99_ratio']:.2f}×"])
+        rows.append(
+            [
+                f"``{ratio['numerator']}`` / ``{ratio['denominator']}``",
+                ratio["meaning"],
+                f"{ratio['ratio']:.2f}×",
+                ", ".join(f"{r:.2f}" for r in ratio["per_round"]),
+                f"{ratio['p99_ratio']:.2f}×",
+            ]
+        )
     lines += rst_table(["comparison", "what it shows", "req/s", "per round", "p99"], rows, "llrll")
     lines += [""] + verdict(data) + [""]
 
@@ -138,8 +161,16 @@ def throughput_section(data):
             "the same collected directory with the same headers).",
             "",
         ]
-        rows = [[f"``{name}``", f"{row['rps']:.0f}", f"{row['p50_ms']:.2f}", f"{row['p99_ms']:.2f}",
-                 f"{to_nginx[name]:.3f}" if name in to_nginx else "1"] for name, row in runs.items()]
+        rows = [
+            [
+                f"``{name}``",
+                f"{row['rps']:.0f}",
+                f"{row['p50_ms']:.2f}",
+                f"{row['p99_ms']:.2f}",
+                f"{to_nginx[name]:.3f}" if name in to_nginx else "1",
+            ]
+            for name, row in runs.items()
+        ]
         lines += rst_table(["server", "req/s", "p50 ms", "p99 ms", "of nginx"], rows, "lrrrr")
         lines += [""] + header_check(data) + [""]
 
@@ -157,25 +188,52 @@ def throughput_section(data):
     for name, mem in memory.items():
         if not mem:
             continue
-        rows.append([f"``{name}``", mem["workers"],
-                     *(f"{mem[key]:.1f}" for key in ("worker_rss_mb", "worker_hwm_mb", "worker_pss_mb",
-                                                     "worker_private_mb", "total_pss_mb")),
-                     mem["recycled_workers"]])
-    lines += rst_table(["configuration", "workers", "RSS MB", "peak MB", "PSS MB", "private MB", "all PSS MB",
-                        "recycled"], rows, "lrrrrrrr")
-    lines += ["", "*recycled*: workers replaced during the runs (``max-requests``); a replaced worker's",
-              "peak counts from its start only.", ""]
+        rows.append(
+            [
+                f"``{name}``",
+                mem["workers"],
+                *(
+                    f"{mem[key]:.1f}"
+                    for key in (
+                        "worker_rss_mb",
+                        "worker_hwm_mb",
+                        "worker_pss_mb",
+                        "worker_private_mb",
+                        "total_pss_mb",
+                    )
+                ),
+                mem["recycled_workers"],
+            ]
+        )
+    lines += rst_table(
+        ["configuration", "workers", "RSS MB", "peak MB", "PSS MB", "private MB", "all PSS MB", "recycled"],
+        rows,
+        "lrrrrrrr",
+    )
+    lines += [
+        "",
+        "*recycled*: workers replaced during the runs (``max-requests``); a replaced worker's",
+        "peak counts from its start only.",
+        "",
+    ]
 
     size = data.get("size")
     if size:
         build = data.get("build_seconds")
         built = f"; one ``python -m django_zipserve build`` took {build:.0f} s." if build else "."
-        lines += [f"The artifact: {size['pyz_bytes'] / 1e6:.1f} MB, {size['extracted_bytes'] / 1e6:.1f} MB "
-                  "extracted" + built, ""]
+        lines += [
+            f"The artifact: {size['pyz_bytes'] / 1e6:.1f} MB, {size['extracted_bytes'] / 1e6:.1f} MB "
+            "extracted" + built,
+            "",
+        ]
     lines += notes(data)
     lines += [".. image:: benchmarks.png", "   :alt: requests per second of each configuration", ""]
-    lines += ["Command lines (``ADDR`` is ``127.0.0.1:PORT``; ``venv/bin/python`` runs the artifact):", "",
-              ".. code-block:: text", ""]
+    lines += [
+        "Command lines (``ADDR`` is ``127.0.0.1:PORT``; ``venv/bin/python`` runs the artifact):",
+        "",
+        ".. code-block:: text",
+        "",
+    ]
     for name, config in configs.items():
         lines.append(f"    {name}:")
         lines += ["        " + chunk for chunk in wrap_argv(config["argv"])]
@@ -204,23 +262,32 @@ def find_ratio(data, top, bottom):
 
 def verdict(data):
     lines = []
-    beats = [(server, find_ratio(data, f"ours-{server}", f"bare-{server}"))
-             for server in ("uwsgi", "gunicorn")]
+    beats = [
+        (server, find_ratio(data, f"ours-{server}", f"bare-{server}")) for server in ("uwsgi", "gunicorn")
+    ]
     beats = [(s, r) for s, r in beats if r]
     if beats:
         text = "; ".join(f"{SERVER_NAMES[s]} {r['ratio']:.2f}×" for s, r in beats)
         ok = all(r["ratio"] > 1 for _, r in beats)
-        lines.append(f"Our defaults against each server's own: {text} — "
-                     + ("faster in both." if ok else "**not faster everywhere**."))
-    floor = [(label, find_ratio(data, top, bottom)) for label, top, bottom in (
-        ("uWSGI (``--http`` router)", "ours-uwsgi", "equal-uwsgi"),
-        ("gunicorn", "ours-gunicorn", "equal-gunicorn"),
-        ("uWSGI (``--http-socket``)", "ours-uwsgi-hs", "equal-uwsgi-hs"))]
+        lines.append(
+            f"Our defaults against each server's own: {text} — "
+            + ("faster in both." if ok else "**not faster everywhere**.")
+        )
+    floor = [
+        (label, find_ratio(data, top, bottom))
+        for label, top, bottom in (
+            ("uWSGI (``--http`` router)", "ours-uwsgi", "equal-uwsgi"),
+            ("gunicorn", "ours-gunicorn", "equal-gunicorn"),
+            ("uWSGI (``--http-socket``)", "ours-uwsgi-hs", "equal-uwsgi-hs"),
+        )
+    ]
     floor = [(label, r) for label, r in floor if r]
     margin = noise_margin(data)
     if floor:
-        parts = [f"{label} {r['ratio']:.2f} (rounds {min(r['per_round']):.2f}–{max(r['per_round']):.2f})"
-                 for label, r in floor]
+        parts = [
+            f"{label} {r['ratio']:.2f} (rounds {min(r['per_round']):.2f}–{max(r['per_round']):.2f})"
+            for label, r in floor
+        ]
         lines.append("")
         lines.append("At the same worker count, ours against the plain server: " + "; ".join(parts) + ".")
         below = [label for label, r in floor if r["ratio"] < 0.97]
@@ -229,17 +296,23 @@ def verdict(data):
         elif not margin:
             lines.append(f"Below the 0.97 floor: {', '.join(below)} (no estimate of the noise in this run).")
         elif all(r["ratio"] >= 1 - margin for label, r in floor if label in below):
-            lines.append(f"Below the 0.97 floor: {', '.join(below)}, but within this machine's noise "
-                         f"(±{margin:.2f}, see *Noise*): not resolved by this run.")
+            lines.append(
+                f"Below the 0.97 floor: {', '.join(below)}, but within this machine's noise "
+                f"(±{margin:.2f}, see *Noise*): not resolved by this run."
+            )
         else:
             lines.append(f"**Below the 0.97 floor, beyond the noise**: {', '.join(below)}.")
     if margin:
         noise = data["noise"]
-        lines += ["", "Noise: runs of one configuration differ from round to round by "
-                  f"{noise['median_rps_cv']:.0%} (median coefficient of variation; up to "
-                  f"{noise['max_rps_cv']:.0%}), so a ratio of two",
-                  f"medians of {rounds_of(data)} rounds is uncertain by about ±{margin:.2f}"
-                  " (two standard errors)."]
+        lines += [
+            "",
+            (
+                "Noise: runs of one configuration differ from round to round by "
+                f"{noise['median_rps_cv']:.0%} (median coefficient of variation; up to "
+                f"{noise['max_rps_cv']:.0%}), so a ratio of two"
+            ),
+            f"medians of {rounds_of(data)} rounds is uncertain by about ±{margin:.2f} (two standard errors).",
+        ]
     return lines
 
 
@@ -248,7 +321,7 @@ def noise_margin(data):
     noise = data.get("noise") or {}
     if not noise.get("median_rps_cv"):
         return None
-    return 2 * (2 ** 0.5) * noise["median_rps_cv"] / rounds_of(data) ** 0.5
+    return 2 * (2**0.5) * noise["median_rps_cv"] / rounds_of(data) ** 0.5
 
 
 def rounds_of(data):
@@ -263,17 +336,23 @@ def header_check(data):
     first = next(iter(headers.values()))
     lines = []
     if not problems:
-        lines.append(f"Checked before the runs: all {len(headers)} answer with ``Cache-Control: "
-                     f"{first.get('cache-control')}``, ``Content-Type: {first.get('content-type')}`` and "
-                     "``Content-Encoding: gzip``.")
+        lines.append(
+            f"Checked before the runs: all {len(headers)} answer with ``Cache-Control: "
+            f"{first.get('cache-control')}``, ``Content-Type: {first.get('content-type')}`` and "
+            "``Content-Encoding: gzip``."
+        )
     else:
         lines.append("Header differences found before the runs:")
         lines.append("")
         lines += [f"- {p}" for p in problems]
-    extra = {name: names for name, names in (data["static"].get("header_names_only_in") or {}).items()
-             if names}
-    missing = {name: names for name, names in (data["static"].get("header_names_missing_from") or {}).items()
-               if names}
+    extra = {
+        name: names for name, names in (data["static"].get("header_names_only_in") or {}).items() if names
+    }
+    missing = {
+        name: names
+        for name, names in (data["static"].get("header_names_missing_from") or {}).items()
+        if names
+    }
     for name, names in extra.items():
         lines.append(f"``{name}`` also sends: {', '.join(names)}.")
     for name, names in missing.items():
@@ -283,8 +362,9 @@ def header_check(data):
 
 def notes(data):
     lines = ["Notes:", ""]
-    read_errors = {name: sum(s.get("read_errors", 0) for s in row["samples"])
-                   for name, row in data["dynamic"].items()}
+    read_errors = {
+        name: sum(s.get("read_errors", 0) for s in row["samples"]) for name, row in data["dynamic"].items()
+    }
     closing = [name for name, n in read_errors.items() if n]
     if closing:
         lines.append("- uWSGI closes the connection after each response without a ``Connection: close``")
@@ -319,18 +399,33 @@ def draw_chart(data, path):
     runs = (data.get("static") or {}).get("runs") or {}
     panels = [("Dynamic page /", dynamic)] + ([("Static file (gzip)", runs)] if runs else [])
     heights = [len(rows) for _, rows in panels]
-    figure, axes = pyplot.subplots(len(panels), 1, figsize=(9, 0.45 * sum(heights) + 2.2),
-                                   gridspec_kw={"height_ratios": heights}, squeeze=False)
-    colours = {"ours": "#2a6fb0", "bare": "#c9c9c9", "equal": "#8f8f8f", "full": "#5f5f5f",
-               "nginx": "#3b9a57"}
+    figure, axes = pyplot.subplots(
+        len(panels),
+        1,
+        figsize=(9, 0.45 * sum(heights) + 2.2),
+        gridspec_kw={"height_ratios": heights},
+        squeeze=False,
+    )
+    colours = {
+        "ours": "#2a6fb0",
+        "bare": "#c9c9c9",
+        "equal": "#8f8f8f",
+        "full": "#5f5f5f",
+        "nginx": "#3b9a57",
+    }
     for axis, (title, rows) in zip(axes[:, 0], panels):
         names = list(rows)[::-1]
         values = [rows[n]["rps"] for n in names]
         low = [rows[n]["rps"] - rows[n]["rps_min"] for n in names]
         high = [rows[n]["rps_max"] - rows[n]["rps"] for n in names]
         kinds = [n.split("-")[0] for n in names]
-        axis.barh(names, values, xerr=[low, high], color=[colours.get(k, "#999999") for k in kinds],
-                  error_kw={"ecolor": "#333333", "capsize": 3, "linewidth": 1})
+        axis.barh(
+            names,
+            values,
+            xerr=[low, high],
+            color=[colours.get(k, "#999999") for k in kinds],
+            error_kw={"ecolor": "#333333", "capsize": 3, "linewidth": 1},
+        )
         limit = max(rows[n]["rps_max"] for n in names)
         for y, (name, value) in enumerate(zip(names, values)):
             axis.text(rows[name]["rps_max"] + limit * 0.01, y, f"{value:,.0f}", va="center", fontsize=9)
@@ -343,13 +438,23 @@ def draw_chart(data, path):
         for side in ("top", "right"):
             axis.spines[side].set_visible(False)
     settings = data["settings"]
-    figure.suptitle(f"django-zipserve example project: wrk -c{settings['connections']} "
-                    f"-t{settings['wrk_threads']}, "
-                    f"{rounds_of(data)}×{settings['duration_s']} s, {data['machine']['cpus']} cores, "
-                    f"{settings['workers']} workers (ours)", fontsize=11)
-    legend = [Patch(color=colours[k], label=label) for k, label in (
-        ("ours", "ours (artifact, our defaults)"), ("bare", "plain, server's defaults"),
-        ("equal", "plain, same workers"), ("full", "plain, all our settings"), ("nginx", "nginx"))]
+    figure.suptitle(
+        f"django-zipserve example project: wrk -c{settings['connections']} "
+        f"-t{settings['wrk_threads']}, "
+        f"{rounds_of(data)}×{settings['duration_s']} s, {data['machine']['cpus']} cores, "
+        f"{settings['workers']} workers (ours)",
+        fontsize=11,
+    )
+    legend = [
+        Patch(color=colours[k], label=label)
+        for k, label in (
+            ("ours", "ours (artifact, our defaults)"),
+            ("bare", "plain, server's defaults"),
+            ("equal", "plain, same workers"),
+            ("full", "plain, all our settings"),
+            ("nginx", "nginx"),
+        )
+    ]
     figure.legend(handles=legend, loc="lower center", ncol=3, fontsize=8, frameon=False)
     figure.tight_layout(rect=(0, 0.07, 1, 1))
     path.parent.mkdir(exist_ok=True)

@@ -24,7 +24,6 @@ import json
 import os
 import platform
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,23 +33,17 @@ import time
 import urllib.request
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
+from common import HERE, REPO, SECRET_KEY, directory_size, free_port, make_venv
+
 START_TIMEOUT = 120
-SECRET_KEY = "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF"
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def time_to_first_200(command, env, port):
     """Seconds from spawn to the first 200 on /; then a graceful stop."""
     started = time.monotonic()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     try:
         while time.monotonic() - started < START_TIMEOUT:
             if process.poll() is not None:
@@ -72,25 +65,11 @@ def time_to_first_200(command, env, port):
 
 
 def server_args(server, port):
-    return ["pyuwsgi", "--http", f"127.0.0.1:{port}"] if server == "pyuwsgi" else ["gunicorn", "--bind",
-                                                                                   f"127.0.0.1:{port}"]
-
-
-def make_venv(work, record):
-    """A virtualenv with the same project and the same package versions."""
-    venv = work / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    pins = [f"{name}=={version}" for name, version in record["packages"].items()
-            if name not in ("django-zipserve", "example-project")]
-    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", *pins, str(REPO),
-                    str(REPO / "example_project")], check=True)
-    env = dict(os.environ, DJANGO_ZIPSERVE_BUILD="1")
-    subprocess.run([str(venv / "bin" / "example-project"), "collectstatic", "--noinput", "-v0"], check=True, env=env)
-    return venv
-
-
-def directory_size(path):
-    return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file() and not f.is_symlink())
+    return (
+        ["pyuwsgi", "--http", f"127.0.0.1:{port}"]
+        if server == "pyuwsgi"
+        else ["gunicorn", "--bind", f"127.0.0.1:{port}"]
+    )
 
 
 def debian_required_size():
@@ -102,7 +81,9 @@ def debian_required_size():
         return None
     total, seen = 0, set()
     for stanza in dump.split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in stanza.splitlines() if ": " in line and not line[0].isspace())
+        fields = dict(
+            line.split(": ", 1) for line in stanza.splitlines() if ": " in line and not line[0].isspace()
+        )
         if fields.get("Priority") == "required" and fields.get("Package") not in seen:
             seen.add(fields.get("Package"))
             total += int(fields.get("Installed-Size", "0")) * 1024
@@ -113,9 +94,14 @@ def python_installation_size():
     """The interpreter's standard library and binary, as a slim image ships
     them: no site-packages, no test suite, no static library."""
     stdlib = Path(sysconfig.get_paths()["stdlib"])
-    size = sum(f.stat().st_size for f in stdlib.rglob("*")
-               if f.is_file() and not f.is_symlink() and f.suffix != ".a"
-               and not {"site-packages", "test", "__pycache__"} & set(f.parts))
+    size = sum(
+        f.stat().st_size
+        for f in stdlib.rglob("*")
+        if f.is_file()
+        and not f.is_symlink()
+        and f.suffix != ".a"
+        and not {"site-packages", "test", "__pycache__"} & set(f.parts)
+    )
     return size + Path(sys.executable).resolve().stat().st_size
 
 
@@ -132,9 +118,17 @@ def main(argv=None):
         work = Path(tmp)
         venv = make_venv(work, record)
         env = {key: value for key, value in os.environ.items() if not key.startswith(("SHIV_", "DJANGO_"))}
-        env.update(SECRET_KEY=SECRET_KEY, HTTPS="false", STATE_DIR=str(work / "state"), WORKERS="2",
-                   HOME=str(work / "home"), SHIV_ROOT=str(work / "warm-root"))
-        subprocess.run([str(venv / "bin" / "example-project"), "migrate", "--noinput", "-v0"], check=True, env=env)
+        env.update(
+            SECRET_KEY=SECRET_KEY,
+            HTTPS="false",
+            STATE_DIR=str(work / "state"),
+            WORKERS="2",
+            HOME=str(work / "home"),
+            SHIV_ROOT=str(work / "warm-root"),
+        )
+        subprocess.run(
+            [str(venv / "bin" / "example-project"), "migrate", "--noinput", "-v0"], check=True, env=env
+        )
         python = str(venv / "bin" / "python")
         subprocess.run([python, str(pyz), "version"], check=True, env=env, capture_output=True)
         results = {"python": platform.python_version(), "runs": args.runs, "servers": {}}
@@ -144,17 +138,24 @@ def main(argv=None):
                 port = free_port()
                 warm.append(time_to_first_200([python, str(pyz), *server_args(server, port)], env, port))
                 port = free_port()
-                in_venv.append(time_to_first_200([str(venv / "bin" / "example-project"),
-                                                  *server_args(server, port)], env, port))
+                in_venv.append(
+                    time_to_first_200(
+                        [str(venv / "bin" / "example-project"), *server_args(server, port)], env, port
+                    )
+                )
                 port = free_port()
                 cold_env = dict(env, SHIV_ROOT=str(work / f"cold-root-{server}-{run}"))
                 cold.append(time_to_first_200([python, str(pyz), *server_args(server, port)], cold_env, port))
-            medians = {name: statistics.median(values) for name, values in
-                       (("pyz_warm", warm), ("venv", in_venv), ("pyz_cold", cold))}
+            medians = {
+                name: statistics.median(values)
+                for name, values in (("pyz_warm", warm), ("venv", in_venv), ("pyz_cold", cold))
+            }
             results["servers"][server] = dict(
-                medians, warm_over_venv=medians["pyz_warm"] / medians["venv"],
+                medians,
+                warm_over_venv=medians["pyz_warm"] / medians["venv"],
                 cold_over_warm=medians["pyz_cold"] / medians["pyz_warm"],
-                samples={"pyz_warm": warm, "venv": in_venv, "pyz_cold": cold})
+                samples={"pyz_warm": warm, "venv": in_venv, "pyz_cold": cold},
+            )
         extraction = next((work / "warm-root").glob(f"{pyz.name}_*"))
         base = debian_required_size()
         python_size = python_installation_size()
@@ -174,15 +175,21 @@ def main(argv=None):
 
 
 def render_table(results):
-    lines = ["server    pyz warm  venv    ratio  pyz cold  cold/warm",
-             "--------  --------  ------  -----  --------  ---------"]
+    lines = [
+        "server    pyz warm  venv    ratio  pyz cold  cold/warm",
+        "--------  --------  ------  -----  --------  ---------",
+    ]
     for server, row in results["servers"].items():
-        lines.append(f"{server:<8}  {row['pyz_warm']:6.2f} s  {row['venv']:4.2f} s  {row['warm_over_venv']:4.2f}×  "
-                     f"{row['pyz_cold']:6.2f} s  {row['cold_over_warm']:7.2f}×")
+        lines.append(
+            f"{server:<8}  {row['pyz_warm']:6.2f} s  {row['venv']:4.2f} s  {row['warm_over_venv']:4.2f}×  "
+            f"{row['pyz_cold']:6.2f} s  {row['cold_over_warm']:7.2f}×"
+        )
     size = results["size"]
     lines.append("")
-    lines.append(f"artifact {size['pyz_bytes'] / 1e6:.1f} MB, extracted {size['extracted_bytes'] / 1e6:.1f} MB, "
-                 f"container image estimate {size['image_estimate_bytes'] / 1e6:.0f} MB")
+    lines.append(
+        f"artifact {size['pyz_bytes'] / 1e6:.1f} MB, extracted {size['extracted_bytes'] / 1e6:.1f} MB, "
+        f"container image estimate {size['image_estimate_bytes'] / 1e6:.0f} MB"
+    )
     return "\n".join(lines)
 
 

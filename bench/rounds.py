@@ -1,0 +1,101 @@
+"""The measured rounds: every run on a fresh server, in an order rotated
+from round to round, and repeated when other load disturbed it."""
+
+import statistics
+from dataclasses import dataclass, field
+from functools import partial
+
+from common import free_port, log
+from procs import NOISY_CORES, wait_for_quiet
+from servers import server_memory
+from static_files import STATIC_HEADERS
+from stats import summaries
+from wrk import describe
+
+
+def plan(bed, wrk, configurations, static_path, nginx):
+    """name -> a function making one fresh run of it, in the order of the
+    first round. `static_path`: the static file to load too, None for none."""
+    runs = {
+        c.name: partial(run_configuration, bed, wrk, c, static_path if c.serves_static else None)
+        for c in configurations
+    }
+    if nginx and static_path:
+        runs["nginx"] = partial(run_nginx, nginx, bed.artifact_env, wrk, static_path)
+    return runs
+
+
+def run_configuration(bed, wrk, configuration, static_path):
+    with bed.serving(configuration) as (server, base):
+        out = {
+            "dynamic": wrk.load(base + "/", (), server.pgid),
+            "memory": server_memory(server, configuration.server),
+        }
+        if static_path:
+            out["static"] = wrk.load(base + static_path, STATIC_HEADERS, server.pgid)
+    return out
+
+
+def run_nginx(nginx, env, wrk, static_path):
+    with nginx.serving(free_port(), env, static_path) as (server, base):
+        return {"static": wrk.load(base + static_path, STATIC_HEADERS, server.pgid)}
+
+
+@dataclass
+class Samples:
+    """The kept samples so far, by configuration name."""
+
+    dynamic: dict = field(default_factory=dict)
+    static: dict = field(default_factory=dict)
+    memory: dict = field(default_factory=dict)
+
+    def record(self, name, run):
+        if "dynamic" in run:
+            run["dynamic"]["attempt"] = run["attempt"]
+            self.dynamic.setdefault(name, []).append(run["dynamic"])
+            self.memory.setdefault(name, []).append(run["memory"])
+            rss = statistics.median(run["memory"]["worker_rss_kb"])
+            log(f"  {name:<15} dynamic {describe(run['dynamic'])}  worker RSS {rss / 1024:.0f} MB")
+        if "static" in run:
+            run["static"]["attempt"] = run["attempt"]
+            self.static.setdefault(name, []).append(run["static"])
+            log(f"  {name:<15} static  {describe(run['static'])}")
+
+    def summaries(self, comparisons):
+        return summaries(self.dynamic, self.static, self.memory, comparisons)
+
+
+def run_rounds(runs, samples, rounds, retries, quiet_wait):
+    """Run every run once a round into `samples`; yields the number of
+    rounds completed after each."""
+    order = list(runs)
+    for number in range(rounds):
+        shift = number % len(order)
+        this_round = order[shift:] + order[:shift]
+        log(f"round {number + 1}/{rounds}: {', '.join(this_round)}")
+        for name in this_round:
+            samples.record(name, least_disturbed(name, runs[name], retries, quiet_wait))
+        yield number + 1
+
+
+def least_disturbed(name, run, retries, quiet_wait):
+    """One run, repeated up to `retries` times while other processes used
+    too much CPU during it; the least disturbed one."""
+    best = None
+    for attempt in range(1 + retries):
+        # After a disturbed run, ask for a longer quiet spell.
+        wait_for_quiet(quiet_wait, span=0.3 if attempt == 0 else 5.0)
+        out = dict(run(), attempt=attempt + 1)
+        if best is None or disturbance(out) < disturbance(best):
+            best = out
+        if disturbance(out) <= NOISY_CORES:
+            break
+        log(
+            f"  {name}: other processes used {disturbance(out):.2f} cores during the run"
+            + ("; again" if attempt < retries else "; keeping the least disturbed run")
+        )
+    return best
+
+
+def disturbance(run):
+    return max(run[key]["other_cpu_cores"] for key in ("dynamic", "static") if key in run)
