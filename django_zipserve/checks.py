@@ -4,7 +4,7 @@ runtime surprises.
 
 Each check is declared once in :data:`CHECKS` (id, level, what it catches,
 how to fix it); the functions below only decide *whether* it fires, and the
-reference in ``docs/reference/checks.rst`` is generated from the same
+reference in ``docs/reference/checks.md`` is generated from the same
 declarations.
 """
 
@@ -35,7 +35,7 @@ class Check:
 
 CHECKS = (
     Check("zipserve.E001", checks.Error,
-          "WhiteNoise is missing from ``MIDDLEWARE`` or is not right after ``SecurityMiddleware``.",
+          "WhiteNoise is missing from `MIDDLEWARE` or is not right after `SecurityMiddleware`.",
           "Call config.apply(globals()) at the end of settings.py, or place "
           f"{WHITENOISE_MIDDLEWARE!r} right after {SECURITY_MIDDLEWARE!r}."),
     Check("zipserve.E002", checks.Error,
@@ -43,11 +43,11 @@ CHECKS = (
           "Set STATE_DIR (or DATABASE_URL) in the configuration to a writable directory; "
           "under systemd use StateDirectory=."),
     Check("zipserve.E003", checks.Error,
-          "Static files were not collected into ``STATIC_ROOT``.",
+          "Static files were not collected into `STATIC_ROOT`.",
           "Run `manage.py collectstatic` when building the release; a zipapp built by "
           "django-zipserve already contains them.", deploy=True),
     Check("zipserve.W001", checks.Warning,
-          "``django_zipserve.urls`` is not included in the URL configuration: no health view, no warm-up.",
+          "`django_zipserve.urls` is not included in the URL configuration: no health view, no warm-up.",
           f'Add path("", include("django_zipserve.urls")) to urlpatterns for the health view at '
           f"/{HEALTH_PATH}; the servers warm up through it."),
 )

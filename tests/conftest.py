@@ -14,7 +14,14 @@ from unittest import mock
 
 import pytest
 
-from tests.helpers import REPO, TEST_SECRET_KEY, ServerProcess, clean_environ, run_pyz, write_site_config
+from tests.helpers import (
+    REPO,
+    TEST_SECRET_KEY,
+    ServerProcess,
+    clean_environ,
+    run_pyz,
+    write_site_config,
+)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ classes that tests import (``from tests.helpers import ...``).
 """
 
 import contextlib
+import http.client
 import json
 import os
 import signal
@@ -18,9 +19,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 
-from django_zipserve.conf import ConfigError, Field, ZipserveConfig
+from django_zipserve.conf import ConfigError
+from tests.testproject.config import Config as ProjectConfig
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_SECRET_KEY = "test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF"
@@ -35,8 +36,12 @@ FOREIGN_VARIABLES = ("UWSGI_", "GUNICORN_", "LISTEN_", "DJANGO_", "SHIV_", "SECR
 
 def clean_environ(**overrides):
     """``os.environ`` without the variables that would change a test's
-    outcome, plus ``overrides`` (values converted to strings)."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith(FOREIGN_VARIABLES)}
+    outcome (the servers', Django's, shiv's and systemd's, and every
+    configuration value of the test project), plus ``overrides`` (values
+    converted to strings)."""
+    fields = {*ProjectConfig.model_fields, "TESTPROJECT_CONFIG"}
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(FOREIGN_VARIABLES) and key not in fields and key.removesuffix("_FILE") not in fields}
     env.update({key: str(value) for key, value in overrides.items()})
     return env
 
@@ -208,12 +213,60 @@ def run_pyz(pyz, env, *args, timeout=300, cwd=None):
                           text=True, timeout=timeout, cwd=cwd or os.path.dirname(pyz))
 
 
+#: The two servers every server-level test runs against.
+SERVERS = ("pyuwsgi", "gunicorn")
+
+
+def bind_args(server, port):
+    return ["--http", f"127.0.0.1:{port}"] if server == "pyuwsgi" else ["--bind", f"127.0.0.1:{port}"]
+
+
+def raw_get(port, target, timeout=10.0, limit=2_000_000):
+    """Send ``GET target`` exactly as given (no client-side normalisation of
+    ``..``, ``%2e`` or ``//``) and return ``(status, raw_response_bytes)``.
+    Reads until the server closes, at most ``limit`` bytes or ``timeout``."""
+    request = (f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+               "User-Agent: zipserve-fault-tests\r\nConnection: close\r\n\r\n").encode("latin-1")
+    deadline = time.monotonic() + timeout
+    chunks = []
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(request)
+        received = 0
+        while received < limit:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"no complete answer to {target!r} within {timeout} s")
+            sock.settimeout(remaining)
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            received += len(chunk)
+    data = b"".join(chunks)
+    status_line = data.split(b"\r\n", 1)[0].decode("latin-1")
+    parts = status_line.split(" ", 2)
+    assert len(parts) >= 2 and parts[0].startswith("HTTP/"), \
+        f"not an HTTP answer to {target!r}: {data[:200]!r}"
+    return int(parts[1]), data
+
+
+def request_once(port, path, timeout):
+    """One request on a fresh connection: ``(status, body)``; raises OSError
+    (timeouts, resets, refused connections) and http.client errors."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request("GET", path, headers={"Connection": "close"})
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
 def serve(servers, site, server, *args):
     """Serve the artifact of ``site`` with ``server`` on a free port;
     returns ``(process, base_url)`` once it answers."""
     port = free_port()
-    bind = ["--http", f"127.0.0.1:{port}"] if server == "pyuwsgi" else ["--bind", f"127.0.0.1:{port}"]
-    command = [sys.executable, site["pyz"], "--config", site["config"], server, *bind, *args]
+    command = [sys.executable, site["pyz"], "--config", site["config"], server, *bind_args(server, port), *args]
     process = servers.start(command, site["env"], cwd=site["cwd"])
     base = f"http://127.0.0.1:{port}"
     wait_for_http(f"{base}/", process=process.process)
@@ -228,21 +281,11 @@ def write_site_config(path, state_dir, **extra):
     return path
 
 
-class TestConfig(ZipserveConfig):
-    """Configuration of the tests' project."""
-
-    __test__ = False  # not a pytest test class
-    name = "demo"
-    model_config = {"file_env_var": "DEMO_CONFIG"}
-    MARKER: str = Field(default="unset", description="A plain project value.")
-    API_TOKEN: SecretStr | None = Field(default=None, description="A project secret.")
-
-
-def load(environ, config_file=None, cls=TestConfig):
+def load(environ, config_file=None, cls=ProjectConfig):
     return cls.from_sources(environ=environ, config_file=config_file)
 
 
-def failure(environ, config_file=None, cls=TestConfig):
+def failure(environ, config_file=None, cls=ProjectConfig):
     with pytest.raises(ConfigError) as info:
         load(environ, config_file, cls)
     return info.value

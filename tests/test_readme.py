@@ -1,15 +1,19 @@
-"""The README is the front door: it must name what the code does."""
+"""The README is the front door, and the reference is generated from the code."""
 
-import types
+import io
+import re
+import sys
 
-from django_zipserve.conf import ZipserveConfig
-from django_zipserve.servers import gunicorn, uwsgi
+import docutils.core
+import pytest
 
 from tests.helpers import REPO
 
+sys.path.insert(0, str(REPO / "docs"))
+import reference  # noqa: E402  (docs/reference.py, the generator)
+
 README = (REPO / "README.rst").read_text()
-CONF = types.SimpleNamespace(ZIPSERVE_BIND="x", ZIPSERVE_WORKERS=1, ZIPSERVE_THREADS=1, ZIPSERVE_TIMEOUT=1,
-                             ZIPSERVE_NAME="x", WSGI_APPLICATION="x.y")
+GUIDES = ["README.rst", "docs/servers.rst", "docs/deployment.rst", "docs/benchmarks.rst"]
 
 
 def test_quickstart_has_the_two_commands():
@@ -17,29 +21,57 @@ def test_quickstart_has_the_two_commands():
     assert "make demo" in quickstart and "make test" in quickstart
 
 
-def test_every_server_default_is_documented():
-    for default in uwsgi.defaults(CONF) + gunicorn.defaults(CONF):
-        assert f"``{default.option}" in README, default.option
+def test_readme_links_every_reference_page():
+    for name in reference.PAGES:
+        assert f"<docs/reference/{name}>`_" in README, name
 
 
-def test_every_configuration_value_is_documented():
-    for name in ZipserveConfig.model_fields:
-        assert f"``{name}``" in README, name
+@pytest.mark.parametrize("guide", GUIDES)
+def test_local_links_point_at_files(guide):
+    path = REPO / guide
+    for target in re.findall(r"<([\w./-]+\.(?:md|rst))>`_", path.read_text()):
+        assert (path.parent / target).is_file(), f"{guide} links to a missing {target}"
 
 
-def test_every_system_check_is_documented():
-    from django_zipserve import checks
-
-    for check_id in ("zipserve.E001", "zipserve.E002", "zipserve.E003", "zipserve.W001"):
-        assert check_id in README and check_id in checks.__doc__
-
-
-def test_readme_renders_without_warnings():
-    import io
-
-    import docutils.core
-
+@pytest.mark.parametrize("guide", GUIDES)
+def test_guides_render_without_warnings(guide):
     warnings = io.StringIO()
-    docutils.core.publish_string(README, writer_name="html",
+    docutils.core.publish_string((REPO / guide).read_text(), writer="html",
                                  settings_overrides={"report_level": 2, "warning_stream": warnings})
     assert warnings.getvalue() == ""
+
+
+def test_generated_reference_is_current():
+    assert reference.main(["--check"]) == 0, "run `make docs` and commit docs/reference/"
+
+
+def test_a_declaration_changed_without_regenerating_is_stale(monkeypatch, capsys):
+    from django.core import checks as django_checks
+
+    from django_zipserve import checks
+
+    extra = checks.Check("zipserve.W999", django_checks.Warning, "A check nobody documented.", "None.")
+    monkeypatch.setattr(checks, "CHECKS", (*checks.CHECKS, extra))
+    assert reference.main(["--check"]) == 1
+    assert "docs/reference/checks.md" in capsys.readouterr().err
+
+
+def test_every_declared_fact_is_in_the_reference():
+    from django_zipserve.checks import CHECKS
+    from django_zipserve.conf import ZipserveConfig
+    from django_zipserve.deploy.systemd import HARDENING
+    from django_zipserve.servers import gunicorn, uwsgi
+    from django_zipserve.zipapp.settings import BUILD_SETTINGS
+
+    pages = {name: (REPO / "docs" / "reference" / name).read_text() for name in reference.PAGES}
+    conf = reference.symbolic_settings()
+    expected = {
+        "configuration.md": [f"## `{name}`" for name in ZipserveConfig.model_fields],
+        "servers.md": [f"`{default.option}`" for default in uwsgi.defaults(conf) + gunicorn.defaults(conf)],
+        "checks.md": [f"`{check.id}`" for check in CHECKS],
+        "systemd.md": [f"`{directive.name}={directive.value}`" for directive in HARDENING],
+        "build.md": [f"`{setting.key}`" for setting in BUILD_SETTINGS],
+    }
+    for page, facts in expected.items():
+        for fact in facts:
+            assert fact in pages[page], f"{fact} missing from {page}"

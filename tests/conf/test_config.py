@@ -9,7 +9,8 @@ import pytest
 from pydantic import SecretStr
 
 from django_zipserve.conf import ZipserveConfig, default_workers, generate_secret_key
-from tests.helpers import TestConfig as Demo, assert_no_secret, failure, load, only_problem
+from tests.helpers import ProjectConfig as Demo
+from tests.helpers import assert_no_secret, failure, load, only_problem
 
 SECRET = "s3cret-must-not-leak-key-7f3a9c41d0"
 TOKEN = "s3cret-must-not-leak-token-b21e88"
@@ -125,7 +126,7 @@ class TestSecretKeyRequirement:
     def test_not_required_with_debug(self):
         config = load({"DEBUG": "true"})
         assert config.SECRET_KEY is None
-        assert config.secret_key() == "django-insecure-demo-debug-only"
+        assert config.secret_key() == "django-insecure-testproject-debug-only"
 
     def test_secret_key_value_is_returned(self):
         assert load({"SECRET_KEY": SECRET}).secret_key() == SECRET
@@ -160,13 +161,13 @@ class TestStateDir:
 
     def test_xdg_state_home(self, tmp_path):
         config = load(valid_env(XDG_STATE_HOME=str(tmp_path / "xdg")))
-        assert config.state_dir() == tmp_path / "xdg" / "demo"
+        assert config.state_dir() == tmp_path / "xdg" / "testproject"
 
     def test_home_fallback(self, tmp_path, monkeypatch):
         # Path.home() reads the process's HOME: point it at a temporary one.
         monkeypatch.setenv("HOME", str(tmp_path / "home"))
         config = load(valid_env())
-        assert config.state_dir() == tmp_path / "home" / ".local" / "state" / "demo"
+        assert config.state_dir() == tmp_path / "home" / ".local" / "state" / "testproject"
 
     def test_state_dir_is_not_created(self, tmp_path):
         config = load(valid_env(STATE_DIR=str(tmp_path / "later")))
@@ -179,7 +180,7 @@ class TestStateDir:
         path = tmp_path / "demo.yaml"
         path.write_text(f"SECRET_KEY: {SECRET}\n")
         config = load({}, config_file=str(path))
-        assert config.state_dir() == tmp_path / "home" / ".local" / "state" / "demo"
+        assert config.state_dir() == tmp_path / "home" / ".local" / "state" / "testproject"
 
 
 class TestDatabaseUrl:
@@ -262,7 +263,7 @@ class TestInvalidValues:
         # A non-secret value is quoted back to help the operator.
         assert f"got {value!r}" in problem.message
         assert_no_secret(error, SECRET, TOKEN)
-        assert error.report().startswith("demo: invalid configuration (1 problem):")
+        assert error.report().startswith("testproject: invalid configuration (1 problem):")
 
     def test_invalid_value_in_file(self, tmp_path):
         path = tmp_path / "demo.toml"
@@ -300,7 +301,7 @@ class TestInvalidValues:
         assert only_problem(error, "COLOUR").where == f"file {path}"
         assert only_problem(error, "HTTPS").where == "environment variable HTTPS"
         report = str(error)
-        assert report.startswith("demo: invalid configuration (6 problems):")
+        assert report.startswith("testproject: invalid configuration (6 problems):")
         assert report.count("\n  - ") == 6
         assert_no_secret(error, SECRET, TOKEN)
 

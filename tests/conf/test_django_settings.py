@@ -7,8 +7,7 @@ import sys
 import pytest
 
 from django_zipserve.conf import django_settings as ds
-
-from tests.helpers import TestConfig as Demo
+from tests.helpers import ProjectConfig as Demo
 
 SECRET = "s3cret-settings-key-1234567890-abcdefghij"
 TOKEN = "s3cret-settings-token-x9"
@@ -168,7 +167,7 @@ class TestApplyConfig:
         assert ns["ALLOWED_HOSTS"] == ["shop.example", "www.shop.example"]
         assert ns["CSRF_TRUSTED_ORIGINS"] == ["https://shop.example"]
         assert ns["ZIPSERVE_STATE_DIR"] == tmp_path / "state"
-        assert ns["ZIPSERVE_NAME"] == "demo"
+        assert ns["ZIPSERVE_NAME"] == "testproject"
         assert ns["MEDIA_ROOT"] == str(tmp_path / "state" / "media")
         assert ns["STATIC_URL"] == "static/"
         assert ns["STATIC_ROOT"] == tmp_path / "project" / "static_collected"
@@ -244,5 +243,5 @@ class TestApplyConfig:
         ns = {}
         ds.apply_config(Demo.from_sources(environ={"DEBUG": "true", "STATE_DIR": str(tmp_path)}), ns)
         assert ns["DEBUG"] is True
-        assert ns["SECRET_KEY"] == "django-insecure-demo-debug-only"
+        assert ns["SECRET_KEY"] == "django-insecure-testproject-debug-only"
         assert ns["SECURE_SSL_REDIRECT"] is False

@@ -7,8 +7,9 @@ import pytest
 from pydantic import SecretStr
 from ruamel.yaml import YAML
 
+from django_zipserve.conf import Field
 from django_zipserve.conf import documents as generate
-from django_zipserve.conf import Field, ZipserveConfig
+from tests.helpers import ProjectConfig
 
 try:
     import tomllib
@@ -19,13 +20,10 @@ SECRET = "s3cret-must-not-leak-key-5a5a5a5a"
 TOKEN = "s3cret-must-not-leak-token-6b6b6b"
 
 
-class Demo(ZipserveConfig):
+class Demo(ProjectConfig):
     """Demo configuration."""
 
-    name = "demo"
-    model_config = {"file_env_var": "DEMO_CONFIG", "default_files": ["/etc/demo/config.yml"]}
-    MARKER: str = Field(default="unset", description="A plain project value.")
-    API_TOKEN: SecretStr | None = Field(default=None, description="A project secret.")
+    model_config = {"file_env_var": "TESTPROJECT_CONFIG", "default_files": ["/etc/testproject/config.yml"]}
 
 
 def parse(text, fmt):
@@ -91,7 +89,7 @@ class TestTemplate:
     def test_descriptions_become_comments(self, fmt):
         text = generate.template(Demo, fmt)
         assert text.startswith("# Demo configuration.\n")
-        assert "# A plain project value." in text
+        assert "# Echoed by /info/ to show which config was read." in text
         assert "# Django's debug mode." in text
         assert all(len(line) <= 80 for line in text.splitlines() if line.startswith("#"))
 
@@ -140,8 +138,8 @@ class TestMarkdown:
         assert "- type: integer" in text
         assert '- type: "DEBUG" | "INFO" | "WARNING" | "ERROR" | "CRITICAL"' in text
         assert "- default: `3600`" in text
-        assert "`DEMO_CONFIG`" in text
-        assert "`/etc/demo/config.yml`" in text
+        assert "`TESTPROJECT_CONFIG`" in text
+        assert "`/etc/testproject/config.yml`" in text
 
     def test_field_section_contents(self):
         text = generate.markdown(Demo)
@@ -218,7 +216,7 @@ class TestShow:
         config = Demo.from_sources(environ={"SECRET_KEY": SECRET, "XDG_STATE_HOME": str(tmp_path)})
         rows = self.rows(generate.show(config))
         assert "(not set)" in rows["API_TOKEN"]
-        assert json.dumps(str(tmp_path / "demo")) in rows["STATE_DIR"]
+        assert json.dumps(str(tmp_path / "testproject")) in rows["STATE_DIR"]
         assert generate.show(config).startswith("config file: (none)\n")
 
     def test_list_of_secrets_is_redacted(self):

@@ -7,7 +7,12 @@ from typing import Literal
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from django_zipserve.conf.errors import EXIT_STATUS, ConfigError, Problem, describe_expectation
+from django_zipserve.conf.errors import (
+    EXIT_STATUS,
+    ConfigError,
+    Problem,
+    describe_expectation,
+)
 
 
 class TestProblem:

@@ -8,9 +8,9 @@ import os
 import pytest
 from pydantic import SecretBytes, SecretStr
 
-from django_zipserve.conf import sources
-from django_zipserve.conf import Field
-from tests.helpers import TestConfig as Demo, assert_no_secret, failure, load, only_problem
+from django_zipserve.conf import Field, sources
+from tests.helpers import ProjectConfig as Demo
+from tests.helpers import assert_no_secret, failure, load, only_problem
 
 SECRET = "s3cret-must-not-leak-key-c0ffee9911"
 TOKEN = "s3cret-must-not-leak-token-4d5e6f"
@@ -166,19 +166,19 @@ class TestChoosingTheFile:
 
     def cls_with_defaults(self, *paths):
         class WithDefaults(Demo):
-            model_config = {"file_env_var": "DEMO_CONFIG", "default_files": [str(path) for path in paths]}
+            model_config = {"file_env_var": "TESTPROJECT_CONFIG", "default_files": [str(path) for path in paths]}
 
         return WithDefaults
 
     def test_config_file_beats_env_var_and_defaults(self, files):
         cls = self.cls_with_defaults(files["default1"])
-        config = load({"DEMO_CONFIG": str(files["named"])}, config_file=str(files["explicit"]), cls=cls)
+        config = load({"TESTPROJECT_CONFIG": str(files["named"])}, config_file=str(files["explicit"]), cls=cls)
         assert config.MARKER == "explicit"
         assert config.config_file == str(files["explicit"])
 
     def test_env_var_beats_defaults(self, files):
         cls = self.cls_with_defaults(files["default1"])
-        config = load({"DEMO_CONFIG": str(files["named"])}, cls=cls)
+        config = load({"TESTPROJECT_CONFIG": str(files["named"])}, cls=cls)
         assert config.MARKER == "named"
 
     def test_first_existing_default(self, files, tmp_path):
@@ -189,7 +189,7 @@ class TestChoosingTheFile:
 
     def test_empty_env_var_is_ignored(self, files):
         cls = self.cls_with_defaults(files["default1"])
-        assert load({"DEMO_CONFIG": ""}, cls=cls).MARKER == "default1"
+        assert load({"TESTPROJECT_CONFIG": ""}, cls=cls).MARKER == "default1"
 
     def test_no_file_at_all(self, tmp_path):
         cls = self.cls_with_defaults(tmp_path / "missing.yaml")
@@ -201,8 +201,8 @@ class TestChoosingTheFile:
         cls = self.cls_with_defaults(files["default1"])
         assert sources.choose_config_file(cls, {}, str(files["explicit"])) == (
             str(files["explicit"]), "given with --config")
-        assert sources.choose_config_file(cls, {"DEMO_CONFIG": str(files["named"])}) == (
-            str(files["named"]), "named by environment variable DEMO_CONFIG")
+        assert sources.choose_config_file(cls, {"TESTPROJECT_CONFIG": str(files["named"])}) == (
+            str(files["named"]), "named by environment variable TESTPROJECT_CONFIG")
         assert sources.choose_config_file(cls, {}) == (str(files["default1"]), "a default location")
 
     def test_relative_config_file_is_made_absolute(self, files, monkeypatch):
@@ -378,9 +378,9 @@ class TestBadFiles:
 
     def test_env_var_names_missing_file(self, tmp_path):
         path = tmp_path / "nowhere.toml"
-        error = failure({"SECRET_KEY": SECRET, "API_TOKEN": TOKEN, "DEMO_CONFIG": str(path)})
+        error = failure({"SECRET_KEY": SECRET, "API_TOKEN": TOKEN, "TESTPROJECT_CONFIG": str(path)})
         problem = error.problems[0]
-        assert problem.where == f"file {path}, named by environment variable DEMO_CONFIG"
+        assert problem.where == f"file {path}, named by environment variable TESTPROJECT_CONFIG"
         assert problem.message == "file not found"
         assert_no_secret(error, SECRET, TOKEN)
 

@@ -6,14 +6,22 @@ real signals.
 """
 
 import json
-import os
 import re
 import signal
 import sys
 
 import pytest
 
-from tests.helpers import activated, free_port, http_get, run_pyz, serve, socket_holder, wait_for_http
+from tests.helpers import (
+    activated,
+    clean_environ,
+    free_port,
+    http_get,
+    run_pyz,
+    serve,
+    socket_holder,
+    wait_for_http,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -124,7 +132,7 @@ def test_release_that_cannot_reach_its_database_refuses_to_start(site, tmp_path,
 
 def test_the_artifact_runs_its_own_test_suite(example_pyz, shiv_root, tmp_path):
     """What CI runs before shipping: the project's tests against the packaged code."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "SECRET_KEY"))}
+    env = clean_environ()
     env.update(SHIV_ROOT=str(shiv_root), HOME=str(tmp_path), DEBUG="true", STATE_DIR=str(tmp_path / "state"))
     result = run_pyz(example_pyz, env, "test", "--noinput")
     assert result.returncode == 0, result.stderr[-3000:]

@@ -1,20 +1,8 @@
 from pathlib import Path
 
-from pydantic import SecretStr
-
-from django_zipserve.conf import Field, ZipserveConfig
+from tests.testproject.config import Config
 
 BASE_DIR = Path(__file__).resolve().parent
-
-
-class Config(ZipserveConfig):
-    """Configuration of the test project."""
-
-    model_config = {"file_env_var": "TESTPROJECT_CONFIG"}
-    name = "testproject"
-    MARKER: str = Field(default="unset", description="Echoed by /info/ to show which config was read.")
-    API_TOKEN: SecretStr | None = Field(default=None, description="A project secret.")
-
 
 config = Config.load()
 
