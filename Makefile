@@ -12,12 +12,12 @@ DEMO_CONFIG := $(DEMO_DIR)/example.yml
 PYENV_PATHS := $(shell command -v pyenv >/dev/null 2>&1 && for v in $$(pyenv versions --bare | grep -E '^3\.1[0-3]\.[0-9]+$$'); do printf ':%s/bin' "$$(pyenv prefix $$v)"; done)
 export PATH := $(PATH)$(PYENV_PATHS)
 
-.PHONY: demo test test-unit test-artifact pyz venv bench docs clean
+.PHONY: demo test test-unit test-artifact lint docs coverage pyz venv bench clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml example_project/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]' tox -e ./example_project
+	$(BIN)/python -m pip install --quiet -e '.[test,lint]' tox -e ./example_project
 	touch $@
 
 venv: $(VENV)/.installed
@@ -43,11 +43,27 @@ demo: pyz $(DEMO_CONFIG)
 	@echo "serving on http://127.0.0.1:8000/ (Ctrl-C stops)"
 	$(PYZ) --config $(DEMO_CONFIG) pyuwsgi --http 127.0.0.1:8000
 
-# Unit and server tests across the supported Python/Django matrix, then the
+# Lint, format, types and the generated reference first (seconds), then the
+# unit and server tests across the supported Python/Django matrix, then the
 # end-to-end tests of the built artifact in this virtualenv.
-test: venv
+test: lint
 	$(BIN)/tox run-parallel --parallel 2 --parallel-no-spinner -q
 	$(MAKE) test-artifact
+
+lint: venv
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m ruff format --check .
+	$(BIN)/python -m mypy
+	$(BIN)/python docs/reference.py --check
+
+# The reference in docs/reference/ is generated from the declarations in the code.
+docs: venv
+	$(BIN)/python docs/reference.py
+
+# Line coverage of the package by the unit and server tests (in this process).
+coverage: venv
+	$(BIN)/python -m coverage run --source=django_zipserve -m pytest -m "not e2e" -q -p no:cacheprovider
+	$(BIN)/python -m coverage report --skip-covered --sort=cover
 
 test-unit: venv
 	$(BIN)/python -m pytest -m "not e2e" $(PYTEST_ARGS)

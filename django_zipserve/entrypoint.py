@@ -19,8 +19,13 @@ process reads the same ``--config`` and runs the same command.
 
 import os
 import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from .conf import sources
+
+if TYPE_CHECKING:
+    from .management.base import ZipserveCommand
 
 USAGE = "usage: {prog} [--config FILE] COMMAND [ARGS ...]"
 
@@ -37,7 +42,7 @@ class UsageError(Exception):
     pass
 
 
-def split_global_options(argv):
+def split_global_options(argv: Sequence[str]) -> tuple[str | None, list[str]]:
     """Return ``(config_file, django_argv)`` from a full argv.
 
     Only options before the command name are ours; everything from the
@@ -60,7 +65,7 @@ def split_global_options(argv):
     return config_file, [prog, *rest]
 
 
-def run(settings_module, argv=None):
+def run(settings_module: str, argv: Sequence[str] | None = None) -> None:
     """Run a management command the way ``manage.py`` would."""
     argv = list(sys.argv if argv is None else argv)
     prog = os.path.basename(argv[0]) if argv else "manage.py"
@@ -82,7 +87,7 @@ def run(settings_module, argv=None):
     execute_from_command_line(django_argv)
 
 
-def needs_configuration(args):
+def needs_configuration(args: Sequence[str]) -> bool:
     """Whether the command line ``args`` (after the program name) needs the
     site's real configuration: help never does, and each of our commands
     says so for itself. Decided before Django loads the settings, which is
@@ -93,7 +98,7 @@ def needs_configuration(args):
     return command_class is None or command_class.needs_configuration(args[1:])
 
 
-def own_command(name):
+def own_command(name: str) -> "type[ZipserveCommand] | None":
     """The Command class of one of django-zipserve's commands, or None."""
     from importlib import import_module
     from importlib.util import find_spec
@@ -106,10 +111,10 @@ def own_command(name):
     return command_class if isinstance(command_class, type) and issubclass(command_class, ZipserveCommand) else None
 
 
-def make_main(settings_module):
+def make_main(settings_module: str) -> Callable[..., None]:
     """Build the ``main()`` function of a project's entry point."""
 
-    def main(argv=None):
+    def main(argv: Sequence[str] | None = None) -> None:
         run(settings_module, argv)
 
     main.__doc__ = f"Run a management command of {settings_module.rpartition('.')[0] or settings_module}."

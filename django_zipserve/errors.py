@@ -17,5 +17,5 @@ class ZipserveError(Exception):
     #: Exit status of a process stopped by this error.
     exit_status = 1
 
-    def report(self):
+    def report(self) -> str:
         return str(self)

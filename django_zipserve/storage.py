@@ -16,10 +16,10 @@ from whitenoise.storage import CompressedManifestStaticFilesStorage
 
 
 class ZipserveStaticFilesStorage(CompressedManifestStaticFilesStorage):
-    def manifest_exists(self):
+    def manifest_exists(self) -> bool:
         return self.exists(self.manifest_name)
 
-    def stored_name(self, name):
+    def stored_name(self, name: str) -> str:
         if not self.hashed_files and not self.manifest_exists():
             return name
         return super().stored_name(name)

@@ -6,16 +6,20 @@ find nothing. Without labels, this runner tests the project's package (the
 package that holds the settings module) instead.
 """
 
+from collections.abc import Sequence
+from typing import Any
+
 from django.conf import settings
 from django.test.runner import DiscoverRunner
 
 
-def project_package():
+def project_package() -> str | None:
     return (getattr(settings, "SETTINGS_MODULE", "") or "").rpartition(".")[0] or None
 
 
 class ProjectTestRunner(DiscoverRunner):
-    def build_suite(self, test_labels=None, *args, **kwargs):
-        if not test_labels and project_package():
-            test_labels = [project_package()]
+    def build_suite(self, test_labels: Sequence[str] | None = None, *args: Any, **kwargs: Any) -> Any:
+        package = project_package()
+        if not test_labels and package:
+            test_labels = [package]
         return super().build_suite(test_labels, *args, **kwargs)

@@ -20,10 +20,14 @@ import os
 import reprlib
 import secrets
 from pathlib import Path
-from typing import ClassVar, Literal
+from collections.abc import Iterator, Mapping, MutableMapping
+from typing import Any, ClassVar, Literal, cast
+
+from typing_extensions import Self
 
 from goodconf import Field, GoodConf
 from pydantic import PrivateAttr, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from . import sources
 from .django_settings import SERVER_SETTINGS, apply_config, database_problem
@@ -31,10 +35,10 @@ from .errors import DEFAULT_NAME, ConfigError, Problem, describe_expectation
 
 __all__ = ["ConfigError", "Field", "ZipserveConfig"]
 
-_loaded = {}
+_loaded: dict[type, "ZipserveConfig"] = {}
 
 
-def _short_repr(value):
+def _short_repr(value: Any) -> str:
     """A bounded repr: a value built from YAML aliases can be enormous."""
     shortened = reprlib.Repr()
     shortened.maxstring = shortened.maxother = 50
@@ -43,18 +47,18 @@ def _short_repr(value):
     return shortened.repr(value)
 
 
-def _unique(problems):
+def _unique(problems: list[Problem]) -> list[Problem]:
     return list(dict.fromkeys(problems))
 
 
-def default_workers():
+def default_workers() -> int:
     """Two worker processes per core: a request that waits on the database
     leaves the core to another. Capped so a big host does not start dozens
     of copies of the application by surprise."""
     return max(2, min(2 * (os.cpu_count() or 1), 16))
 
 
-def generate_secret_key():
+def generate_secret_key() -> str:
     return secrets.token_urlsafe(50)
 
 
@@ -167,19 +171,28 @@ class ZipserveConfig(GoodConf):
     _file: str | None = PrivateAttr(default=None)
     _environ: dict | None = PrivateAttr(default=None)
 
-    def __init__(self, **values):
+    def __init__(self, **values: Any) -> None:
         # goodconf's constructor validates nothing unless asked to load;
         # values here were already gathered by from_sources.
         super().__init__(load=True, **values)
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls, init_settings, **other_sources):
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Values are gathered by django_zipserve.sources, which knows where
         # each one came from; pydantic only validates them.
         return (init_settings,)
 
+    # goodconf's load() fills an existing instance; ours returns the loaded
+    # instance, so that settings.py reads ``config = Config.load()``.
     @classmethod
-    def load(cls, config_file=None):
+    def load(cls, config_file: str | None = None) -> Self:  # type: ignore[override]
         """Load the configuration once per process; on bad input print a
         report and exit with status 2."""
         if cls not in _loaded:
@@ -187,19 +200,19 @@ class ZipserveConfig(GoodConf):
                 _loaded[cls] = cls.from_sources(config_file=config_file)
             except ConfigError as exc:
                 exc.exit()
-        return _loaded[cls]
+        return cast(Self, _loaded[cls])
 
     @classmethod
-    def loaded(cls):
+    def loaded(cls) -> Self | None:
         """The configuration this process loaded (of this class or a
         subclass), or None."""
         for klass, instance in reversed(list(_loaded.items())):
             if issubclass(klass, cls):
-                return instance
+                return cast(Self, instance)
         return None
 
     @classmethod
-    def from_sources(cls, environ=None, config_file=None):
+    def from_sources(cls, environ: Mapping[str, str] | None = None, config_file: str | None = None) -> Self:
         """Build a validated configuration, or raise ConfigError."""
         environ = os.environ if environ is None else environ
         if sources.defaults_only(environ):
@@ -222,12 +235,12 @@ class ZipserveConfig(GoodConf):
             reported = {problem.key for problem in problems}
         if instance is not None:
             problems += [problem for problem in instance.check_values() if problem.key not in reported]
-        if problems:
+        if problems or instance is None:
             raise ConfigError(_unique(problems), name=cls.name)
         return instance
 
     @classmethod
-    def _validated(cls, values, raw, path, environ):
+    def _validated(cls, values: dict, raw: dict, path: str | None, environ: Mapping[str, str]) -> Self:
         instance = cls.model_validate(values)
         instance._sources = {key: item.where for key, item in raw.items() if key in values}
         instance._file = path
@@ -235,14 +248,14 @@ class ZipserveConfig(GoodConf):
         return instance
 
     @classmethod
-    def _defaults_only(cls):
+    def _defaults_only(cls) -> Self:
         """Defaults and a throwaway secret key: see sources.defaults_only."""
         instance = cls.model_validate({"SECRET_KEY": "unused-" + generate_secret_key()})
         instance._sources = {"SECRET_KEY": "generated, unused"}
         return instance
 
     @classmethod
-    def _problems_from(cls, exc, raw, path):
+    def _problems_from(cls, exc: ValidationError, raw: dict, path: str | None) -> list[Problem]:
         problems = []
         for error in exc.errors(include_input=False, include_url=False):
             key = str(error["loc"][0]) if error["loc"] else ""
@@ -258,11 +271,11 @@ class ZipserveConfig(GoodConf):
         return problems
 
     @classmethod
-    def _looked_in(cls, key, path):
+    def _looked_in(cls, key: str, path: str | None) -> str:
         """Where a value that is missing could have been given."""
         return "not set; looked in " + ", ".join(sources.places_for(cls, key, path))
 
-    def check_values(self):
+    def check_values(self) -> Iterator[Problem]:
         """Checks across fields; a subclass may extend it (yield Problems)."""
         if not self.DEBUG and self.SECRET_KEY is None:
             yield Problem(
@@ -277,15 +290,15 @@ class ZipserveConfig(GoodConf):
             if problem:
                 yield Problem("DATABASE_URL", self.source_of("DATABASE_URL"), problem)
 
-    def source_of(self, key):
+    def source_of(self, key: str) -> str:
         """Where a field's value came from: a file, a variable, or the default."""
         return self._sources.get(key, "default")
 
     @property
-    def config_file(self):
+    def config_file(self) -> str | None:
         return self._file
 
-    def state_dir(self):
+    def state_dir(self) -> Path:
         """The writable state directory, resolved but not created."""
         if self.STATE_DIR is not None:
             return Path(self.STATE_DIR)
@@ -297,12 +310,12 @@ class ZipserveConfig(GoodConf):
             return Path(environ["XDG_STATE_HOME"]) / self.name
         return Path.home() / ".local" / "state" / self.name
 
-    def database_url(self):
+    def database_url(self) -> str:
         if self.DATABASE_URL is not None:
             return self.DATABASE_URL.get_secret_value()
         return f"sqlite:///{self.state_dir() / 'db.sqlite3'}"
 
-    def secret_key(self):
+    def secret_key(self) -> str:
         if self.SECRET_KEY is not None:
             return self.SECRET_KEY.get_secret_value()
         # Only reachable with DEBUG true (check_values requires a key
@@ -310,17 +323,17 @@ class ZipserveConfig(GoodConf):
         # across workers and restarts during development.
         return f"django-insecure-{self.name}-debug-only"
 
-    def project_fields(self):
+    def project_fields(self) -> list[str]:
         """Names of the fields a project added to this base class."""
         return [key for key in type(self).model_fields if key not in ZipserveConfig.model_fields]
 
-    def apply(self, namespace):
+    def apply(self, namespace: MutableMapping[str, Any]) -> None:
         """Turn this configuration into Django settings in ``namespace``
         (the ``globals()`` of a settings module)."""
         apply_config(self, namespace)
 
 
-def setting(field, settings=None):
+def setting(field: str, settings: Any = None) -> Any:
     """A configuration value as the running site has it (``"BIND"``,
     ``"WORKERS"``, ``"THREADS"``, ``"TIMEOUT"``, ``"WARMUP"``, or ``"NAME"``
     for the project's name): what ``config.apply()`` put into Django's
@@ -328,7 +341,9 @@ def setting(field, settings=None):
     so a project that does not apply the configuration gets the same answer
     everywhere."""
     if settings is None:
-        from django.conf import settings
+        from django.conf import settings as django_settings
+
+        settings = django_settings
     if field == "NAME":
         return getattr(settings, "ZIPSERVE_NAME", ZipserveConfig.name)
     if f"ZIPSERVE_{field}" not in SERVER_SETTINGS:

@@ -46,8 +46,10 @@ class TestDefaults:
         assert config.API_TOKEN is None
         assert config.project_fields() == ["MARKER", "API_TOKEN"]
 
-    def test_default_workers_is_bounded(self):
-        assert 2 <= default_workers() <= 16
+    @pytest.mark.parametrize("cores, workers", [(None, 2), (1, 2), (3, 6), (8, 16), (64, 16)])
+    def test_default_workers_is_two_per_core_within_bounds(self, monkeypatch, cores, workers):
+        monkeypatch.setattr("os.cpu_count", lambda: cores)
+        assert default_workers() == workers
 
     def test_generated_secret_keys_are_long_and_fresh(self):
         first, second = generate_secret_key(), generate_secret_key()
