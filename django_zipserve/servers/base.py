@@ -1,28 +1,49 @@
 """What both server commands share: argument pass-through, defaults, start-up.
 
 A server command hands every argument after its name to the server
-unchanged. Django's own global options (``--settings``, ``--pythonpath``)
-are taken out first: Django has already applied them, and the servers would
-misread them (gunicorn has a ``--pythonpath`` of its own, uWSGI's parser is
-strict).
+unchanged, except the few options the command reads itself
+(:data:`COMMAND_OPTIONS`): Django's ``--settings``, ``--pythonpath`` and
+``--traceback``, which the servers would misread (gunicorn has a
+``--pythonpath`` of its own, uWSGI's parser is strict), and our
+``--server-help``.
+
+The rest is Django's own machinery: Django's ``run_from_argv`` (failing
+system checks printed in Django's format, ``--traceback``), Django's base
+options with their real defaults, and ``call_command("gunicorn", "--bind",
+"127.0.0.1:8001")`` going through the same parser as the command line.
 
 ``sys.argv`` is never touched: both servers re-execute the original command
 line to reload, so it must stay the command the operator typed.
 """
 
 import argparse
+import functools
 import os
 import sys
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser, handle_default_options
+from django.core.management.base import CommandParser
 from django.db import connections
 
-DJANGO_GLOBAL_OPTIONS = ("--settings", "--pythonpath")
+from ..conf import setting
+from ..errors import ZipserveError
+from ..management.base import ZipserveCommand
+from . import warmup
+
 HELP_FLAGS = ("-h", "--help")
 SERVER_HELP_FLAG = "--server-help"
+
+#: The options the command reads itself and never passes to the server, each
+#: with whether it takes a value. Every other argument is the server's.
+COMMAND_OPTIONS = {
+    "--settings": True,
+    "--pythonpath": True,
+    "--traceback": False,
+    SERVER_HELP_FLAG: False,
+}
 
 
 @dataclass(frozen=True)
@@ -36,11 +57,34 @@ class Default:
     source: str = ""  # the config field or setting the value comes from
     setting: str = ""  # the server's own name for it, where it differs
     repeatable: bool = False  # a list option: added even when the operator gives their own
+    replaced_by: frozenset = frozenset()  # further options, any of which replaces this default
+    expand: Callable | None = None  # (conf, environ) -> arguments, where --option=value is not enough
+
+    @classmethod
+    def configured(cls, option, field, reason, **kwargs):
+        """A default whose value is the configuration's ``field`` (BIND,
+        WORKERS, ...) as the running site has it."""
+        return cls(option, functools.partial(setting, field), reason, source=field, **kwargs)
+
+    @property
+    def name(self):
+        return self.option.lstrip("-")
 
     def resolve(self, conf=None):
         if callable(self.value):
             return self.value(settings if conf is None else conf)
         return self.value
+
+    def is_replaced_by(self, given):
+        """Whether the operator's options (a set of names) replace this default."""
+        return not self.repeatable and bool(given & (self.replaced_by | {self.name}))
+
+    def arguments(self, conf=None, environ=None):
+        """This default as command-line arguments."""
+        if self.expand is not None:
+            return self.expand(conf, environ)
+        value = self.resolve(conf)
+        return [self.option if value is None else f"{self.option}={value}"]
 
     def describe(self):
         if self.source:
@@ -54,20 +98,12 @@ class Default:
         return f"{self.option} {shown}".strip()
 
 
-def split_django_options(args):
-    """Return ``(server_args, django_options)`` with --settings/--pythonpath
-    taken out, in either ``--opt value`` or ``--opt=value`` form."""
-    server_args, django_options = [], {}
-    iterator = iter(args)
-    for arg in iterator:
-        name, has_value, value = arg.partition("=")
-        if name in DJANGO_GLOBAL_OPTIONS:
-            if not has_value:
-                value = next(iterator, None)
-            django_options[name[2:]] = value
-        else:
-            server_args.append(arg)
-    return server_args, django_options
+def wsgi_app_path(conf=None):
+    """Django's WSGI_APPLICATION (``pkg.wsgi.application``) as the servers
+    name an application (``pkg.wsgi:application``)."""
+    conf = settings if conf is None else conf
+    module, _, attribute = conf.WSGI_APPLICATION.rpartition(".")
+    return f"{module}:{attribute}"
 
 
 def listen_fds(environ=None):
@@ -82,38 +118,48 @@ def listen_fds(environ=None):
         return 0
 
 
-class PassThroughParser(CommandParser):
-    """A parser that keeps every argument for the server.
+def split_command_options(args):
+    """Return ``(command_args, server_args)``: the :data:`COMMAND_OPTIONS`
+    (``--opt value`` or ``--opt=value``) and everything else, in order."""
+    command_args, server_args = [], []
+    iterator = iter(args)
+    for arg in iterator:
+        name, has_value, _ = arg.partition("=")
+        if name not in COMMAND_OPTIONS:
+            server_args.append(arg)
+            continue
+        command_args.append(arg)
+        if COMMAND_OPTIONS[name] and not has_value:
+            value = next(iterator, None)
+            if value is not None:  # a missing value is argparse's to report
+                command_args.append(value)
+    return command_args, server_args
 
-    ``call_command("gunicorn", "--bind", "127.0.0.1:8001")`` goes through
-    this parser as well, so the command behaves the same from Python.
-    """
+
+class PassThroughParser(CommandParser):
+    """Django's parser, with every argument but the command's own options
+    kept for the server as ``server_args``; ``-h``/``--help`` anywhere shows
+    our help (the server's is ``--server-help``)."""
 
     def parse_args(self, args=None, namespace=None):
         args = list(sys.argv[1:] if args is None else args)
         if any(arg in HELP_FLAGS for arg in args):
             self.print_help()
             self.exit()
-        server_args, django_options = split_django_options(args)
-        return argparse.Namespace(
-            server_args=server_args,
-            settings=django_options.get("settings"),
-            pythonpath=django_options.get("pythonpath"),
-            verbosity=1,
-            traceback=False,
-            no_color=False,
-            force_color=False,
-            skip_checks=False,
-        )
+        command_args, server_args = split_command_options(args)
+        options = super().parse_args(command_args, namespace)
+        options.server_args = server_args
+        return options
 
 
-class ServerCommand(BaseCommand):
+class ApplicationNotLoaded(ZipserveError):
+    """WSGI_APPLICATION cannot be imported: the server would only serve errors."""
+
+
+class ServerCommand(ZipserveCommand):
     """Base class of the ``pyuwsgi`` and ``gunicorn`` commands."""
 
     server_name = ""  # shown in help and messages
-    server_help_hint = ""
-    requires_system_checks = []  # run below, deploy checks included
-    suppressed_base_arguments = set()
 
     def defaults(self):
         """The server's production defaults, a list of :class:`Default`."""
@@ -127,26 +173,38 @@ class ServerCommand(BaseCommand):
         raise NotImplementedError
 
     def create_parser(self, prog_name, subcommand, **kwargs):
-        parser = PassThroughParser(
-            prog=f"{os.path.basename(prog_name)} {subcommand}",
+        # Django builds a CommandParser itself; argparse's parents= carries its
+        # base options, with their real defaults, into our parser class.
+        django_parser = super().create_parser(prog_name, subcommand, add_help=False, **kwargs)
+        return PassThroughParser(
+            prog=django_parser.prog,
             usage=f"%(prog)s [{self.server_name.upper()} OPTIONS ...]",
-            description=self.help,
+            description=textwrap.fill(self.help, 79),
             epilog=self.help_epilog(),
             formatter_class=argparse.RawDescriptionHelpFormatter,
-            called_from_command_line=getattr(self, "_called_from_command_line", None),
-            add_help=False,
-            **kwargs,
+            called_from_command_line=django_parser.called_from_command_line,
+            parents=[django_parser],
         )
-        parser.add_argument("server_args", nargs="*", metavar="OPTION", help=argparse.SUPPRESS)
-        parser.add_argument("--settings", help=argparse.SUPPRESS)
-        parser.add_argument("--pythonpath", help=argparse.SUPPRESS)
-        return parser
+
+    def add_base_argument(self, parser, *args, **kwargs):
+        # Django's other base options (-v, --no-color, ...) reach the server
+        # as they are: our help lists only the options the command reads.
+        if not COMMAND_OPTIONS.keys() & set(args):
+            kwargs["help"] = argparse.SUPPRESS
+        super().add_base_argument(parser, *args, **kwargs)
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            SERVER_HELP_FLAG, action="store_true", help=f"show {self.server_name}'s own options and exit"
+        )
 
     def help_epilog(self):
         lines = ["production defaults (any option you give replaces the default for that option):"]
         for default in self.defaults():
             lines.append(f"  {default.describe()}")
-            lines.extend(textwrap.wrap(default.reason, 74, initial_indent="      ", subsequent_indent="      "))
+            lines.extend(
+                textwrap.wrap(default.reason, 74, initial_indent="      ", subsequent_indent="      ")
+            )
         lines += [
             "",
             "Bind address, workers, threads and timeout come from the configuration",
@@ -155,46 +213,40 @@ class ServerCommand(BaseCommand):
         ]
         return "\n".join(lines)
 
-    def run_from_argv(self, argv):
-        self._called_from_command_line = True
-        if SERVER_HELP_FLAG in argv[2:]:
+    def handle(self, *args, server_args=(), server_help=False, **options):
+        if server_help:
             self.show_server_help()
             return
-        parser = self.create_parser(argv[0], argv[1])
-        options = parser.parse_args(argv[2:])
-        handle_default_options(options)
-        try:
-            self.execute(**vars(options))
-        except CommandError as exc:
-            self.stderr.write(f"{type(exc).__name__}: {exc}")
-            sys.exit(exc.returncode)
-        finally:
-            connections.close_all()
+        application = self.prepare_application()
+        self.run_server(list(server_args), application)
 
-    def handle(self, *args, server_args=(), **options):
-        from django.core.exceptions import ImproperlyConfigured
-        from django.core.servers.basehttp import get_internal_wsgi_application
-
+    def prepare_application(self):
+        """Check the project (deployment checks included), load its WSGI
+        application and send it one request. A failure raises Django's
+        SystemCheckError or a ZipserveError; Django's run_from_argv reports
+        either once, with a traceback only under ``--traceback``."""
         self.check(include_deployment_checks=True, display_num_errors=False)
-        try:
-            application = get_internal_wsgi_application()
-        except ImproperlyConfigured as exc:
-            cause = f" ({type(exc.__cause__).__name__}: {exc.__cause__})" if exc.__cause__ else ""
-            raise CommandError(f"refusing to start: {exc}{cause}") from None
+        application = load_application()
         self.warm_up(application)
         self.check_migrations()  # a notice only: migrating is a release step
         # Nothing opened in this process may be shared with forked workers.
         connections.close_all()
-        self.run_server(list(server_args), application)
+        return application
 
     def warm_up(self, application):
-        from . import warmup
-
-        if not getattr(settings, "ZIPSERVE_WARMUP", True):
+        if not setting("WARMUP"):
             return
-        try:
-            path = warmup.warm_up(application)
-        except warmup.WarmupFailed as exc:
-            raise CommandError(f"refusing to start: {exc}") from None
-        if path is None:
+        if warmup.warm_up(application) is None:
             self.stderr.write("warm-up skipped: django_zipserve.urls is not included (zipserve.W001)")
+
+
+def load_application():
+    """The project's WSGI application, as Django's runserver loads it."""
+    from django.core.exceptions import ImproperlyConfigured
+    from django.core.servers.basehttp import get_internal_wsgi_application
+
+    try:
+        return get_internal_wsgi_application()
+    except ImproperlyConfigured as exc:
+        cause = f" ({type(exc.__cause__).__name__}: {exc.__cause__})" if exc.__cause__ else ""
+        raise ApplicationNotLoaded(f"refusing to start: {exc}{cause}") from None

@@ -1,20 +1,25 @@
-"""gunicorn, run in-process: production defaults at the lowest precedence.
+"""gunicorn, run in-process through its own ``Application`` extension points.
 
-gunicorn's own order applies unchanged above our defaults: a config file
-(``-c``, or ``./gunicorn.conf.py``), then ``GUNICORN_CMD_ARGS``, then the
-command line. Our defaults sit below all of them, so any way an operator
-sets an option wins.
+:class:`DjangoApplication` is gunicorn's ``WSGIApplication`` with three
+hooks filled in, and nothing of gunicorn's copied:
+
+- ``init()`` returns our production defaults, which gunicorn applies at the
+  lowest precedence: a config file (``-c``, or ``./gunicorn.conf.py``), then
+  ``GUNICORN_CMD_ARGS``, then the command line all rank above them;
+- ``load_config()`` feeds our argument list to gunicorn's own parser;
+- ``load()`` serves the Django application that was already loaded and
+  warmed up, unless the operator named another one.
+
+gunicorn's ``Application.run`` stays, so ``--check-config``,
+``--print-config``, ``--daemon`` and ``pythonpath`` work as in plain gunicorn.
 """
 
 import os
 import sys
 
-from gunicorn import util
 from gunicorn.app.wsgiapp import WSGIApplication
-from gunicorn.arbiter import Arbiter
-from gunicorn.config import get_default_config_file
 
-from .base import Default
+from .base import Default, wsgi_app_path
 
 
 def control_socket_settings(environ=None):
@@ -33,33 +38,63 @@ def control_socket_settings(environ=None):
     return {"control_socket_disable": True}
 
 
-def defaults(conf=None):
-    if conf is None:
-        from django.conf import settings as conf
+DEFAULTS = (
+    Default.configured(
+        "--bind",
+        "BIND",
+        "listen address; under socket activation gunicorn uses the inherited socket instead",
+        setting="bind",
+    ),
+    Default.configured("--workers", "WORKERS", "worker processes", setting="workers"),
+    Default.configured(
+        "--threads",
+        "THREADS",
+        "threads per worker (more than 1 selects the gthread worker)",
+        setting="threads",
+    ),
+    Default.configured(
+        "--timeout", "TIMEOUT", "kill and replace a worker silent this long", setting="timeout"
+    ),
+    Default.configured(
+        "--graceful-timeout",
+        "TIMEOUT",
+        "seconds in-flight requests get to finish on SIGTERM or reload",
+        setting="graceful_timeout",
+    ),
+    Default(
+        "--max-requests",
+        5000,
+        "recycle each worker after 5000 requests to bound slow memory leaks",
+        setting="max_requests",
+    ),
+    Default(
+        "--max-requests-jitter",
+        500,
+        "spread those recycles so workers do not restart together",
+        setting="max_requests_jitter",
+    ),
+    Default(
+        "--access-logfile",
+        "-",
+        "log requests to standard output (gunicorn logs none by default)",
+        setting="accesslog",
+    ),
+    Default("--error-logfile", "-", "errors to standard error", setting="errorlog"),
+    Default.configured("--proc-name", "NAME", "ps shows the project's name", setting="proc_name"),
+    # No single setting: control_socket_settings() picks one at start.
+    Default(
+        "--control-socket",
+        "$RUNTIME_DIRECTORY/gunicorn.ctl",
+        "a control socket that works with a read-only home: the service's RuntimeDirectory, "
+        "else $XDG_RUNTIME_DIR, else ~/.gunicorn, else none",
+    ),
+)
 
-    return [
-        Default("--bind", lambda s: [s.ZIPSERVE_BIND], "listen address; under socket activation gunicorn "
-                "uses the inherited socket instead", "BIND", setting="bind"),
-        Default("--workers", lambda s: s.ZIPSERVE_WORKERS, "worker processes", "WORKERS", setting="workers"),
-        Default("--threads", lambda s: s.ZIPSERVE_THREADS, "threads per worker (more than 1 selects the "
-                "gthread worker)", "THREADS", setting="threads"),
-        Default("--timeout", lambda s: s.ZIPSERVE_TIMEOUT, "kill and replace a worker silent this long",
-                "TIMEOUT", setting="timeout"),
-        Default("--graceful-timeout", lambda s: s.ZIPSERVE_TIMEOUT, "seconds in-flight requests get to finish "
-                "on SIGTERM or reload", "TIMEOUT", setting="graceful_timeout"),
-        Default("--max-requests", 5000, "recycle each worker after 5000 requests to bound slow memory leaks",
-                setting="max_requests"),
-        Default("--max-requests-jitter", 500, "spread those recycles so workers do not restart together",
-                setting="max_requests_jitter"),
-        Default("--access-logfile", "-", "log requests to standard output (gunicorn logs none by default)",
-                setting="accesslog"),
-        Default("--error-logfile", "-", "errors to standard error", setting="errorlog"),
-        Default("--proc-name", getattr(conf, "ZIPSERVE_NAME", "django"), "ps shows the project's name",
-                setting="proc_name"),
-        Default("--control-socket", "$RUNTIME_DIRECTORY/gunicorn.ctl", "a control socket that works with a "
-                "read-only home: the service's RuntimeDirectory, else $XDG_RUNTIME_DIR, else ~/.gunicorn, "
-                "else none"),
-    ]
+
+def defaults(conf=None):
+    """gunicorn's production defaults; ``default_settings(conf)`` resolves
+    their values (``conf`` here is accepted for callers that pass one)."""
+    return list(DEFAULTS)
 
 
 def default_settings(conf=None, environ=None):
@@ -69,56 +104,69 @@ def default_settings(conf=None, environ=None):
     return values
 
 
-class GracefulArbiter(Arbiter):
-    """SIGINT stops as gracefully as SIGTERM: requests in flight finish.
-    (gunicorn's own SIGINT drops them; SIGQUIT still does.)"""
+def stop_gracefully_on_sigint(arbiter):
+    """gunicorn's ``on_starting`` hook: SIGINT (Ctrl-C) stops as gracefully
+    as SIGTERM, letting requests in flight finish; gunicorn's own SIGINT
+    drops them (SIGQUIT still does). The arbiter looks its signal handlers
+    up by name on itself, so an attribute of this arbiter replaces one."""
+    arbiter.handle_int = arbiter.handle_term
 
-    def handle_int(self):
-        self.handle_term()
+
+def also_run_operators_hook(operators_hook):
+    """``on_starting`` that keeps our graceful SIGINT and then runs the
+    operator's own hook (from their gunicorn config file)."""
+
+    def stop_gracefully_on_sigint_then_operators_hook(arbiter):
+        stop_gracefully_on_sigint(arbiter)
+        operators_hook(arbiter)
+
+    return stop_gracefully_on_sigint_then_operators_hook
 
 
 class DjangoApplication(WSGIApplication):
     """gunicorn's WSGI application, fed our argument list instead of
-    ``sys.argv`` and serving the already configured Django application
-    unless the operator names another APP_MODULE."""
+    ``sys.argv`` and serving the already loaded Django application unless
+    the operator names another (APP_MODULE, a config file's ``wsgi_app``)."""
 
-    def __init__(self, server_args, django_application, prog=None, conf=None):
+    def __init__(self, server_args, django_application, prog=None, conf=None, environ=None):
         self.server_args = list(server_args)
         self.django_application = django_application
         self.conf = conf
+        self.environ = environ
         super().__init__("%(prog)s [OPTIONS] [APP_MODULE]", prog=prog)
 
+    def init(self, parser, opts, args):
+        """What this returns gunicorn applies below everything the operator
+        sets (config file, GUNICORN_CMD_ARGS, command line)."""
+        super().init(parser, opts, args)  # a positional APP_MODULE, or --paste
+        return {
+            **default_settings(self.conf, self.environ),
+            "wsgi_app": wsgi_app_path(self.conf),
+            "on_starting": stop_gracefully_on_sigint,
+        }
+
     def load_config(self):
-        parser = self.cfg.parser()
-        args = parser.parse_args(self.server_args)
-        self.app_uri = args.args[0] if args.args else None
-        if self.app_uri:
-            self.cfg.set("default_proc_name", self.app_uri)
-        for name, value in default_settings(self.conf).items():
-            self.cfg.set(name, value)
-        self.chdir()
-        env_args = parser.parse_args(self.cfg.get_cmd_args_from_env())
-        config_file = args.config or env_args.config or get_default_config_file()
-        if config_file:
-            self.load_config_from_file(config_file)
-        for layer in (env_args, args):
-            for name, value in vars(layer).items():
-                if value is not None and name != "args":
-                    self.cfg.set(name.lower(), value)
-        self.chdir()
+        """gunicorn's own loading, reading our arguments. Its parser reads
+        ``sys.argv``, which must be the operator's again afterwards: USR2
+        re-executes it. HUP (``reload()``) comes back here."""
+        operators_argv = sys.argv
+        sys.argv = [operators_argv[0], *self.server_args]
+        try:
+            super().load_config()
+        finally:
+            sys.argv = operators_argv
+        self.keep_graceful_sigint()
+
+    def keep_graceful_sigint(self):
+        # A config file's on_starting replaces our default like any other
+        # setting would; chain theirs after ours so that neither is lost.
+        if self.cfg.on_starting is not stop_gracefully_on_sigint:
+            self.cfg.set("on_starting", also_run_operators_hook(self.cfg.on_starting))
 
     def load(self):
-        if self.app_uri:
-            return util.import_app(self.app_uri)
-        return self.django_application
-
-    def run(self):
-        try:
-            GracefulArbiter(self).run()
-        except RuntimeError as exc:
-            print(f"\nError: {exc}\n", file=sys.stderr)
-            sys.stderr.flush()
-            sys.exit(1)
+        if self.cfg.paste is None and self.app_uri == wsgi_app_path(self.conf):
+            return self.django_application  # already loaded and warmed up
+        return super().load()
 
 
 def run(server_args, application, prog="gunicorn"):

@@ -14,7 +14,8 @@ import socket
 import sys
 from pathlib import Path
 
-from .base import Default, listen_fds
+from ..conf import setting
+from .base import Default, listen_fds, wsgi_app_path
 
 #: uWSGI's one-letter options and aliases, mapped to one canonical name.
 ALIASES = {
@@ -39,26 +40,36 @@ ALIASES = {
 }
 
 #: Options that bind a listening socket: any of them replaces our bind.
-SOCKET_OPTIONS = {
-    "http", "https", "http-socket", "http11-socket", "https-socket", "socket",
-    "fastcgi-socket", "fastcgi-nph-socket", "scgi-socket", "scgi-nph-socket",
-    "raw-socket", "puwsgi-socket", "shared-socket", "ssl-socket", "zerg",
-    "http-socket-modifier1",
-}
+SOCKET_OPTIONS = frozenset(
+    {
+        "http",
+        "https",
+        "http-socket",
+        "http11-socket",
+        "https-socket",
+        "socket",
+        "fastcgi-socket",
+        "fastcgi-nph-socket",
+        "scgi-socket",
+        "scgi-nph-socket",
+        "raw-socket",
+        "puwsgi-socket",
+        "shared-socket",
+        "ssl-socket",
+        "zerg",
+        "http-socket-modifier1",
+    }
+)
 
 #: Options that load an application: any of them replaces ours.
-APP_OPTIONS = {"module", "wsgi-file", "file", "mount", "eval", "paste", "pymodule-alias", "callable"}
+APP_OPTIONS = frozenset(
+    {"module", "wsgi-file", "file", "mount", "eval", "paste", "pymodule-alias", "callable"}
+)
 
 CONFIG_FILE_OPTIONS = {"ini", "yaml", "json", "xml", "config", "include"}
 
 # uWSGI's own bookkeeping variables, not options.
 INTERNAL_ENV = {"UWSGI_RELOADS", "UWSGI_ORIGINAL_PROC_NAME", "UWSGI_VASSAL_CONFIG"}
-
-
-def wsgi_module(conf):
-    """``example.wsgi.application`` -> ``example.wsgi:application``."""
-    module, _, attribute = conf.WSGI_APPLICATION.rpartition(".")
-    return f"{module}:{attribute}"
 
 
 #: Remembers the inherited sockets across uWSGI's binary reload (SIGHUP):
@@ -101,7 +112,7 @@ def bind_options(conf, environ=None):
     if not fds:
         # The router process reads whole requests before a worker sees them,
         # so slow clients cannot tie up the workers.
-        return [f"--http={conf.ZIPSERVE_BIND}"]
+        return [f"--http={setting('BIND', conf)}"]
     # uWSGI adopts the inherited sockets itself but speaks its own uwsgi
     # protocol on them unless told otherwise. The workers accept on them
     # directly: uWSGI's router on an inherited socket (--http=fd://3) goes on
@@ -123,47 +134,80 @@ def remember_inherited_sockets(environ=None):
         environ[INHERITED_FDS_ENV] = f"{os.getpid()}:{','.join(map(str, fds))}"
 
 
-def defaults(conf=None):
-    if conf is None:
-        from django.conf import settings as conf
+DEFAULTS = (
+    Default("--master", None, "a master process supervises the workers: respawns, graceful reloads"),
+    Default("--strict", None, "an unknown or misspelt option is an error, not silently ignored"),
+    Default("--need-app", None, "refuse to start when the application cannot be loaded"),
+    Default(
+        "--die-on-term", None, "SIGTERM (systemd, Docker, timeout) stops uWSGI; in uWSGI 2.0 it would reload"
+    ),
+    Default(
+        "--hook-master-start",
+        "unix_signal:15 gracefully_kill_them_all",
+        "SIGTERM lets requests in flight finish (die-on-term alone drops them)",
+        repeatable=True,
+    ),
+    Default(
+        "--hook-master-start",
+        "unix_signal:2 gracefully_kill_them_all",
+        "SIGINT (Ctrl-C) as well",
+        repeatable=True,
+    ),
+    Default("--enable-threads", None, "threads started by the application run"),
+    Default(
+        "--skip-atexit-teardown",
+        None,
+        "a worker that exits runs the atexit hooks but skips tearing "
+        "down the interpreter, where Python 3.12 can hang a graceful stop",
+    ),
+    Default("--single-interpreter", None, "one Python interpreter, as every Django application expects"),
+    Default("--vacuum", None, "remove the sockets and pid files it created on exit"),
+    Default(
+        "--binary-path",
+        lambda conf: sys.executable,
+        "reloads re-execute this interpreter, keeping a virtualenv",
+    ),
+    Default("--buffer-size", 32768, "accept request headers up to 32 KiB (large cookies) instead of 4 KiB"),
+    Default.configured("--processes", "WORKERS", "worker processes"),
+    Default.configured("--threads", "THREADS", "threads per worker"),
+    Default.configured("--harakiri", "TIMEOUT", "kill and replace a worker stuck on one request"),
+    Default("--max-requests", 5000, "recycle each worker after 5000 requests to bound slow memory leaks"),
+    Default("--max-requests-delta", 100, "spread those recycles so workers do not restart together"),
+    Default.configured(
+        "--worker-reload-mercy",
+        "TIMEOUT",
+        "seconds a worker may take to finish its requests on reload or stop",
+    ),
+    Default.configured("--reload-mercy", "TIMEOUT", "seconds the whole reload or shutdown may take"),
+    Default("--thunder-lock", None, "workers take turns to accept connections: no thundering herd"),
+    Default("--post-buffering", 65536, "read request bodies before the view runs"),
+    Default("--ignore-sigpipe", None, "a client that hangs up is not an error"),
+    Default("--ignore-write-errors", None, "likewise for write errors to a departed client"),
+    Default("--disable-write-exception", None, "and no exception for them in the application"),
+    Default("--auto-procname", None, "ps shows what each process is"),
+    Default.configured("--procname-prefix-spaced", "NAME", "ps shows the project's name"),
+    Default(
+        "--module",
+        wsgi_app_path,
+        "the application; any option that loads one replaces it",
+        "WSGI_APPLICATION",
+        replaced_by=APP_OPTIONS,
+    ),
+    Default.configured(
+        "--http",
+        "BIND",
+        "listen through uWSGI's HTTP router; under socket activation, "
+        "--protocol=http on the inherited socket instead; any socket option replaces it",
+        replaced_by=SOCKET_OPTIONS,
+        expand=bind_options,
+    ),
+)
 
-    name = getattr(conf, "ZIPSERVE_NAME", "django")
-    return [
-        Default("--master", None, "a master process supervises the workers: respawns, graceful reloads"),
-        Default("--strict", None, "an unknown or misspelt option is an error, not silently ignored"),
-        Default("--need-app", None, "refuse to start when the application cannot be loaded"),
-        Default("--die-on-term", None, "SIGTERM (systemd, Docker, timeout) stops uWSGI; in uWSGI 2.0 it would reload"),
-        Default("--hook-master-start", "unix_signal:15 gracefully_kill_them_all", "SIGTERM lets requests in "
-                "flight finish (die-on-term alone drops them)", repeatable=True),
-        Default("--hook-master-start", "unix_signal:2 gracefully_kill_them_all", "SIGINT (Ctrl-C) as well",
-                repeatable=True),
-        Default("--enable-threads", None, "threads started by the application run"),
-        Default("--skip-atexit-teardown", None, "a worker that exits runs the atexit hooks but skips tearing "
-                "down the interpreter, where Python 3.12 can hang a graceful stop"),
-        Default("--single-interpreter", None, "one Python interpreter, as every Django application expects"),
-        Default("--vacuum", None, "remove the sockets and pid files it created on exit"),
-        Default("--binary-path", lambda s: sys.executable, "reloads re-execute this interpreter, keeping a virtualenv"),
-        Default("--buffer-size", 32768, "accept request headers up to 32 KiB (large cookies) instead of 4 KiB"),
-        Default("--processes", lambda s: s.ZIPSERVE_WORKERS, "worker processes", "WORKERS"),
-        Default("--threads", lambda s: s.ZIPSERVE_THREADS, "threads per worker", "THREADS"),
-        Default("--harakiri", lambda s: s.ZIPSERVE_TIMEOUT, "kill and replace a worker stuck on one request", "TIMEOUT"),
-        Default("--max-requests", 5000, "recycle each worker after 5000 requests to bound slow memory leaks"),
-        Default("--max-requests-delta", 100, "spread those recycles so workers do not restart together"),
-        Default("--worker-reload-mercy", lambda s: s.ZIPSERVE_TIMEOUT, "seconds a worker may take to finish "
-                "its requests on reload or stop", "TIMEOUT"),
-        Default("--reload-mercy", lambda s: s.ZIPSERVE_TIMEOUT, "seconds the whole reload or shutdown may "
-                "take", "TIMEOUT"),
-        Default("--thunder-lock", None, "workers take turns to accept connections: no thundering herd"),
-        Default("--post-buffering", 65536, "read request bodies before the view runs"),
-        Default("--ignore-sigpipe", None, "a client that hangs up is not an error"),
-        Default("--ignore-write-errors", None, "likewise for write errors to a departed client"),
-        Default("--disable-write-exception", None, "and no exception for them in the application"),
-        Default("--auto-procname", None, "ps shows what each process is"),
-        Default("--procname-prefix-spaced", name, "ps shows the project's name"),
-        Default("--module", wsgi_module, "the application", "WSGI_APPLICATION"),
-        Default("--http", lambda s: s.ZIPSERVE_BIND, "listen through uWSGI's HTTP router; under socket "
-                "activation, --protocol=http on the inherited socket instead", "BIND"),
-    ]
+
+def defaults(conf=None):
+    """uWSGI's production defaults, in command-line order; ``build_args``
+    resolves their values (``conf`` here is accepted for callers that pass one)."""
+    return list(DEFAULTS)
 
 
 def canonical(name):
@@ -197,28 +241,48 @@ def config_files_in_args(args):
     return found
 
 
+def ini_keys(text):
+    parser = configparser.RawConfigParser(strict=False)
+    parser.read_string(text)
+    return parser["uwsgi"].keys() if parser.has_section("uwsgi") else []
+
+
+def json_keys(text):
+    return json.loads(text).get("uwsgi", {}).keys()
+
+
+def yaml_keys(text):
+    from ruamel.yaml import YAML, YAMLError
+
+    try:
+        loaded = YAML(typ="safe", pure=True).load(text)
+    except YAMLError as exc:
+        raise ValueError(str(exc)) from exc
+    return (loaded or {}).get("uwsgi", {}).keys()
+
+
+def config_file_reader(kind, path):
+    """The reader for a config file: ``--ini``, ``--config`` and
+    ``--include`` go by the file's extension; None for XML (not read)."""
+    if kind in ("ini", "config", "include") and not path.endswith((".json", ".yaml", ".yml")):
+        return ini_keys
+    if kind == "json" or path.endswith(".json"):
+        return json_keys
+    if kind == "yaml" or path.endswith((".yaml", ".yml")):
+        return yaml_keys
+    return None
+
+
 def options_in_config_file(kind, path):
     """Option names set in a uWSGI config file ([uwsgi] section / key)."""
     path = path.partition(":")[0]  # "file.ini:section" selects a section
+    reader = config_file_reader(kind, path)
+    if reader is None:
+        return set()
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return set()  # uWSGI itself reports an unreadable file
-    try:
-        if kind in ("ini", "config", "include") and not path.endswith((".json", ".yaml", ".yml")):
-            parser = configparser.RawConfigParser(strict=False)
-            parser.read_string(text)
-            keys = parser["uwsgi"].keys() if parser.has_section("uwsgi") else []
-        elif kind == "json" or path.endswith(".json"):
-            keys = json.loads(text).get("uwsgi", {}).keys()
-        elif kind == "yaml" or path.endswith((".yaml", ".yml")):
-            from ruamel.yaml import YAML
-
-            keys = (YAML(typ="safe", pure=True).load(text) or {}).get("uwsgi", {}).keys()
-        else:
-            return set()
-    except Exception:
-        return set()  # a malformed file is uWSGI's to report
+        keys = reader(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError, configparser.Error, AttributeError):
+        return set()  # an unreadable or malformed file is uWSGI's to report
     return {canonical(key) for key in keys}
 
 
@@ -237,29 +301,17 @@ def user_options(args, environ=None):
     return names
 
 
-def format_option(option, value):
-    return option if value is None else f"{option}={value}"
-
-
 def build_args(server_args, conf=None, environ=None):
-    """Our defaults, minus those the operator set, then the operator's args."""
+    """Our defaults, minus those the operator's options replace, then the
+    operator's arguments."""
     if conf is None:
         from django.conf import settings as conf
 
     given = user_options(server_args, environ)
     merged = []
     for default in defaults(conf):
-        name = default.option[2:]
-        if name in given and not default.repeatable:
-            continue
-        if name == "http":
-            if given & SOCKET_OPTIONS:
-                continue
-            merged.extend(bind_options(conf, environ))
-            continue
-        if name == "module" and given & APP_OPTIONS:
-            continue
-        merged.append(format_option(default.option, default.resolve(conf)))
+        if not default.is_replaced_by(given):
+            merged.extend(default.arguments(conf, environ))
     return merged + list(server_args)
 
 

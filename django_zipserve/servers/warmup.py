@@ -14,9 +14,11 @@ import sys
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 
+from ..errors import ZipserveError
 
-class WarmupFailed(Exception):
-    pass
+
+class WarmupFailed(ZipserveError):
+    """The warm-up request was not answered 200: the release must not serve."""
 
 
 def health_path():
@@ -82,5 +84,5 @@ def warm_up(application):
     if not status or not status[0].startswith("200"):
         answer = status[0] if status else "no response"
         detail = body[:300].decode("utf-8", "replace").strip()
-        raise WarmupFailed(f"warm-up request GET {path} answered {answer}: {detail}")
+        raise WarmupFailed(f"refusing to start: warm-up request GET {path} answered {answer}: {detail}")
     return path

@@ -1,25 +1,30 @@
 """``manage.py gunicorn``: precedence of defaults, and the real server under signals."""
 
-import json
 import signal
-import subprocess
 import sys
 import threading
-import time
 import types
 
 import pytest
 
 from django_zipserve.servers import gunicorn
-
-from tests.helpers import REPO, free_port, http_get, project_command, socket_activated, wait_for_http
+from tests.helpers import (
+    free_port,
+    http_get,
+    project_command,
+    socket_activated,
+    wait_for_http,
+    wait_until,
+)
+from tests.servers.support import run_project, served_marker
 
 CONF = types.SimpleNamespace(
     ZIPSERVE_BIND="127.0.0.1:8124",
     ZIPSERVE_WORKERS=3,
     ZIPSERVE_THREADS=1,
     ZIPSERVE_TIMEOUT=25,
-    ZIPSERVE_NAME="demo",
+    ZIPSERVE_NAME="testproject",
+    WSGI_APPLICATION="demo.wsgi.application",
 )
 
 
@@ -46,7 +51,7 @@ class TestPrecedence:
         assert cfg.graceful_timeout == 25
         assert cfg.max_requests > 0
         assert cfg.accesslog == "-"
-        assert cfg.proc_name == "demo"
+        assert cfg.proc_name == "testproject"
 
     def test_config_file_beats_our_defaults(self, monkeypatch, tmp_path):
         conf_file = tmp_path / "custom.conf.py"
@@ -64,10 +69,30 @@ class TestPrecedence:
     def test_environment_beats_file_and_command_line_beats_both(self, monkeypatch, tmp_path):
         conf_file = tmp_path / "custom.conf.py"
         conf_file.write_text("workers = 5\ntimeout = 50\n")
-        cfg = loaded_config(["-c", str(conf_file), "--timeout", "70"], monkeypatch, tmp_path,
-                            cmd_args="--workers 7 --timeout 60")
+        cfg = loaded_config(
+            ["-c", str(conf_file), "--timeout", "70"],
+            monkeypatch,
+            tmp_path,
+            cmd_args="--workers 7 --timeout 60",
+        )
         assert cfg.workers == 7
         assert cfg.timeout == 70
+
+    def test_our_application_is_the_lowest_ranking_wsgi_app(self, monkeypatch, tmp_path):
+        cfg = loaded_config([], monkeypatch, tmp_path)
+        assert cfg.wsgi_app == "demo.wsgi:application"
+        conf_file = tmp_path / "custom.conf.py"
+        conf_file.write_text("wsgi_app = 'other.wsgi:app'\n")
+        assert loaded_config(["-c", str(conf_file)], monkeypatch, tmp_path).wsgi_app == "other.wsgi:app"
+
+    def test_sys_argv_stays_the_operators(self, monkeypatch, tmp_path):
+        # USR2 re-executes sys.argv: loading the configuration (again on
+        # HUP) must leave it as the operator typed it.
+        operators_argv = ["project.pyz", "gunicorn", "--bind", "127.0.0.1:1"]
+        monkeypatch.setattr(sys, "argv", operators_argv)
+        loaded_config(["--workers", "4"], monkeypatch, tmp_path)
+        assert sys.argv is operators_argv
+        assert sys.argv == ["project.pyz", "gunicorn", "--bind", "127.0.0.1:1"]
 
     def test_app_module_argument_is_kept(self, monkeypatch, tmp_path):
         app = gunicorn.DjangoApplication(["tests.testproject.wsgi:application"], None, conf=CONF)
@@ -115,12 +140,11 @@ def test_usr2_reexecutes_the_same_command_line(servers, project_env, tmp_path):
     config = tmp_path / "config.yml"
     config.write_text("MARKER: first\n")
     port = free_port()
-    command = [sys.executable, "-m", "tests.testproject", "--config", str(config),
-               "gunicorn", "--bind", f"127.0.0.1:{port}"]
+    command = project_command("--config", config, "gunicorn", "--bind", f"127.0.0.1:{port}")
     server = servers.start(command, project_env)
     base = f"http://127.0.0.1:{port}"
     wait_for_http(f"{base}/", process=server.process)
-    assert json.loads(http_get(f"{base}/info/")[2])["marker"] == "first"
+    assert served_marker(base) == "first"
 
     config.write_text("MARKER: second\n")
     server.send(signal.SIGUSR2)
@@ -128,18 +152,7 @@ def test_usr2_reexecutes_the_same_command_line(servers, project_env, tmp_path):
     # The old master hands over: it stops, the new one keeps the socket.
     server.send(signal.SIGTERM)
     assert server.wait(timeout=30) == 0
-    deadline = time.monotonic() + 30
-    marker = None
-    while time.monotonic() < deadline:
-        try:
-            status, _, body = http_get(f"{base}/info/", timeout=5)
-            marker = json.loads(body)["marker"] if status == 200 else None
-            if marker == "second":
-                break
-        except OSError:
-            pass
-        time.sleep(0.2)
-    assert marker == "second", server.output()[-3000:]
+    wait_until(lambda: served_marker(base) == "second", 30, 0.2, "the re-executed master serving")
 
 
 def test_gunicorn_config_file_is_honoured(servers, project_env, tmp_path):
@@ -172,11 +185,9 @@ def test_call_command_passes_arguments_through(servers, project_env):
 
 
 def test_help_explains_defaults_and_server_help(project_env):
-    ours = subprocess.run(project_command("gunicorn", "--help"), env=project_env, cwd=REPO,
-                          capture_output=True, text=True, timeout=60)
+    ours = run_project(project_env, "gunicorn", "--help")
     assert ours.returncode == 0
     assert "--max-requests" in ours.stdout and "--server-help" in ours.stdout
-    theirs = subprocess.run(project_command("gunicorn", "--server-help"), env=project_env, cwd=REPO,
-                            capture_output=True, text=True, timeout=60)
+    theirs = run_project(project_env, "gunicorn", "--server-help")
     assert theirs.returncode == 0
     assert "--worker-class" in theirs.stdout

@@ -10,15 +10,23 @@ import types
 import pytest
 
 from django_zipserve.servers import uwsgi
-
-from tests.helpers import free_port, http_get, project_command, socket_activated, socket_holder, wait_for_http
+from tests.helpers import (
+    free_port,
+    http_get,
+    project_command,
+    socket_activated,
+    socket_holder,
+    wait_for_http,
+    wait_until,
+)
+from tests.servers.support import run_project, served_marker
 
 CONF = types.SimpleNamespace(
     ZIPSERVE_BIND="127.0.0.1:8123",
     ZIPSERVE_WORKERS=3,
     ZIPSERVE_THREADS=2,
     ZIPSERVE_TIMEOUT=25,
-    ZIPSERVE_NAME="demo",
+    ZIPSERVE_NAME="testproject",
     WSGI_APPLICATION="demo.wsgi.application",
 )
 
@@ -53,10 +61,16 @@ class TestBuildArgs:
         for given in (["--processes", "7"], ["--processes=7"], ["-p", "7"], ["--workers", "7"]):
             args = uwsgi.build_args(given, CONF, environ={})
             assert "--processes=3" not in args, given
-            assert args[-len(given):] == given, "user arguments come last, unchanged"
+            assert args[-len(given) :] == given, "user arguments come last, unchanged"
 
     def test_any_socket_option_replaces_the_bind_default(self):
-        for given in (["--http-socket", ":9000"], ["--socket=/tmp/x.sock"], ["-s", ":9000"], ["--https", "x"]):
+        socket_options = (
+            ["--http-socket", ":9000"],
+            ["--socket=/tmp/x.sock"],
+            ["-s", ":9000"],
+            ["--https", "x"],
+        )
+        for given in socket_options:
             args = options(uwsgi.build_args(given, CONF, environ={}))
             assert "127.0.0.1:8123" not in args.get("http", []), given
 
@@ -115,9 +129,9 @@ class TestBuildArgs:
 
         with socket.socket(socket.AF_UNIX) as path_sock, socket.socket(socket.AF_UNIX) as abstract:
             path_sock.bind(str(tmp_path / "web.sock"))
-            abstract.bind("\0zipserve-test-%d" % os.getpid())
+            abstract.bind(f"\0zipserve-test-{os.getpid()}")
             assert uwsgi.socket_address(path_sock.fileno()) == str(tmp_path / "web.sock")
-            assert uwsgi.socket_address(abstract.fileno()) == "@zipserve-test-%d" % os.getpid()
+            assert uwsgi.socket_address(abstract.fileno()) == f"@zipserve-test-{os.getpid()}"
 
     def test_ipv6_socket_address(self):
         try:
@@ -170,33 +184,18 @@ def test_sighup_reloads_from_the_same_command_line(servers, project_env, tmp_pat
     config = tmp_path / "config.yml"
     config.write_text("MARKER: first\n")
     port = free_port()
-    command = [sys.executable, "-m", "tests.testproject", "--config", str(config),
-               "pyuwsgi", "--http", f"127.0.0.1:{port}"]
+    command = project_command("--config", config, "pyuwsgi", "--http", f"127.0.0.1:{port}")
     server = servers.start(command, project_env)
     base = f"http://127.0.0.1:{port}"
     wait_for_http(f"{base}/", process=server.process)
-    status, _, body = http_get(f"{base}/info/")
-    assert status == 200 and b'"marker": "first"' in body
+    assert served_marker(base) == "first"
     config.write_text("MARKER: second\n")
     server.send(signal.SIGHUP)
     server.wait_for_output("binary reloading uWSGI")
-    import json
-    import time
-
-    deadline = time.monotonic() + 60
-    marker = None
-    while time.monotonic() < deadline:
-        try:
-            status, _, body = http_get(f"{base}/info/", timeout=5)
-            if status == 200:
-                marker = json.loads(body)["marker"]
-                if marker == "second":
-                    break
-        except OSError:
-            pass
-        time.sleep(0.3)
-    assert marker == "second", server.output()[-3000:]
-    assert server.process.poll() is None, "the master re-executed in place (same pid)"
+    # The process must not exit: the master re-executes in place (same pid).
+    wait_until(
+        lambda: served_marker(base) == "second", 60, 0.3, "the reloaded master serving", server.process
+    )
     assert server.stop() == 0
 
 
@@ -231,8 +230,14 @@ def test_reload_under_socket_activation_keeps_the_inherited_socket(servers, proj
 
 def test_django_global_options_do_not_reach_uwsgi(servers, project_env):
     port = free_port()
-    command = project_command("pyuwsgi", "--settings", "tests.testproject.settings",
-                                  f"--pythonpath={project_env['PYTHONPATH']}", "--http", f"127.0.0.1:{port}")
+    command = project_command(
+        "pyuwsgi",
+        "--settings",
+        "tests.testproject.settings",
+        f"--pythonpath={project_env['PYTHONPATH']}",
+        "--http",
+        f"127.0.0.1:{port}",
+    )
     server = servers.start(command, project_env)
     wait_for_http(f"http://127.0.0.1:{port}/", process=server.process)
     # --strict would have rejected an unknown option.
@@ -247,10 +252,7 @@ def test_unknown_option_is_rejected_by_strict_mode(servers, project_env):
 
 
 def test_help_explains_defaults(project_env):
-    import subprocess
-
-    result = subprocess.run(project_command("pyuwsgi", "--help"), env=project_env, capture_output=True,
-                            text=True, timeout=60, cwd=project_env["PYTHONPATH"])
+    result = run_project(project_env, "pyuwsgi", "--help")
     assert result.returncode == 0
     assert "--die-on-term" in result.stdout
     assert "--server-help" in result.stdout

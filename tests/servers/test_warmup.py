@@ -41,7 +41,11 @@ def test_failed_warm_up_says_what_answered(django_project):
         start_response("500 Internal Server Error", [("Content-Type", "text/plain")])
         return [b"database is on fire"]
 
-    with pytest.raises(warmup.WarmupFailed, match="answered 500 Internal Server Error: database is on fire"):
+    message = (
+        "^refusing to start: warm-up request GET /-/health/ answered 500 Internal Server Error: "
+        "database is on fire$"
+    )
+    with pytest.raises(warmup.WarmupFailed, match=message):
         warmup.warm_up(broken)
 
 

@@ -16,10 +16,7 @@ class Command(ServerCommand):
         return gunicorn.defaults()
 
     def run_server(self, server_args, application):
-        gunicorn.run(server_args, application, prog=self.prog_name())
+        gunicorn.run(server_args, application)
 
     def show_server_help(self):
-        gunicorn.show_help(prog=self.prog_name())
-
-    def prog_name(self):
-        return "gunicorn"
+        gunicorn.show_help()

@@ -1,0 +1,91 @@
+"""What both server commands share: Django's own options and error
+reporting, our help, every other argument passed to the server."""
+
+import pytest
+
+from django_zipserve.errors import ZipserveError
+from django_zipserve.management.commands.gunicorn import Command as GunicornCommand
+from tests.helpers import free_port
+from tests.servers.support import run_project
+
+BIND_OPTION = {"gunicorn": "--bind", "pyuwsgi": "--http"}
+
+
+def parse(*args):
+    return GunicornCommand().create_parser("manage.py", "gunicorn").parse_args(list(args))
+
+
+def test_django_options_are_taken_out_in_both_forms_and_the_rest_goes_to_the_server(django_project):
+    options = parse(
+        "--settings=a.settings",
+        "--bind",
+        "127.0.0.1:1",
+        "--traceback",
+        "--pythonpath",
+        "/p",
+        "-w",
+        "2",
+        "--verbosity=3",
+    )
+    assert options.server_args == ["--bind", "127.0.0.1:1", "-w", "2", "--verbosity=3"]
+    assert (options.settings, options.pythonpath, options.traceback) == ("a.settings", "/p", True)
+
+
+def test_django_options_not_given_have_djangos_defaults(django_project):
+    options = parse("--bind", "127.0.0.1:1")
+    assert options.server_args == ["--bind", "127.0.0.1:1"]
+    assert (options.settings, options.pythonpath, options.traceback) == (None, None, False)
+    assert options.verbosity == 1 and options.no_color is False and options.server_help is False
+
+
+@pytest.mark.parametrize("server", ["gunicorn", "pyuwsgi"])
+def test_failing_system_check_is_reported_once_in_djangos_format(project_env, server):
+    result = run_project(
+        project_env,
+        server,
+        "--settings",
+        "tests.servers.settings_failing_check",
+        BIND_OPTION[server],
+        f"127.0.0.1:{free_port()}",
+    )
+    assert result.returncode != 0
+    assert result.stderr.count("SystemCheckError") == 1, result.stderr
+    assert "zipserve.E001" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_traceback_option_shows_the_traceback(project_env):
+    result = run_project(
+        project_env,
+        "gunicorn",
+        "--settings=tests.servers.settings_failing_check",
+        "--traceback",
+        "--bind",
+        f"127.0.0.1:{free_port()}",
+    )
+    assert result.returncode != 0
+    assert "Traceback (most recent call last)" in result.stderr, result.stderr
+    assert "zipserve.E001" in result.stderr
+
+
+def test_failed_warm_up_refuses_to_start_with_one_message(project_env):
+    result = run_project(
+        project_env,
+        "gunicorn",
+        "--settings",
+        "tests.servers.settings_failing_warmup",
+        "--bind",
+        f"127.0.0.1:{free_port()}",
+    )
+    assert result.returncode == 1
+    assert result.stderr.count("refusing to start: warm-up request GET /-/health/ answered 503") == 1, (
+        result.stderr
+    )
+    assert "Traceback" not in result.stderr
+    assert "Listening at" not in result.stdout + result.stderr
+
+
+def test_warm_up_failure_is_a_zipserve_error(django_project):
+    from django_zipserve.servers import warmup
+
+    assert issubclass(warmup.WarmupFailed, ZipserveError)
