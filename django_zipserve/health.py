@@ -5,6 +5,7 @@ before a server starts serving sends it one request in-process.
 """
 
 import importlib
+import os
 
 from django.conf import settings
 from django.db import connections
@@ -46,6 +47,7 @@ def report():
     body = {
         "status": "ok" if healthy else "error",
         "version": project_version(),
+        "instance": os.environ.get("ZIPSERVE_INSTANCE"),  # the service's colour: blue/green switch
         "checks": {"database": databases},
     }
     return (200 if healthy else 503), body

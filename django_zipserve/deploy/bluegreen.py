@@ -6,7 +6,11 @@ The switch, in order:
 1. start the colour that is not running (``systemctl start NAME@green``);
    with ``Type=notify`` this returns only once the new server has passed its
    warm-up request against the health view and is accepting connections;
-2. check the health view over HTTP until it answers 200;
+2. probe the health view over HTTP until the new colour itself answers 200:
+   while both colours take connections from the shared socket, an answer
+   from the old one proves nothing, so each probe is a new connection and
+   only a body naming the new colour (the unit's instance name, see
+   ``systemd.INSTANCE_VARIABLE``) counts;
 3. stop the old colour (``systemctl stop NAME@blue``): it finishes the
    requests it has, while the new colour takes every new connection from the
    shared socket;
@@ -17,17 +21,34 @@ If step 1 or 2 fails, the new colour is stopped and the old one keeps
 serving: a broken release never takes traffic.
 """
 
+import json
 import subprocess
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from ..conf.django_settings import HEALTH_PATH
+from ..errors import ZipserveError
 from .systemd import COLOURS
 
+#: How long the new colour has to answer its health check, in seconds.
+HEALTH_TIMEOUT = 30.0
+#: Each probe is short: a stuck connection must not use up the whole wait.
+PROBE_TIMEOUT = 2.0
+PROBE_INTERVAL = 0.1
 
-class SwitchFailed(Exception):
-    pass
+
+class SwitchFailed(ZipserveError):
+    """The switch did not complete; the live colour keeps serving."""
+
+    def __init__(self, message, commands=()):
+        self.commands = list(commands)
+        super().__init__(message)
+
+    def report(self):
+        return "\n".join([*(f"$ {command}" for command in self.commands),
+                          f"switch failed, the live colour keeps serving: {self}"])
 
 
 class Systemctl:
@@ -43,7 +64,7 @@ class Systemctl:
 
     def run(self, *args, check=True):
         self.log.append(" ".join([*self.command, *args]))
-        result = subprocess.run([*self.command, *args], capture_output=True, text=True)
+        result = subprocess.run([*self.command, *args], capture_output=True, text=True, check=False)
         if check and result.returncode != 0:
             raise SwitchFailed(f"{' '.join(args)} failed: {(result.stderr or result.stdout).strip()}")
         return result
@@ -57,7 +78,7 @@ class Systemctl:
                 host, _, port = address.rpartition(":")
                 if host in ("", "0.0.0.0", "[::]"):
                     host = "127.0.0.1"
-                return f"http://{host}:{port}/-/health/"
+                return f"http://{host}:{port}/{HEALTH_PATH}"
         return None
 
     def is_active(self, colour):
@@ -75,22 +96,36 @@ class Systemctl:
             self.run("disable", self.unit(old), check=False)
 
 
-def wait_healthy(url, timeout=30.0):
-    """Poll the health view until it answers 200; bounded by ``timeout``."""
+def probe(url, colour):
+    """One health request on a new connection: None when ``colour`` itself
+    answered 200, else what came back instead."""
+    request = urllib.request.Request(url, headers={"Connection": "close"})
+    try:
+        with urllib.request.urlopen(request, timeout=PROBE_TIMEOUT) as response:
+            body = response.read()
+    except urllib.error.HTTPError as exc:
+        return f"HTTP {exc.code}"
+    except OSError as exc:
+        return str(exc)
+    try:
+        instance = json.loads(body).get("instance")
+    except (ValueError, AttributeError):
+        return "an answer that is not the health view's JSON"
+    if instance != colour:
+        return f"HTTP 200 from instance {instance!r}, not {colour!r}"
+    return None
+
+
+def wait_healthy(url, colour, timeout=HEALTH_TIMEOUT):
+    """Probe ``url`` until ``colour`` answers 200 itself; bounded by ``timeout``."""
     deadline = time.monotonic() + timeout
-    last = "no answer"
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                if response.status == 200:
-                    return
-                last = f"HTTP {response.status}"
-        except urllib.error.HTTPError as exc:
-            last = f"HTTP {exc.code}"
-        except OSError as exc:
-            last = str(exc)
-        time.sleep(0.2)
-    raise SwitchFailed(f"{url} did not answer 200 within {timeout:.0f} s ({last})")
+    while True:
+        last = probe(url, colour)
+        if last is None:
+            return
+        if time.monotonic() >= deadline:
+            raise SwitchFailed(f"{colour} did not answer 200 at {url} within {timeout:.0f} s (last: {last})")
+        time.sleep(PROBE_INTERVAL)
 
 
 @dataclass
@@ -98,9 +133,15 @@ class SwitchResult:
     old: str
     new: str
     seconds: float
+    commands: list = field(default_factory=list)
+
+    def report(self):
+        """The commands run, then what changed: the lines a command prints."""
+        return [*(f"$ {command}" for command in self.commands),
+                f"switched {self.old} -> {self.new} in {self.seconds:.1f} s"]
 
 
-def switch(manager, health_url=None, health_timeout=30.0):
+def switch(manager, health_url=None, health_timeout=HEALTH_TIMEOUT):
     """Start the idle colour, check it, stop the live one. Returns what it did."""
     running = [colour for colour in COLOURS if manager.is_active(colour)]
     old = running[0] if running else None
@@ -109,7 +150,7 @@ def switch(manager, health_url=None, health_timeout=30.0):
     try:
         manager.start(new)
         if health_url:
-            wait_healthy(health_url, health_timeout)
+            wait_healthy(health_url, new, health_timeout)
     except SwitchFailed:
         try:
             manager.stop(new)  # the old colour never stopped serving
@@ -118,6 +159,19 @@ def switch(manager, health_url=None, health_timeout=30.0):
         raise
     for colour in running:
         manager.stop(colour)
-    if hasattr(manager, "persist"):
-        manager.persist(new, old)
+    manager.persist(new, old)
     return SwitchResult(old or "-", new, time.monotonic() - started)
+
+
+def switch_services(name, health_url=None, command=("systemctl",)):
+    """``deploy --switch`` and ``rollback --switch``: the switch of the
+    ``name@`` services with systemctl, checked at ``health_url`` (default:
+    the health view at the socket unit's address). The result, or the
+    failure, carries the commands that ran."""
+    manager = Systemctl(name, command)
+    try:
+        result = switch(manager, health_url or manager.health_url())
+    except SwitchFailed as exc:
+        raise SwitchFailed(str(exc), manager.log) from None
+    result.commands = list(manager.log)
+    return result

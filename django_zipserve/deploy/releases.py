@@ -1,5 +1,6 @@
 """Releases on a server: ``<root>/releases/<version>-<build id>/<name>.pyz``
-and a ``current`` link that the services run.
+and a ``current`` link that the services run. The release folder ``<root>``
+is ``/srv/<name>`` unless given.
 
 The link is switched with ``rename(2)``, which replaces it in one step: at
 every moment ``current`` exists and points to a complete release. A log of
@@ -12,11 +13,23 @@ import json
 import os
 import shutil
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import ZipserveError
+from ..zipapp.boot import RECORD_NAME
 
-class ReleaseError(Exception):
+#: The folder that holds each site's release folder.
+SITES_FOLDER = "/srv"
+
+
+def default_root(name):
+    """The release folder of the site ``name`` when none is given."""
+    return f"{SITES_FOLDER}/{name}"
+
+
+class ReleaseError(ZipserveError):
     pass
 
 
@@ -28,9 +41,22 @@ class Release:
     current: bool
     record: dict
 
-    @property
-    def version(self):
-        return self.record.get("version", "?")
+
+@dataclass
+class Deployed:
+    release_id: str
+    previous: str | None
+    removed: list
+
+
+def read_record(artifact):
+    """The build record inside an artifact, read without running it; None
+    when it is not an artifact built by django-zipserve."""
+    try:
+        with zipfile.ZipFile(artifact) as archive:
+            return json.loads(archive.read(f"site-packages/{RECORD_NAME}"))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return None
 
 
 def sha256_of(path):
@@ -42,8 +68,10 @@ def sha256_of(path):
 
 
 class ReleaseStore:
+    """The release folder of one site; ``root`` None means the default."""
+
     def __init__(self, root, name):
-        self.root = Path(root)
+        self.root = Path(root or default_root(name))
         self.name = name
         self.releases = self.root / "releases"
         self.current_link = self.root / "current"
@@ -51,6 +79,23 @@ class ReleaseStore:
 
     def artifact_of(self, release_id):
         return self.releases / release_id / f"{self.name}.pyz"
+
+    @property
+    def current_artifact(self):
+        """The path the services run: whatever ``current`` points to."""
+        return self.current_link / f"{self.name}.pyz"
+
+    def deploy(self, artifact, record, keep):
+        """Install an artifact, make it current and keep the ``keep`` newest
+        releases. ``record`` is its build record (None: not an artifact)."""
+        if record is None:
+            raise ReleaseError(f"{artifact} is not an artifact built by django-zipserve (no build record)")
+        try:
+            release_id = self.install(artifact, record)
+            previous = self.activate(release_id)
+            return Deployed(release_id, previous, self.prune(keep))
+        except OSError as exc:  # e.g. the release folder is not writable
+            raise ReleaseError(f"cannot deploy {artifact} into {self.root}: {exc}") from None
 
     def install(self, artifact, record):
         """Copy an artifact into its release folder (once); return its id."""
@@ -105,7 +150,8 @@ class ReleaseStore:
     def history(self):
         if not self.history_file.is_file():
             return []
-        return [line.split()[1] for line in self.history_file.read_text().splitlines() if len(line.split()) == 2]
+        entries = [line.split() for line in self.history_file.read_text().splitlines()]
+        return [entry[1] for entry in entries if len(entry) == 2]
 
     def previous_id(self):
         """The release that was current before the current one."""
@@ -116,10 +162,14 @@ class ReleaseStore:
         return None
 
     def rollback(self):
+        """Make the previous release current again; return its id."""
         previous = self.previous_id()
         if previous is None:
             raise ReleaseError("there is no previous release to roll back to")
-        self.activate(previous)
+        try:
+            self.activate(previous)
+        except OSError as exc:
+            raise ReleaseError(f"cannot roll back in {self.root}: {exc}") from None
         return previous
 
     def list(self):

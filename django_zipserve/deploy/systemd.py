@@ -8,18 +8,29 @@ runs whatever ``current`` points to then.
 
 The service is sandboxed at least as tightly as a container: a dynamic user,
 a read-only file system except its own state, cache and runtime
-directories, no devices, no kernel tunables, a system call filter. Two
-settings can break some applications and have switches:
-``MemoryDenyWriteExecute`` (JITs, cffi's old callbacks) and ``ProcSubset``
-(libraries that read ``/proc/meminfo`` or ``/proc/cpuinfo``, such as
-psutil).
+directories, no devices, no kernel tunables, a system call filter. The
+settings that can break some applications declare a :class:`Relaxation`:
+the ``systemd render`` option that leaves them out, and what that costs.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from .releases import ReleaseStore
 
 DEFAULT_PYTHON = "/usr/bin/python3"
-DEFAULT_ROOT = "/srv"
 COLOURS = ("blue", "green")
+#: The variable through which a service instance knows its colour (``%i``):
+#: the health view names it, so the switch can tell which colour answered.
+INSTANCE_VARIABLE = "ZIPSERVE_INSTANCE"
+
+
+@dataclass(frozen=True)
+class Relaxation:
+    """A render option that leaves a hardening directive out."""
+
+    name: str  # as held in UnitOptions.relaxed
+    flag: str  # the option of ``systemd render``
+    cost: str  # why one would, and what it gives up
 
 
 @dataclass(frozen=True)
@@ -29,7 +40,7 @@ class Directive:
     name: str
     value: str
     why: str
-    switch: str = ""  # the render option that leaves it out
+    relaxation: Relaxation | None = None
 
 
 HARDENING = (
@@ -49,14 +60,16 @@ HARDENING = (
     Directive("ProtectControlGroups", "yes", "cgroups are read-only"),
     Directive("ProtectProc", "invisible", "other users' processes are invisible"),
     Directive("ProcSubset", "pid", "only process entries in /proc, no /proc/meminfo or /proc/cpuinfo",
-              switch="--full-proc"),
+              Relaxation("full_proc", "--full-proc", "for libraries that read /proc/meminfo or /proc/cpuinfo "
+                         "(psutil and the like); the service then sees the host's system-wide /proc files")),
     Directive("RestrictAddressFamilies", "AF_UNIX AF_INET AF_INET6", "only local and IP sockets"),
     Directive("RestrictNamespaces", "yes", "cannot create namespaces"),
     Directive("RestrictRealtime", "yes", "no real-time scheduling"),
     Directive("RestrictSUIDSGID", "yes", "cannot create set-user-id files"),
     Directive("LockPersonality", "yes", "cannot change the execution domain"),
-    Directive("MemoryDenyWriteExecute", "yes", "no memory both writable and executable (breaks JITs "
-              "and cffi's old-style callbacks)", switch="--allow-write-execute"),
+    Directive("MemoryDenyWriteExecute", "yes", "no memory both writable and executable",
+              Relaxation("allow_write_execute", "--allow-write-execute", "for JITs and cffi's old-style "
+                         "callbacks, which need such memory; code injected into the process can then run")),
     Directive("NoNewPrivileges", "yes", "cannot gain privileges through execve"),
     Directive("CapabilityBoundingSet", "", "no capabilities at all"),
     Directive("SystemCallArchitectures", "native", "only native system calls"),
@@ -66,27 +79,33 @@ HARDENING = (
 )
 
 
+#: The directives that ``systemd render`` can leave out, each with its option.
+RELAXABLE = tuple(directive for directive in HARDENING if directive.relaxation)
+
+
 @dataclass
 class UnitOptions:
     name: str
+    listen: str  # the configuration's BIND unless given
+    timeout: int  # the configuration's TIMEOUT: seconds a request may run
     server: str = "pyuwsgi"
     python: str = DEFAULT_PYTHON
-    root: str = DEFAULT_ROOT
-    listen: str = "127.0.0.1:8000"
+    root: str | None = None  # the release folder; None: the default (see releases.default_root)
     config_file: str = ""
     credentials: tuple = ()  # (credential name, optional) pairs
-    timeout: int = 30
-    allow_write_execute: bool = False
-    full_proc: bool = False
-    description: str = ""
+    relaxed: frozenset = field(default_factory=frozenset)  # Relaxation names of directives left out
 
-    @property
-    def release_root(self):
-        return f"{self.root.rstrip('/')}/{self.name}"
+    def __post_init__(self):
+        unknown = set(self.relaxed) - {directive.relaxation.name for directive in RELAXABLE}
+        if unknown:
+            raise ValueError(f"no hardening directive can be relaxed as {', '.join(sorted(unknown))}")
 
     @property
     def artifact(self):
-        return f"{self.release_root}/current/{self.name}.pyz"
+        return str(ReleaseStore(self.root, self.name).current_artifact)
+
+    def renders(self, directive):
+        return directive.relaxation is None or directive.relaxation.name not in self.relaxed
 
 
 def listen_stream(bind):
@@ -101,7 +120,7 @@ def listen_stream(bind):
 def render_socket(options):
     return "\n".join([
         "[Unit]",
-        f"Description={options.description or options.name} listening socket",
+        f"Description={options.name} listening socket",
         "",
         "[Socket]",
         f"ListenStream={listen_stream(options.listen)}",
@@ -118,10 +137,15 @@ def render_socket(options):
 
 
 def render_service(options):
+    return "\n".join([*service_lines(options), *credential_lines(options), *sandbox_lines(options),
+                      "", "[Install]", "WantedBy=multi-user.target", ""])
+
+
+def service_lines(options):
     config = f" --config {options.config_file}" if options.config_file else ""
-    lines = [
+    return [
         "[Unit]",
-        f"Description={options.description or options.name} (%i)",
+        f"Description={options.name} (%i)",
         f"Requires={options.name}.socket",
         f"After={options.name}.socket network-online.target",
         "Wants=network-online.target",
@@ -146,22 +170,24 @@ def render_service(options):
         f"Environment=SHIV_ROOT=%C/{options.name}",
         f"StateDirectory={options.name}",
         f"RuntimeDirectory={options.name}-%i",
+        "# The health view names the colour, so the switch knows who answered.",
+        f"Environment={INSTANCE_VARIABLE}=%i",
         "",
     ]
-    lines.append("# Secrets: systemd copies them into $CREDENTIALS_DIRECTORY, readable by this")
-    lines.append("# service only; the configuration reads them from there.")
+
+
+def credential_lines(options):
+    lines = ["# Secrets: systemd copies them into $CREDENTIALS_DIRECTORY, readable by this",
+             "# service only; the configuration reads them from there."]
     for credential, optional in options.credentials:
         line = f"LoadCredential={credential}:/etc/{options.name}/credentials/{credential}"
         lines.append(f"#{line}" if optional else line)
-    lines += ["", "# Sandbox (see `systemd-analyze security`)."]
-    for directive in HARDENING:
-        if directive.switch == "--allow-write-execute" and options.allow_write_execute:
-            continue
-        if directive.switch == "--full-proc" and options.full_proc:
-            continue
-        lines.append(f"{directive.name}={directive.value}")
-    lines += ["", "[Install]", "WantedBy=multi-user.target", ""]
-    return "\n".join(lines)
+    return lines
+
+
+def sandbox_lines(options):
+    return ["", "# Sandbox (see `systemd-analyze security`).",
+            *(f"{directive.name}={directive.value}" for directive in HARDENING if options.renders(directive))]
 
 
 def credentials_for(config_cls, required=("SECRET_KEY",), extra=()):
@@ -172,6 +198,6 @@ def credentials_for(config_cls, required=("SECRET_KEY",), extra=()):
     wanted = {name.upper() for name in (*required, *extra)}
     return tuple(
         (name.lower(), name not in wanted)
-        for name, field in config_cls.model_fields.items()
-        if is_secret(field)
+        for name, declared in config_cls.model_fields.items()
+        if is_secret(declared)
     )

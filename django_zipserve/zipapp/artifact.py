@@ -7,9 +7,13 @@ is upgraded daily collects a copy per release. Pruning keeps the current
 extraction and the N most recent others, and never removes one that a
 running process uses: each process holds a shared lock on a file inside its
 extraction (see ``boot``), and pruning takes that lock exclusively or
-leaves the directory alone.
+leaves the directory alone. It keeps the exclusive lock until the directory
+is gone, and renames it away first, in one step: a process that starts
+meanwhile either finds no extraction, or gets its lock only once the
+directory has moved, notices, and extracts again (``boot.hold_extraction``).
 """
 
+import contextlib
 import fcntl
 import json
 import os
@@ -62,23 +66,36 @@ def directory_size(path):
     return total
 
 
-def in_use(extraction):
-    """True when a process holds the extraction's lock (or, for an
-    extraction without a lock file, maps one of its files)."""
+@contextlib.contextmanager
+def exclusively(extraction):
+    """Yields True, with the extraction's lock held exclusively until the
+    block ends, when no process uses the extraction; False when one holds
+    its lock or it cannot be told. An extraction without a lock file (made
+    by an older build) is in use while a process maps one of its files."""
     lock = extraction / "site-packages" / LOCK_NAME
-    if lock.is_file():
-        try:
-            descriptor = os.open(lock, os.O_RDONLY)
-        except OSError:
-            return True  # cannot tell: keep it
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        finally:
-            os.close(descriptor)
-        return False
-    return mapped_by_a_process(extraction)
+    if not lock.is_file():
+        yield not mapped_by_a_process(extraction)
+        return
+    try:
+        descriptor = os.open(lock, os.O_RDONLY)
+    except OSError:
+        yield False  # cannot tell: keep it
+        return
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        free = True
+    except BlockingIOError:
+        free = False
+    try:
+        yield free
+    finally:
+        os.close(descriptor)
+
+
+def in_use(extraction):
+    """True when a process uses the extraction (a moment's look)."""
+    with exclusively(extraction) as free:
+        return not free
 
 
 def mapped_by_a_process(extraction):
@@ -101,7 +118,9 @@ def extractions(root, name=None):
     if not root.is_dir():
         return found
     for path in root.iterdir():
-        if not path.is_dir() or path.name.endswith(".tmp") or "_" not in path.name:
+        # shiv extracts into NAME.tmp; a prune removes from .NAME.removing-PID.
+        unfinished = path.name.endswith(".tmp") or path.name.startswith(".")
+        if not path.is_dir() or unfinished or "_" not in path.name:
             continue
         if name and not path.name.startswith(f"{name}_"):
             continue
@@ -116,20 +135,35 @@ def extractions(root, name=None):
 def prune(root, keep, name=None, dry_run=False):
     """Remove all but the current and the ``keep`` most recent extractions,
     skipping any in use. Returns ``(removed, kept)``."""
-    removed, kept = [], []
-    recent = 0
-    for extraction in extractions(root, name):
-        if not extraction.current and recent < keep:
-            recent += 1
-            kept.append(extraction)
-            continue
-        if extraction.current or extraction.in_use:
-            kept.append(extraction)
-            continue
-        if not dry_run:
-            shutil.rmtree(extraction.path)
-            lock = extraction.path.parent / f".{extraction.path.name}_lock"
-            if lock.exists():
-                lock.unlink()
-        removed.append(extraction)
+    found = extractions(root, name)
+    kept = [extraction for extraction in found if extraction.current]
+    others = [extraction for extraction in found if not extraction.current]
+    kept += others[:keep]
+    removed = []
+    for extraction in others[keep:]:
+        # The listing's in_use is a moment's look; the removal decides again
+        # under the exclusive lock.
+        gone = not extraction.in_use if dry_run else remove_unless_in_use(extraction.path)
+        (removed if gone else kept).append(extraction)
     return removed, kept
+
+
+def remove_unless_in_use(extraction):
+    """Remove an extraction unless a process uses it; True when removed.
+    The exclusive lock is held until the directory is gone, so no process
+    starts using it in between."""
+    with exclusively(extraction) as free:
+        if free:
+            _remove(extraction)
+        return free
+
+
+def _remove(extraction):
+    # Renamed in one step first: from then on no process finds it in its
+    # place, and one that opened its lock file before will see it moved.
+    doomed = extraction.with_name(f".{extraction.name}.removing-{os.getpid()}")
+    os.rename(extraction, doomed)
+    shutil.rmtree(doomed)
+    shiv_lock = extraction.parent / f".{extraction.name}_lock"
+    if shiv_lock.exists():
+        shiv_lock.unlink()

@@ -16,10 +16,13 @@ Before shiv extracts anything it:
   writable place wins, and when there is none it stops with one message that
   says what to set.
 
-Just before the project's entry point runs (shiv's "preamble"), it:
+Before it runs from an extraction (and, after a first extraction, in shiv's
+"preamble"), it:
 
 - takes a shared lock on a file of the extraction, so that pruning old
-  extractions never removes one a running process uses;
+  extractions never removes one a running process uses; an extraction that
+  a prune removed while this process waited for the lock is never run from:
+  it is extracted again;
 - removes from ``sys.path`` everything that is neither the standard library
   nor the artifact: the user's site-packages, the system's site- and
   dist-packages and ``PYTHONPATH``, so the artifact runs exactly what it was
@@ -118,15 +121,17 @@ def choose_root(environ, extraction_name):
 def main():
     for variable in REFUSED_VARIABLES:
         if os.environ.get(variable):
-            fail(f"{variable} is set; this artifact refuses it, because it would change what the artifact runs")
+            fail(f"{variable} is set; this artifact refuses it, because it would change what the artifact "
+                 "runs")
     archive = archive_path()
     environment = read_environment(archive)
     extraction_name = f"{os.path.basename(os.path.realpath(archive))}_{environment['build_id']}"
     root = choose_root(os.environ, extraction_name)
     os.environ["SHIV_ROOT"] = root
     site_packages = os.path.join(root, extraction_name, "site-packages")
-    # shiv renames a finished extraction into place: if it exists, it is whole.
-    if os.path.isdir(site_packages) and not os.environ.get("SHIV_FORCE_EXTRACT"):
+    # shiv renames a finished extraction into place: if it exists, it is
+    # whole, and once this process holds it no prune removes it.
+    if not os.environ.get("SHIV_FORCE_EXTRACT") and hold_extraction(site_packages):
         run_extracted(site_packages, environment["entry_point"])
     else:
         import _bootstrap
@@ -136,11 +141,11 @@ def main():
 
 def run_extracted(site_packages, entry_point):
     """What shiv's bootstrap does once everything is extracted, without
-    opening the archive again."""
+    opening the archive again; the caller holds the extraction."""
     import site
     from importlib import import_module
 
-    preamble(site_packages)
+    isolate(site_packages)
     site.addsitedir(site_packages)
     module_name, _, attribute = entry_point.partition(":")
     target = import_module(module_name)
@@ -155,7 +160,8 @@ def standard_library_paths():
     paths = {sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib")}
     paths |= {os.path.join(path, "lib-dynload") for path in list(paths)}
     # An embedded or zipped standard library (pythonXY.zip) sits beside it.
-    paths |= {path for path in sys.path if path.endswith(".zip") and os.path.basename(path).startswith("python")}
+    paths |= {path for path in sys.path
+              if path.endswith(".zip") and os.path.basename(path).startswith("python")}
     return {os.path.normpath(path) for path in paths}
 
 
@@ -178,19 +184,40 @@ def _standard_finder(finder):
 
 
 def hold_extraction(site_packages):
-    """A shared lock for the life of the process (and its forked workers):
-    the extraction is in use."""
+    """Take a shared lock on the extraction for the life of the process (and
+    its forked workers), so that ``zipapp prune`` leaves it alone. True when
+    the extraction is in place (and held, when it has a lock file); False
+    when it is not there, or was removed while this process waited for it."""
     import fcntl
 
     path = os.path.join(str(site_packages), LOCK_NAME)
     try:
         descriptor = os.open(path, os.O_RDONLY)
     except OSError:
-        return None  # an extraction made by an older build has no lock file
+        # Not extracted (yet, or any more), or made by an older build,
+        # which has no lock file.
+        return os.path.isdir(site_packages)
     fcntl.flock(descriptor, fcntl.LOCK_SH)
-    return descriptor
+    # A prune that took the exclusive lock first renamed the extraction away
+    # before letting go: the lock this process got is on a deleted file.
+    if not _same_file(descriptor, path):
+        os.close(descriptor)
+        return False
+    return True  # the descriptor stays open: the lock lasts as long as the process
+
+
+def _same_file(descriptor, path):
+    try:
+        found = os.stat(path)
+    except OSError:
+        return False
+    held = os.fstat(descriptor)
+    return (held.st_dev, held.st_ino) == (found.st_dev, found.st_ino)
 
 
 def preamble(site_packages):
-    hold_extraction(site_packages)
+    """Run by shiv's bootstrap right after it extracted (or found) the packages."""
+    if not hold_extraction(site_packages):
+        fail(f"the extraction {site_packages} was removed (zipapp prune) while this process started; "
+             "start it again")
     isolate(site_packages)

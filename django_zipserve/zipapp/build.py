@@ -16,14 +16,14 @@
 6. writes ``<name>-<version>.pyz``, its ``.sha256`` and a ``.json`` record.
 
 Settings come from ``[tool.django-zipserve]`` in the project's
-``pyproject.toml``; command-line flags override them.
+``pyproject.toml``; command-line flags override them. Both are declared in
+``settings.py``.
 """
 
 import argparse
 import hashlib
 import json
 import os
-import re
 import shutil
 import stat
 import subprocess
@@ -34,13 +34,13 @@ import zipfile
 from pathlib import Path
 
 from .. import __version__
+from ..errors import ZipserveError
 from .boot import LOCK_NAME, RECORD_NAME
+from .settings import BUILD_SETTINGS, BY_KEY, TABLE
 
 BOOT_MODULE = "_zipserve_boot"
 PREAMBLE_NAME = "zipserve_preamble.py"
 MAIN_PY = f"import {BOOT_MODULE}\n\n{BOOT_MODULE}.main()\n".encode()
-DEFAULT_SHEBANG = "/usr/bin/env python3"
-LOCK_FILES = ("requirements.lock", "requirements.txt")
 IGNORED_SOURCE = shutil.ignore_patterns(
     ".git", ".hg", ".tox", ".venv", "venv", "dist", "build", "__pycache__", "*.pyc",
     "*.egg-info", "static_collected", "node_modules", ".pytest_cache",
@@ -48,18 +48,23 @@ IGNORED_SOURCE = shutil.ignore_patterns(
 # 1980-01-01, the earliest time a zip file can hold: the default when
 # neither SOURCE_DATE_EPOCH nor a git commit gives one.
 FALLBACK_EPOCH = 315532800
+READ_SETTINGS = "read settings"
 
 
-class BuildError(Exception):
+class BuildError(ZipserveError):
+    """A build step failed; the message names the step."""
+
     def __init__(self, step, message):
         self.step = step
         super().__init__(f"{step}: {message}")
 
+    def report(self):
+        return f"build failed at step {self}"
 
-def read_pyproject(project_dir):
-    path = Path(project_dir) / "pyproject.toml"
+
+def read_pyproject(path):
     if not path.is_file():
-        raise BuildError("read settings", f"no pyproject.toml in {project_dir}")
+        raise BuildError(READ_SETTINGS, f"no pyproject.toml in {path.parent}")
     try:
         import tomllib
     except ImportError:  # Python 3.10
@@ -67,39 +72,42 @@ def read_pyproject(project_dir):
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise BuildError("read settings", f"{path}: {exc}") from None
+        raise BuildError(READ_SETTINGS, f"{path}: {exc}") from None
 
 
-def normalise_name(name):
-    return re.sub(r"[-_.]+", "_", name).lower()
+def declared_settings(pyproject, path):
+    """``[tool.django-zipserve]``, checked against the declared settings:
+    an unknown key or a value of the wrong type stops the build."""
+    declared = pyproject.get("tool", {}).get("django-zipserve", {})
+    if not isinstance(declared, dict):
+        raise BuildError(READ_SETTINGS, f"{path}: [{TABLE}] must be a table")
+    for key, value in declared.items():
+        if key not in BY_KEY:
+            raise BuildError(READ_SETTINGS, f"{path}: unknown key {key!r} in [{TABLE}]; "
+                             f"valid keys: {', '.join(sorted(BY_KEY))}")
+        problem = BY_KEY[key].problem(value)
+        if problem:
+            raise BuildError(READ_SETTINGS, f"{path}: {key} in [{TABLE}]: {problem}")
+    return declared
 
 
 def resolve_options(args):
-    """Project settings from pyproject.toml, overridden by flags."""
-    project_dir = Path(args.project_dir).resolve()
-    pyproject = read_pyproject(project_dir)
+    """The build's options: each flag given, else its key in pyproject.toml,
+    else its derived default (see settings.BUILD_SETTINGS)."""
+    project_dir = Path(args.project_dir or ".").resolve()
+    path = project_dir / "pyproject.toml"
+    pyproject = read_pyproject(path)
     project = pyproject.get("project", {})
-    ours = pyproject.get("tool", {}).get("django-zipserve", {})
     if "name" not in project:
-        raise BuildError("read settings", "pyproject.toml has no [project] name")
-    package = args.package or ours.get("package") or normalise_name(project["name"])
-    lock = args.requirements or ours.get("requirements")
-    if lock is None:
-        lock = next((name for name in LOCK_FILES if (project_dir / name).is_file()), None)
-    return argparse.Namespace(
-        project_dir=project_dir,
-        distribution=project["name"],
-        version=project.get("version"),
-        package=package,
-        name=args.name or ours.get("output-name") or package,
-        entry_point=args.entry_point or ours.get("entry-point") or f"{package}.__main__:main",
-        settings=args.settings or ours.get("settings") or f"{package}.settings",
-        python=args.python or ours.get("python") or DEFAULT_SHEBANG,
-        requirements=(project_dir / lock) if lock else None,
-        extra=list(ours.get("extra-requirements", [])) + list(args.require or []),
-        output_dir=Path(args.output_dir or ours.get("output-dir") or project_dir / "dist").resolve(),
-        quiet=args.quiet,
-    )
+        raise BuildError(READ_SETTINGS, f"{path} has no [project] name")
+    declared = declared_settings(pyproject, path)
+    options = argparse.Namespace(project_dir=project_dir, distribution=project["name"],
+                                 version=project.get("version"), quiet=bool(args.quiet))
+    for setting in BUILD_SETTINGS:
+        if setting.key is not None:
+            value = setting.resolve(getattr(args, setting.dest), declared.get(setting.key), options)
+            setattr(options, setting.dest, value)
+    return options
 
 
 class Steps:
@@ -173,7 +181,8 @@ def git_commit(project_dir):
 
 def _git(project_dir, *args):
     try:
-        result = subprocess.run(["git", "-C", str(project_dir), *args], capture_output=True, text=True, timeout=30)
+        result = subprocess.run(["git", "-C", str(project_dir), *args], capture_output=True, text=True,
+                                timeout=30, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return result.stdout.strip() if result.returncode == 0 else None
@@ -192,7 +201,7 @@ def install(options, source, site, env):
         command.append("--quiet")
     if options.requirements:
         command += ["-r", options.requirements]
-    command += [source, *options.extra]
+    command += [source, *options.extra_requirements]
     run_command(command, options.quiet, env=env)
 
 
@@ -207,7 +216,8 @@ def django_command(options, site, env, *args, cwd=None):
 
 
 def collect_static(options, site, env):
-    django_command(options, site, env, "collectstatic", "--noinput", "--verbosity", "0" if options.quiet else "1")
+    verbosity = "0" if options.quiet else "1"
+    django_command(options, site, env, "collectstatic", "--noinput", "--verbosity", verbosity)
 
 
 def compile_messages(options, site, env):
@@ -215,7 +225,8 @@ def compile_messages(options, site, env):
     if not any(package_dir.rglob("*.po")):
         return False
     if shutil.which("msgfmt") is None:
-        raise BuildError("compile messages", "the project has .po files but msgfmt (GNU gettext) is not installed")
+        raise BuildError("compile messages",
+                         "the project has .po files but msgfmt (GNU gettext) is not installed")
     django_command(options, site, env, "compilemessages", cwd=package_dir)
     return True
 
@@ -232,12 +243,14 @@ print(json.dumps({"languages": [code for code, _ in settings.LANGUAGES] if offer
 
 def offered_languages(options, site, env):
     """The languages the site offers (settings.LANGUAGES), or None for all."""
-    command_env = dict(env, PYTHONPATH=str(site), DJANGO_SETTINGS_MODULE=options.settings, DJANGO_ZIPSERVE_BUILD="1")
+    command_env = dict(env, PYTHONPATH=str(site), DJANGO_SETTINGS_MODULE=options.settings,
+                       DJANGO_ZIPSERVE_BUILD="1")
     result = run_command([sys.executable, "-S", "-c", LANGUAGES_SCRIPT], True, env=command_env, cwd=site)
     found = json.loads(result.stdout.strip().splitlines()[-1])
     if found["languages"] is None:
         return None
-    return {code.split("-")[0].split("_")[0].lower() for code in [*found["languages"], found["language_code"], "en"]}
+    codes = [*found["languages"], found["language_code"], "en"]
+    return {code.split("-")[0].split("_")[0].lower() for code in codes}
 
 
 def prune_translations(site, languages):
@@ -258,7 +271,7 @@ def prune_translations(site, languages):
     return removed
 
 
-def normalise(site, work, epoch):
+def normalise(site, epoch):
     """Make the installed tree depend on nothing but its inputs."""
     # Console scripts carry the build interpreter's path and are never run
     # from inside a zipapp.
@@ -321,7 +334,7 @@ def write_record(options, site, epoch):
     version = options.version or versions.get(options.distribution) or "0"
     build_id = tree_digest(site)[:16]
     record = {
-        "name": options.name,
+        "name": options.output_name,
         "distribution": options.distribution,
         "version": version,
         "build_id": build_id,
@@ -398,7 +411,8 @@ def finish_archive(built, site, bytecode, epoch):
                 if info.filename == "__main__.py":
                     continue
                 target.writestr(info, source.read(info))
-            added = [(f"site-packages/{path.relative_to(site).as_posix()}", path.read_bytes()) for path in bytecode]
+            added = [(f"site-packages/{path.relative_to(site).as_posix()}", path.read_bytes())
+                     for path in bytecode]
             added += [(f"{BOOT_MODULE}.py", boot_source), ("__main__.py", MAIN_PY)]
             for name, data in added:
                 info = zipfile.ZipInfo(name, date_time=date_time)
@@ -410,7 +424,7 @@ def finish_archive(built, site, bytecode, epoch):
 
 def write_outputs(options, built, record):
     options.output_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"{options.name}-{record['version']}"
+    stem = f"{options.output_name}-{record['version']}"
     target = options.output_dir / f"{stem}.pyz"
     shutil.copyfile(built, target)
     target.chmod(0o755)
@@ -436,7 +450,7 @@ def build(options, stream=None):
         steps.run("compile translations", compile_messages, options, site, env)
         languages = steps.run("read the languages the site offers", offered_languages, options, site, env)
         steps.run("remove translations of other languages", prune_translations, site, languages)
-        steps.run("normalise the installed files", normalise, site, work, epoch)
+        steps.run("normalise the installed files", normalise, site, epoch)
         add_lock_file(site, epoch)
         record = steps.run("record the contents", write_record, options, site, epoch)
         built = work / "out.pyz"
@@ -455,29 +469,31 @@ def build(options, stream=None):
 
 
 def add_arguments(parser):
-    parser.add_argument("--project-dir", default=".", help="the project's directory (default: current)")
-    parser.add_argument("--output-dir", help="where to write the artifact (default: <project>/dist)")
-    parser.add_argument("--name", help="base name of the artifact (default: the package name)")
-    parser.add_argument("--package", help="the project's Python package (default: from the project name)")
-    parser.add_argument("--entry-point", help="module:function to run (default: <package>.__main__:main)")
-    parser.add_argument("--settings", help="Django settings module (default: <package>.settings)")
-    parser.add_argument("--python", help=f"interpreter for the shebang line (default: {DEFAULT_SHEBANG})")
-    parser.add_argument("--requirements", help="lock or requirements file to install from "
-                        "(default: requirements.lock or requirements.txt when present)")
-    parser.add_argument("--require", action="append", metavar="REQUIREMENT",
-                        help="an extra requirement or local path to install (repeatable)")
-    parser.add_argument("--quiet", "-q", action="store_true", help="print only the artifact's path")
+    """One flag per declared setting (settings.BUILD_SETTINGS)."""
+    for setting in BUILD_SETTINGS:
+        flags = [setting.flag, *([setting.short_flag] if setting.short_flag else [])]
+        # No argparse defaults: an absent flag must not hide pyproject.toml's value.
+        if setting.kind == "switch":
+            parser.add_argument(*flags, dest=setting.dest, action="store_true", default=None,
+                                help=setting.help)
+            continue
+        action = "append" if setting.kind == "list" else "store"
+        key = f" In pyproject.toml: {setting.key}." if setting.key else ""
+        metavar = setting.metavar or setting.flag.lstrip("-").replace("-", "_").upper()
+        parser.add_argument(*flags, dest=setting.dest, action=action, metavar=metavar,
+                            help=f"{setting.help} Default: {setting.default_text}.{key}")
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m django_zipserve build",
-                                     description="Build a Django project into one zipapp.")
+    parser = argparse.ArgumentParser(
+        prog="python -m django_zipserve build", description="Build a Django project into one zipapp.",
+        epilog=f"Settings may also be given in [{TABLE}] of the project's pyproject.toml, under the key "
+        "each option names (paths there are relative to the project directory); a flag overrides the file.")
     add_arguments(parser)
     args = parser.parse_args(argv)
     try:
-        options = resolve_options(args)
-        build(options)
+        build(resolve_options(args))
     except BuildError as exc:
-        print(f"build failed at step {exc}", file=sys.stderr)
-        return 1
+        print(exc.report(), file=sys.stderr)
+        return exc.exit_status
     return 0

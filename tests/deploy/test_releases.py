@@ -5,10 +5,12 @@ import os
 import subprocess
 import sys
 import threading
+import zipfile
 
 import pytest
 
-from django_zipserve.deploy.releases import ReleaseError, ReleaseStore
+from django_zipserve.deploy.releases import ReleaseError, ReleaseStore, read_record
+from tests.helpers import REPO, clean_environ, project_command
 
 
 def fake_artifact(tmp_path, version, build_id):
@@ -92,15 +94,68 @@ def test_current_link_never_disappears_while_switching(tmp_path):
     assert missing == []
 
 
+def test_default_root_is_srv_name():
+    assert ReleaseStore(None, "app").root == ReleaseStore("/srv/app", "app").root
+    assert str(ReleaseStore(None, "app").current_artifact) == "/srv/app/current/app.pyz"
+
+
+def test_deploy_installs_activates_and_prunes(tmp_path):
+    store = ReleaseStore(tmp_path / "srv", "app")
+    first = store.deploy(*fake_artifact(tmp_path, "1.0", "aaaa"), keep=1)
+    assert (first.release_id, first.previous, first.removed) == ("1.0-aaaa", None, [])
+    second = store.deploy(*fake_artifact(tmp_path, "1.1", "bbbb"), keep=1)
+    assert (second.release_id, second.previous) == ("1.1-bbbb", "1.0-aaaa")
+    assert store.current_id() == "1.1-bbbb"
+
+
+def test_deploy_refuses_what_is_not_an_artifact_and_a_root_it_cannot_write(tmp_path):
+    not_an_artifact = tmp_path / "notes.txt"
+    not_an_artifact.write_text("hello\n")
+    assert read_record(not_an_artifact) is None
+    with pytest.raises(ReleaseError, match="is not an artifact built by django-zipserve"):
+        ReleaseStore(tmp_path / "srv", "app").deploy(not_an_artifact, read_record(not_an_artifact), keep=5)
+    blocked = tmp_path / "file"
+    blocked.write_text("")  # nothing can be created below a regular file, whoever runs the test
+    with pytest.raises(ReleaseError, match="cannot deploy .* into .*/file/srv"):
+        ReleaseStore(blocked / "srv", "app").deploy(*fake_artifact(tmp_path, "1.0", "aaaa"), keep=5)
+
+
+def test_read_record_reads_the_build_record_inside_an_artifact(tmp_path):
+    path = tmp_path / "app.pyz"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("site-packages/zipserve_build.json", json.dumps({"version": "3.0", "build_id": "x"}))
+    assert read_record(path) == {"version": "3.0", "build_id": "x"}
+
+
+def run_command(*args, env):
+    return subprocess.run(project_command(*map(str, args)), env=env, cwd=REPO, capture_output=True, text=True,
+                          timeout=60, check=False)
+
+
+def test_commands_report_release_errors_in_one_line(tmp_path, project_env):
+    """A ReleaseError is the operator's message: no traceback, non-zero."""
+    root = tmp_path / "srv" / "app"
+    not_an_artifact = tmp_path / "notes.txt"
+    not_an_artifact.write_text("hello\n")
+    deployed = run_command("deploy", not_an_artifact, "--root", root, "--name", "app", env=project_env)
+    assert deployed.returncode == 1
+    assert f"{not_an_artifact} is not an artifact built by django-zipserve" in deployed.stderr
+    rolled_back = run_command("rollback", "--root", root, "--name", "app", env=project_env)
+    assert rolled_back.returncode == 1
+    assert "there is no previous release to roll back to" in rolled_back.stderr
+    for result in (deployed, rolled_back):
+        assert "Traceback" not in result.stderr
+
+
 @pytest.mark.e2e
 def test_deploy_releases_rollback_commands(example_pyz, tmp_path, shiv_root):
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "SECRET_KEY"))}
-    env.update(SHIV_ROOT=str(shiv_root), HOME=str(tmp_path))
+    env = clean_environ(SHIV_ROOT=shiv_root, HOME=tmp_path)
     root = tmp_path / "srv" / "example"
 
     def run(*args):
-        return subprocess.run([sys.executable, str(example_pyz), *args, "--root", str(root), "--name", "example"],
-                              env=env, capture_output=True, text=True, timeout=300)
+        return subprocess.run([sys.executable, str(example_pyz), *args, "--root", str(root),
+                               "--name", "example"],
+                              env=env, capture_output=True, text=True, timeout=300, check=False)
 
     deployed = run("deploy")
     assert deployed.returncode == 0, deployed.stderr

@@ -8,31 +8,34 @@ import sys
 import pytest
 
 from django_zipserve.deploy import systemd
-
+from django_zipserve.deploy.releases import ReleaseStore
 from tests.helpers import REPO, require_tool
+
 
 @pytest.fixture
 def systemd_analyze():
-    require_tool(shutil.which("systemd-analyze"), "systemd-analyze (Debian's systemd package) is not installed")
+    require_tool(shutil.which("systemd-analyze"),
+                 "systemd-analyze (Debian's systemd package) is not installed")
 
 
 def render(tmp_path, project_env, *args, name="myapp"):
     output = tmp_path / "units"
     result = subprocess.run(
-        [sys.executable, "-m", "tests.testproject", "systemd", "render", "--name", name, "--output", str(output),
-         *args], env=project_env, cwd=REPO, capture_output=True, text=True, timeout=60)
+        [sys.executable, "-m", "tests.testproject", "systemd", "render", "--name", name,
+         "--output", str(output), *args],
+        env=project_env, cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     return output
 
 
 def verify(output, name="myapp"):
     return subprocess.run(["systemd-analyze", "verify", f"{name}.socket", f"{name}@blue.service"],
-                          cwd=output, capture_output=True, text=True, timeout=60)
+                          cwd=output, capture_output=True, text=True, timeout=60, check=False)
 
 
 def exposure(output, name="myapp"):
     result = subprocess.run(["systemd-analyze", "security", "--offline=true", f"{name}@blue.service"],
-                            cwd=output, capture_output=True, text=True, timeout=60)
+                            cwd=output, capture_output=True, text=True, timeout=60, check=False)
     match = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout)
     assert match, result.stdout + result.stderr
     return float(match.group(1))
@@ -41,7 +44,7 @@ def exposure(output, name="myapp"):
 @pytest.mark.parametrize("server", ["pyuwsgi", "gunicorn"])
 def test_units_name_interpreter_artifact_and_server(tmp_path, project_env, server):
     output = render(tmp_path, project_env, "--server", server, "--python", "/usr/bin/python3.11",
-                    "--root", "/opt/apps", "--listen", "127.0.0.1:9001")
+                    "--root", "/opt/apps/myapp", "--listen", "127.0.0.1:9001")
     service = (output / "myapp@.service").read_text()
     socket = (output / "myapp.socket").read_text()
     assert (f"ExecStart=/usr/bin/python3.11 -I /opt/apps/myapp/current/myapp.pyz "
@@ -52,6 +55,17 @@ def test_units_name_interpreter_artifact_and_server(tmp_path, project_env, serve
     assert "StateDirectory=myapp\n" in service
     assert "LoadCredential=secret_key:/etc/myapp/credentials/secret_key\n" in service
     assert "#LoadCredential=api_token:" in service, "optional secrets are listed, commented out"
+    assert "Environment=ZIPSERVE_INSTANCE=%i\n" in service, "the health view names the colour"
+
+
+def test_root_is_the_release_folder_as_for_deploy(tmp_path, project_env):
+    """``--root`` means the same as for deploy, rollback and releases: the
+    folder holding releases/ and current, /srv/NAME by default."""
+    service = (render(tmp_path, project_env) / "myapp@.service").read_text()
+    assert "ExecStart=/usr/bin/python3 -I /srv/myapp/current/myapp.pyz " in service
+    store = ReleaseStore(tmp_path / "srv" / "myapp", "myapp")
+    relocated = (render(tmp_path / "other", project_env, "--root", store.root) / "myapp@.service").read_text()
+    assert f"ExecStart=/usr/bin/python3 -I {store.current_artifact} " in relocated
 
 
 def test_credential_option_activates_a_secret(tmp_path, project_env):
@@ -62,7 +76,8 @@ def test_credential_option_activates_a_secret(tmp_path, project_env):
 def test_unknown_credential_is_refused(tmp_path, project_env):
     result = subprocess.run(
         [sys.executable, "-m", "tests.testproject", "systemd", "render", "--output", str(tmp_path),
-         "--credential", "NOPE"], env=project_env, cwd=REPO, capture_output=True, text=True, timeout=60)
+         "--credential", "NOPE"],
+        env=project_env, cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode != 0
     assert "--credential NOPE: not a setting of this project" in result.stderr
 
@@ -84,9 +99,32 @@ def test_exposure_score_is_at_most_1_5(tmp_path, project_env, systemd_analyze):
     assert exposure(render(tmp_path, project_env)) <= 1.5
 
 
+def test_each_relaxation_flag_leaves_out_its_directive_only(tmp_path, project_env):
+    assert {directive.name for directive in systemd.RELAXABLE} >= {"MemoryDenyWriteExecute", "ProcSubset"}
+    for directive in systemd.RELAXABLE:
+        output = render(tmp_path / directive.relaxation.name, project_env, directive.relaxation.flag)
+        service = (output / "myapp@.service").read_text()
+        for other in systemd.HARDENING:
+            rendered = f"\n{other.name}={other.value}\n" in service
+            assert rendered == (other is not directive), (directive.relaxation.flag, other.name)
+
+
+def test_relaxations_are_declared_for_the_reference():
+    names = [directive.relaxation.name for directive in systemd.RELAXABLE]
+    assert len(names) == len(set(names))
+    for directive in systemd.HARDENING:
+        assert directive.name and directive.why, directive
+    for directive in systemd.RELAXABLE:
+        relaxation = directive.relaxation
+        assert relaxation.flag.startswith("--") and relaxation.cost, relaxation
+    with pytest.raises(ValueError, match="no hardening directive can be relaxed as nope"):
+        systemd.UnitOptions(name="x", listen=":80", timeout=30, relaxed=frozenset({"nope"}))
+
+
 def test_switches_relax_one_directive_each(tmp_path, project_env, systemd_analyze):
     strict = exposure(render(tmp_path / "strict", project_env))
-    relaxed_dir = render(tmp_path / "relaxed", project_env, "--allow-write-execute", "--full-proc")
+    flags = [directive.relaxation.flag for directive in systemd.RELAXABLE]
+    relaxed_dir = render(tmp_path / "relaxed", project_env, *flags)
     service = (relaxed_dir / "myapp@.service").read_text()
     assert "MemoryDenyWriteExecute" not in service and "ProcSubset" not in service
     relaxed = exposure(relaxed_dir)

@@ -1,5 +1,6 @@
 """The artifact's start-up: where it extracts, what it refuses, what it imports."""
 
+import fcntl
 import json
 import os
 import shutil
@@ -11,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from django_zipserve.zipapp import boot as zipapp_boot
-
-from tests.helpers import TEST_SECRET_KEY, free_port, require_tool, wait_for_http
+from tests.helpers import TEST_SECRET_KEY, clean_environ, free_port, require_tool, wait_for_http, wait_until
+from tests.zipapp.locks import hold, waiting_for_lock
 
 
 class TestChooseRoot:
@@ -37,16 +38,13 @@ class TestChooseRoot:
 
 
 def artifact_env(tmp_path, **extra):
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("SHIV_", "DJANGO_", "LISTEN_", "UWSGI_", "GUNICORN_"))}
-    env.update(HOME=str(tmp_path / "home"), SECRET_KEY=TEST_SECRET_KEY, HTTPS="false",
-               STATE_DIR=str(tmp_path / "state"))
-    env.update(extra)
-    return env
+    return clean_environ(**{"HOME": tmp_path / "home", "SECRET_KEY": TEST_SECRET_KEY, "HTTPS": "false",
+                            "STATE_DIR": tmp_path / "state", **extra})
 
 
 def run(pyz, env, *args, timeout=300, python=sys.executable):
-    return subprocess.run([python, str(pyz), *args], env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([python, str(pyz), *args], env=env, capture_output=True, text=True, timeout=timeout,
+                          check=False)
 
 
 @pytest.mark.e2e
@@ -63,7 +61,8 @@ class TestArtifactStartUp:
 
     @pytest.mark.parametrize("variable", zipapp_boot.REFUSED_VARIABLES)
     def test_injection_variables_are_refused(self, example_pyz, tmp_path, shiv_root, variable):
-        result = run(example_pyz, artifact_env(tmp_path, SHIV_ROOT=str(shiv_root), **{variable: "/tmp"}), "version")
+        env = artifact_env(tmp_path, SHIV_ROOT=shiv_root, **{variable: "/tmp"})
+        result = run(example_pyz, env, "version")
         assert result.returncode == 2
         assert f"{variable} is set; this artifact refuses it" in result.stderr
         assert "Traceback" not in result.stderr
@@ -72,7 +71,7 @@ class TestArtifactStartUp:
         # Under a regular file nothing can be created, whoever runs the test.
         not_a_directory = tmp_path / "file"
         not_a_directory.write_text("")
-        env = artifact_env(tmp_path, HOME=str(not_a_directory / "home"), SHIV_ROOT=str(not_a_directory / "root"))
+        env = artifact_env(tmp_path, HOME=not_a_directory / "home", SHIV_ROOT=not_a_directory / "root")
         result = run(example_pyz, env, "version")
         assert result.returncode == 2
         assert "cannot extract the bundled packages: no writable directory" in result.stderr
@@ -94,7 +93,8 @@ class TestArtifactStartUp:
         probe.write_text("LEAKED = True\n")
         outside = tmp_path / "pythonpath"
         (outside / "dj_database_url").mkdir(parents=True)
-        (outside / "dj_database_url" / "__init__.py").write_text("raise ImportError('outside copy imported')\n")
+        (outside / "dj_database_url" / "__init__.py").write_text(
+            "raise ImportError('outside copy imported')\n")
         (outside / "zipserve_pythonpath_probe.py").write_text("LEAKED = True\n")
         code = (
             "import importlib.util, dj_database_url, sys; "
@@ -113,7 +113,8 @@ class TestArtifactStartUp:
 
     def test_serves_from_a_read_only_extraction(self, example_pyz, tmp_path, servers):
         """ProtectSystem=strict: the extraction exists but nothing may be written."""
-        require_tool(shutil.which("unshare") and os.geteuid() == 0, "needs root and unshare to mount read-only")
+        require_tool(shutil.which("unshare") and os.geteuid() == 0,
+                     "needs root and unshare to mount read-only")
         root = tmp_path / "cache"
         env = artifact_env(tmp_path, SHIV_ROOT=str(root), PYTHONDONTWRITEBYTECODE="1")
         state = Path(env["STATE_DIR"])
@@ -142,13 +143,8 @@ def test_prune_keeps_current_recent_and_in_use_extractions(example_pyz, tmp_path
         (path / "site-packages" / zipapp_boot.LOCK_NAME).write_text("")
         os.utime(path, (1_000_000_000 - age * 1000, 1_000_000_000 - age * 1000))
         old[name] = path
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDONLY); "
-         "fcntl.flock(fd, fcntl.LOCK_SH); print('held', flush=True); time.sleep(60)",
-         str(old["held"] / "site-packages" / zipapp_boot.LOCK_NAME)],
-        stdout=subprocess.PIPE, text=True)
+    holder = hold(old["held"] / "site-packages" / zipapp_boot.LOCK_NAME)
     try:
-        assert holder.stdout.readline().strip() == "held"
         result = run(example_pyz, env, "zipapp", "prune", "--keep", "1")
     finally:
         holder.kill()
@@ -161,3 +157,31 @@ def test_prune_keeps_current_recent_and_in_use_extractions(example_pyz, tmp_path
                {p.name for p in old.values()}]
     assert len(current) == 1 and (current[0] / "site-packages").is_dir()
     assert "2 removed, 3 kept" in result.stdout
+
+
+@pytest.mark.e2e
+def test_a_start_that_loses_the_race_with_prune_extracts_again(example_pyz, tmp_path):
+    """The artifact opened its extraction's lock file, but a prune got the
+    exclusive lock first and removed the directory: the artifact must not
+    run from the deleted tree (ModuleNotFoundError) but extract again."""
+    root = tmp_path / "cache"
+    env = artifact_env(tmp_path, SHIV_ROOT=root)
+    assert run(example_pyz, env, "version").returncode == 0  # the extraction
+    extraction = next(path for path in root.iterdir() if path.is_dir() and not path.name.startswith("."))
+    lock = extraction / "site-packages" / zipapp_boot.LOCK_NAME
+    pruner = os.open(lock, os.O_RDONLY)
+    fcntl.flock(pruner, fcntl.LOCK_EX)
+    starting = subprocess.Popen([sys.executable, str(example_pyz), "version"], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until(lambda: waiting_for_lock(lock), timeout=60, message="the artifact waits for its lock",
+                   process=starting)
+        moved = extraction.with_name(f".{extraction.name}.removing")
+        os.rename(extraction, moved)  # what the prune does while it holds the lock, then deletes
+        shutil.rmtree(moved)
+    finally:
+        os.close(pruner)
+    out, err = starting.communicate(timeout=300)
+    assert starting.returncode == 0, err
+    assert out.startswith("example_project 1.0.0 (build ")
+    assert (extraction / "site-packages" / zipapp_boot.RECORD_NAME).is_file(), "extracted again"

@@ -1,21 +1,22 @@
-"""Options shared by the deploy, rollback and releases commands."""
+"""Options shared by the deploy, rollback, releases and systemd commands."""
 
-from django.conf import settings
-
-from django_zipserve.deploy.systemd import DEFAULT_ROOT
+from django_zipserve.conf import setting
+from django_zipserve.deploy import bluegreen
+from django_zipserve.deploy.releases import SITES_FOLDER, ReleaseStore
 
 
 def add_release_options(parser):
     parser.add_argument("--name", help="release and unit name (default: the project's name)")
-    parser.add_argument("--root", help=f"release folder (default: {DEFAULT_ROOT}/NAME)")
+    parser.add_argument("--root", help=f"the release folder, holding releases/ and current "
+                        f"(default: {SITES_FOLDER}/NAME)")
 
 
 def release_name(options):
-    return options["name"] or getattr(settings, "ZIPSERVE_NAME", None) or "django"
+    return options["name"] or setting("NAME")
 
 
-def release_root(options):
-    return options["root"] or f"{DEFAULT_ROOT}/{release_name(options)}"
+def release_store(options):
+    return ReleaseStore(options["root"], release_name(options))
 
 
 def add_switch_options(parser):
@@ -23,6 +24,11 @@ def add_switch_options(parser):
                         help="then switch colours: start the idle NAME@blue/green service, check its health, "
                         "stop the live one (systemctl)")
     parser.add_argument("--health-url", help="health view to check after starting "
-                        "(default: /-/health/ at the socket unit's address)")
+                        "(default: the health view at the socket unit's address)")
 
 
+def switch_if_asked(command, options):
+    """With --switch, move traffic to what ``current`` now points to."""
+    if options["switch"]:
+        for line in bluegreen.switch_services(release_name(options), options["health_url"]).report():
+            command.stdout.write(line)

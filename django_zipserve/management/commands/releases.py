@@ -1,21 +1,19 @@
 import datetime
 
-from django.core.management.base import BaseCommand
+from django_zipserve.management.base import ZipserveCommand
 
-from django_zipserve.deploy.releases import ReleaseStore
-
-from ._release_options import add_release_options, release_name, release_root
+from ._release_options import add_release_options, release_store
 
 
-class Command(BaseCommand):
+class Command(ZipserveCommand):
     help = "List the releases under ROOT/releases/, newest first, and which one is current."
-    requires_system_checks = []
+    runs_without_configuration = True  # operators list releases without the service's secrets
 
     def add_arguments(self, parser):
         add_release_options(parser)
 
     def handle(self, *args, **options):
-        store = ReleaseStore(release_root(options), release_name(options))
+        store = release_store(options)
         releases = store.list()
         if not releases:
             self.stdout.write(f"no releases in {store.releases}")

@@ -1,26 +1,19 @@
-from django.core.management.base import BaseCommand, CommandError
+from django_zipserve.management.base import ZipserveCommand
 
-from django_zipserve.deploy.releases import ReleaseError, ReleaseStore
-
-from ._release_options import add_release_options, add_switch_options, release_name, release_root
-from .deploy import switch
+from ._release_options import add_release_options, add_switch_options, release_store, switch_if_asked
 
 
-class Command(BaseCommand):
+class Command(ZipserveCommand):
     help = "Point ROOT/current back at the previous release, and with --switch move traffic to it."
-    requires_system_checks = []
+    runs_without_configuration = True  # operators roll back without the service's secrets
 
     def add_arguments(self, parser):
         add_release_options(parser)
         add_switch_options(parser)
 
     def handle(self, *args, **options):
-        store = ReleaseStore(release_root(options), release_name(options))
+        store = release_store(options)
         current = store.current_id()
-        try:
-            previous = store.rollback()
-        except ReleaseError as exc:
-            raise CommandError(str(exc)) from None
+        previous = store.rollback()
         self.stdout.write(f"current -> releases/{previous} (was {current})")
-        if options["switch"]:
-            switch(self, release_name(options), options)
+        switch_if_asked(self, options)

@@ -1,0 +1,114 @@
+"""The build's settings, declared once.
+
+Each :class:`BuildSetting` is a key of ``[tool.django-zipserve]`` in the
+project's ``pyproject.toml``, a command-line flag of ``python -m
+django_zipserve build``, or both. The build's argument parser is made from
+:data:`BUILD_SETTINGS`, ``pyproject.toml`` is checked against it (an
+unknown key or a value of the wrong type stops the build), and the reference
+documentation is generated from it.
+
+This module imports nothing of django-zipserve and has no side effects, so a
+documentation generator can import it anywhere.
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+#: The table of ``pyproject.toml`` that holds the build's settings.
+TABLE = "tool.django-zipserve"
+DEFAULT_SHEBANG = "/usr/bin/env python3"
+#: Lock or requirements files the build installs from when present, in this order.
+LOCK_FILES = ("requirements.lock", "requirements.txt")
+
+#: What a value of each kind must be in ``pyproject.toml``.
+EXPECTED = {"text": "a non-empty string", "path": "a non-empty string (a path)", "list": "a list of strings"}
+
+
+def normalise_name(name):
+    """A distribution name as an importable package name (PEP 503, then ``_``)."""
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def found_lock_file(options):
+    found = (options.project_dir / name for name in LOCK_FILES)
+    return next((path for path in found if path.is_file()), None)
+
+
+@dataclass(frozen=True)
+class BuildSetting:
+    """One setting of the build.
+
+    ``kind`` is ``"text"``, ``"path"`` (relative to the project directory in
+    ``pyproject.toml``, to the current directory on the command line),
+    ``"list"`` (``pyproject.toml``'s items, then each repeated flag's) or
+    ``"switch"`` (a flag without a value). ``derive`` computes the default
+    from the options resolved before it; ``default_text`` says the same in words.
+    """
+
+    key: str | None  # in [tool.django-zipserve]; None: a flag about this run only
+    flag: str  # the long command-line flag
+    default_text: str
+    help: str
+    kind: str = "text"
+    derive: Callable | None = None
+    short_flag: str | None = None
+    metavar: str | None = None
+
+    @property
+    def dest(self):
+        """The attribute that holds the value in the parsed and resolved options."""
+        return (self.key or self.flag.lstrip("-")).replace("-", "_")
+
+    def problem(self, value):
+        """What is wrong with a value from ``pyproject.toml``, or None."""
+        if self.kind == "list":
+            valid = isinstance(value, list) and all(isinstance(item, str) for item in value)
+        else:
+            valid = isinstance(value, str) and bool(value.strip())
+        return None if valid else f"expected {EXPECTED[self.kind]}, got {type(value).__name__} {value!r}"
+
+    def resolve(self, given, declared, options):
+        """The value to build with: the flag's, else ``pyproject.toml``'s,
+        else the derived default. A list collects both."""
+        if self.kind == "list":
+            return [*(declared or []), *(given or [])]
+        if given is not None:
+            return Path(given).resolve() if self.kind == "path" else given
+        if declared is not None:
+            return (options.project_dir / declared).resolve() if self.kind == "path" else declared
+        return self.derive(options)
+
+
+BUILD_SETTINGS = (
+    BuildSetting(None, "--project-dir", "the current directory", "The project's directory, which holds its "
+                 "pyproject.toml; nothing in it is written to.", kind="path"),
+    BuildSetting("package", "--package", "the project name, normalised (My-Site: my_site)",
+                 "The project's Python package.",
+                 derive=lambda options: normalise_name(options.distribution)),
+    BuildSetting("entry-point", "--entry-point", "<package>.__main__:main",
+                 "The module:function the artifact runs.",
+                 derive=lambda options: f"{options.package}.__main__:main"),
+    BuildSetting("settings", "--settings", "<package>.settings",
+                 "The Django settings module the build runs collectstatic and compilemessages with.",
+                 derive=lambda options: f"{options.package}.settings"),
+    BuildSetting("python", "--python", DEFAULT_SHEBANG,
+                 "The interpreter of the artifact's shebang line.", derive=lambda options: DEFAULT_SHEBANG),
+    BuildSetting("requirements", "--requirements", f"{' or '.join(LOCK_FILES)} when present",
+                 "The lock or requirements file to install the project's dependencies from.",
+                 kind="path", derive=found_lock_file),
+    BuildSetting("extra-requirements", "--require", "none",
+                 "Extra requirements or local paths to install besides the project (the flag is repeatable "
+                 "and adds to the list in pyproject.toml).", kind="list", metavar="REQUIREMENT"),
+    BuildSetting("output-dir", "--output-dir", "<project>/dist",
+                 "The directory the artifact, its .sha256 and its .json record are written to.",
+                 kind="path", derive=lambda options: options.project_dir / "dist"),
+    BuildSetting("output-name", "--name", "<package>",
+                 "The base name of the artifact: <name>-<version>.pyz.",
+                 derive=lambda options: options.package),
+    BuildSetting(None, "--quiet", "off", "Print only the artifact's path.", kind="switch", short_flag="-q"),
+)
+
+#: The settings ``[tool.django-zipserve]`` may hold, by key: no other key is allowed.
+BY_KEY = {setting.key: setting for setting in BUILD_SETTINGS if setting.key}
