@@ -13,6 +13,7 @@ import sys
 import pytest
 
 from tests.helpers import (
+    REPO,
     activated,
     clean_environ,
     free_port,
@@ -130,12 +131,24 @@ def test_release_that_cannot_reach_its_database_refuses_to_start(site, tmp_path,
     assert "Starting" not in result.stderr and "Listening" not in result.stderr
 
 
-def test_the_artifact_runs_its_own_test_suite(example_pyz, shiv_root, tmp_path):
-    """What CI runs before shipping: the project's tests against the packaged code."""
-    env = clean_environ()
-    env.update(SHIV_ROOT=str(shiv_root), HOME=str(tmp_path), DEBUG="true", STATE_DIR=str(tmp_path / "state"))
-    result = run_pyz(example_pyz, env, "test", "--noinput")
+@pytest.mark.parametrize("where", ["next to the artifact", "the repository root"])
+def test_the_artifact_runs_its_own_test_suite(example_pyz, shiv_root, tmp_path, where):
+    """What CI runs before shipping: the project's tests against the packaged
+    code, also from the checkout, where a folder named like the package
+    would otherwise be discovered instead of the artifact's code."""
+    env = clean_environ(SHIV_ROOT=shiv_root, HOME=tmp_path, DEBUG="true", STATE_DIR=tmp_path / "state")
+    cwd = REPO / "example_project" if where == "the repository root" else None
+    result = run_pyz(example_pyz, env, "test", "--noinput", "-v", "2", cwd=cwd)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Ran 4 tests" in result.stderr
+    assert "incorrectly imported" not in result.stderr
     assert f"{shiv_root}" in run_pyz(example_pyz, env, "shell", "-c",
                                      "import example_project; print(example_project.__file__)").stdout
+
+
+def test_a_test_run_that_finds_no_test_fails(example_pyz, shiv_root, tmp_path):
+    env = clean_environ(SHIV_ROOT=shiv_root, HOME=tmp_path, DEBUG="true", STATE_DIR=tmp_path / "state")
+    result = run_pyz(example_pyz, env, "test", "--noinput", "--pattern", "nothing_matches_*.py")
+    assert result.returncode == 1
+    assert "no tests found in" in result.stderr and "nothing was tested" in result.stderr
+    assert "Traceback" not in result.stderr
