@@ -76,7 +76,9 @@ def rst_table(headers, rows, align=None):
     rule = "  ".join("=" * w for w in widths)
 
     def line(cells):
-        padded = (c.rjust(w) if a == "r" else c.ljust(w) for c, w, a in zip(cells, widths, align))
+        padded = (
+            c.rjust(w) if a == "r" else c.ljust(w) for c, w, a in zip(cells, widths, align, strict=True)
+        )
         return "  ".join(padded).rstrip()
 
     return [rule, line(headers), rule, *(line(r) for r in rows), rule]
@@ -413,7 +415,7 @@ def draw_chart(data, path):
         "full": "#5f5f5f",
         "nginx": "#3b9a57",
     }
-    for axis, (title, rows) in zip(axes[:, 0], panels):
+    for axis, (title, rows) in zip(axes[:, 0], panels, strict=False):
         names = list(rows)[::-1]
         values = [rows[n]["rps"] for n in names]
         low = [rows[n]["rps"] - rows[n]["rps_min"] for n in names]
@@ -427,7 +429,7 @@ def draw_chart(data, path):
             error_kw={"ecolor": "#333333", "capsize": 3, "linewidth": 1},
         )
         limit = max(rows[n]["rps_max"] for n in names)
-        for y, (name, value) in enumerate(zip(names, values)):
+        for y, (name, value) in enumerate(zip(names, values, strict=True)):
             axis.text(rows[name]["rps_max"] + limit * 0.01, y, f"{value:,.0f}", va="center", fontsize=9)
         axis.set_xlim(0, limit * 1.15)
         axis.set_title(title, loc="left", fontsize=11)

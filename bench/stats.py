@@ -46,7 +46,10 @@ def ratios(dynamic, comparisons):
     for top, bottom, meaning in comparisons:
         if top not in dynamic or bottom not in dynamic:
             continue
-        per_round = [a["rps"] / b["rps"] for a, b in zip(dynamic[top]["samples"], dynamic[bottom]["samples"])]
+        per_round = [
+            a["rps"] / b["rps"]
+            for a, b in zip(dynamic[top]["samples"], dynamic[bottom]["samples"], strict=False)
+        ]
         out.append(
             {
                 "numerator": top,

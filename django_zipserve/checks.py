@@ -34,22 +34,35 @@ class Check:
 
 
 CHECKS = (
-    Check("zipserve.E001", checks.Error,
-          "WhiteNoise is missing from `MIDDLEWARE` or is not right after `SecurityMiddleware`.",
-          "Call config.apply(globals()) at the end of settings.py, or place "
-          f"{WHITENOISE_MIDDLEWARE!r} right after {SECURITY_MIDDLEWARE!r}."),
-    Check("zipserve.E002", checks.Error,
-          "The directory of an SQLite database is not a writable directory.",
-          "Set STATE_DIR (or DATABASE_URL) in the configuration to a writable directory; "
-          "under systemd use StateDirectory=."),
-    Check("zipserve.E003", checks.Error,
-          "Static files were not collected into `STATIC_ROOT`.",
-          "Run `manage.py collectstatic` when building the release; a zipapp built by "
-          "django-zipserve already contains them.", deploy=True),
-    Check("zipserve.W001", checks.Warning,
-          "`django_zipserve.urls` is not included in the URL configuration: no health view, no warm-up.",
-          f'Add path("", include("django_zipserve.urls")) to urlpatterns for the health view at '
-          f"/{HEALTH_PATH}; the servers warm up through it."),
+    Check(
+        "zipserve.E001",
+        checks.Error,
+        "WhiteNoise is missing from `MIDDLEWARE` or is not right after `SecurityMiddleware`.",
+        "Call config.apply(globals()) at the end of settings.py, or place "
+        f"{WHITENOISE_MIDDLEWARE!r} right after {SECURITY_MIDDLEWARE!r}.",
+    ),
+    Check(
+        "zipserve.E002",
+        checks.Error,
+        "The directory of an SQLite database is not a writable directory.",
+        "Set STATE_DIR (or DATABASE_URL) in the configuration to a writable directory; "
+        "under systemd use StateDirectory=.",
+    ),
+    Check(
+        "zipserve.E003",
+        checks.Error,
+        "Static files were not collected into `STATIC_ROOT`.",
+        "Run `manage.py collectstatic` when building the release; a zipapp built by "
+        "django-zipserve already contains them.",
+        deploy=True,
+    ),
+    Check(
+        "zipserve.W001",
+        checks.Warning,
+        "`django_zipserve.urls` is not included in the URL configuration: no health view, no warm-up.",
+        f'Add path("", include("django_zipserve.urls")) to urlpatterns for the health view at '
+        f"/{HEALTH_PATH}; the servers warm up through it.",
+    ),
 )
 
 BY_ID = {check.id: check for check in CHECKS}
@@ -71,8 +84,11 @@ def check_sqlite_directory(app_configs, databases=None, **kwargs):
     for alias, database in settings.DATABASES.items():
         directory = _sqlite_directory(database)
         if directory is not None and not (directory.is_dir() and os.access(directory, os.W_OK | os.X_OK)):
-            errors.append(BY_ID["zipserve.E002"].message(
-                f"The SQLite database of {alias!r} is in {directory}, which is not a writable directory."))
+            errors.append(
+                BY_ID["zipserve.E002"].message(
+                    f"The SQLite database of {alias!r} is in {directory}, which is not a writable directory."
+                )
+            )
     return errors
 
 
@@ -94,8 +110,11 @@ def check_static_collected(app_configs, **kwargs):
     manifest_exists = getattr(staticfiles_storage, "manifest_exists", None)
     if manifest_exists is None or manifest_exists():
         return []
-    return [BY_ID["zipserve.E003"].message(
-        f"Static files were not collected into STATIC_ROOT ({settings.STATIC_ROOT}).")]
+    return [
+        BY_ID["zipserve.E003"].message(
+            f"Static files were not collected into STATIC_ROOT ({settings.STATIC_ROOT})."
+        )
+    ]
 
 
 @checks.register(checks.Tags.urls)

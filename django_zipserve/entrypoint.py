@@ -108,7 +108,11 @@ def own_command(name: str) -> "type[ZipserveCommand] | None":
     if not name.isidentifier() or find_spec(f"{OWN_COMMANDS}.{name}") is None:
         return None
     command_class = getattr(import_module(f"{OWN_COMMANDS}.{name}"), "Command", None)
-    return command_class if isinstance(command_class, type) and issubclass(command_class, ZipserveCommand) else None
+    return (
+        command_class
+        if isinstance(command_class, type) and issubclass(command_class, ZipserveCommand)
+        else None
+    )
 
 
 def make_main(settings_module: str) -> Callable[..., None]:

@@ -13,6 +13,8 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from .conf.django_settings import INSTANCE_VARIABLE
+
 
 def check_databases():
     """Return ``({alias: "ok" | error name}, all_ok)`` for every database."""
@@ -47,7 +49,7 @@ def report():
     body = {
         "status": "ok" if healthy else "error",
         "version": project_version(),
-        "instance": os.environ.get("ZIPSERVE_INSTANCE"),  # the service's colour: blue/green switch
+        "instance": os.environ.get(INSTANCE_VARIABLE),
         "checks": {"database": databases},
     }
     return (200 if healthy else 503), body

@@ -56,7 +56,9 @@ def distribution_packages(distribution: str) -> list[str]:
         return []
     listed = (found.read_text("top_level.txt") or "").split()
     if not listed:
-        listed = [file.parts[0] for file in found.files or () if len(file.parts) > 1 and file.name == "__init__.py"]
+        listed = [
+            file.parts[0] for file in found.files or () if len(file.parts) > 1 and file.name == "__init__.py"
+        ]
     return sorted({name for name in listed if name.isidentifier()})
 
 
@@ -69,19 +71,20 @@ def default_labels() -> tuple[list[str], str | None]:
     return [str(directory) for directory in directories], str(directories[0].parent)
 
 
-def counting(runner_class: type) -> type:
+def counting(runner_class: type[DiscoverRunner]) -> type[DiscoverRunner]:
     """``runner_class`` made to refuse a suite without tests."""
 
-    def build_suite(self: Any, test_labels: Any = None, *args: Any, **kwargs: Any) -> Any:
-        suite = super(counted, self).build_suite(test_labels, *args, **kwargs)
-        if suite.countTestCases() == 0:
-            looked_in = ", ".join(test_labels or ()) or "the current directory"
-            raise NoTestsFound(f"no tests found in {looked_in}: nothing was tested")
-        return suite
+    class Counted(runner_class):
+        def build_suite(self, test_labels: Sequence[str] | None = None, *args: Any, **kwargs: Any) -> Any:
+            suite = super().build_suite(test_labels, *args, **kwargs)
+            if suite.countTestCases() == 0:
+                looked_in = ", ".join(test_labels or ()) or "the current directory"
+                raise NoTestsFound(f"no tests found in {looked_in}: nothing was tested")
+            return suite
 
-    counted = type(runner_class.__name__, (runner_class,), {"build_suite": build_suite})
-    counted.__module__ = runner_class.__module__
-    return counted
+    Counted.__name__ = Counted.__qualname__ = runner_class.__name__
+    Counted.__module__ = runner_class.__module__
+    return Counted
 
 
 class ProjectTestRunner(DiscoverRunner):
@@ -90,5 +93,5 @@ class ProjectTestRunner(DiscoverRunner):
     def build_suite(self, test_labels: Sequence[str] | None = None, *args: Any, **kwargs: Any) -> Any:
         if not test_labels:
             test_labels, top_level = default_labels()
-            self.top_level = self.top_level or top_level
+            self.top_level: str | None = getattr(self, "top_level", None) or top_level
         return super().build_suite(test_labels, *args, **kwargs)

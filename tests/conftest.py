@@ -28,8 +28,15 @@ from tests.helpers import (
 def project_env(tmp_path):
     """Environment for the test project: a valid production configuration."""
     (tmp_path / "home").mkdir()
-    return clean_environ(SECRET_KEY=TEST_SECRET_KEY, HTTPS="false", STATE_DIR=tmp_path / "state", WORKERS=2,
-                         PYTHONPATH=REPO, PYTHONUNBUFFERED=1, HOME=tmp_path / "home")
+    return clean_environ(
+        SECRET_KEY=TEST_SECRET_KEY,
+        HTTPS="false",
+        STATE_DIR=tmp_path / "state",
+        WORKERS=2,
+        PYTHONPATH=REPO,
+        PYTHONUNBUFFERED=1,
+        HOME=tmp_path / "home",
+    )
 
 
 @pytest.fixture
@@ -65,9 +72,21 @@ def example_pyz(tmp_path_factory):
         return path
     out = tmp_path_factory.mktemp("dist")
     result = subprocess.run(
-        [sys.executable, "-m", "django_zipserve", "build", "--quiet", "--require", str(REPO),
-         "--output-dir", str(out)],
-        cwd=REPO / "example_project", capture_output=True, text=True, timeout=900,
+        [
+            sys.executable,
+            "-m",
+            "django_zipserve",
+            "build",
+            "--quiet",
+            "--require",
+            str(REPO),
+            "--output-dir",
+            str(out),
+        ],
+        cwd=REPO / "example_project",
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert result.returncode == 0, result.stderr
     return Path(result.stdout.strip().splitlines()[-1])
@@ -83,8 +102,12 @@ def django_project(tmp_path_factory):
     from django.conf import settings
 
     state = tmp_path_factory.mktemp("state")
-    environ = {"SECRET_KEY": TEST_SECRET_KEY, "HTTPS": "false", "STATE_DIR": str(state),
-               "DJANGO_SETTINGS_MODULE": "tests.testproject.settings"}
+    environ = {
+        "SECRET_KEY": TEST_SECRET_KEY,
+        "HTTPS": "false",
+        "STATE_DIR": str(state),
+        "DJANGO_SETTINGS_MODULE": "tests.testproject.settings",
+    }
     with mock.patch.dict(os.environ, environ):
         django.setup()
         settings.INSTALLED_APPS  # noqa: B018 - loads the settings while the environment holds

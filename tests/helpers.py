@@ -29,9 +29,21 @@ START_TIMEOUT = 60
 
 #: Variables of the developer's or CI's environment that would change what a
 #: server or the configuration does: none of them reaches a test process.
-FOREIGN_VARIABLES = ("UWSGI_", "GUNICORN_", "LISTEN_", "DJANGO_", "SHIV_", "SECRET_KEY", "DATABASE_URL",
-                     "CREDENTIALS_DIRECTORY", "STATE_DIRECTORY", "CACHE_DIRECTORY", "RUNTIME_DIRECTORY",
-                     "NOTIFY_SOCKET", "ZIPSERVE_")
+FOREIGN_VARIABLES = (
+    "UWSGI_",
+    "GUNICORN_",
+    "LISTEN_",
+    "DJANGO_",
+    "SHIV_",
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "CREDENTIALS_DIRECTORY",
+    "STATE_DIRECTORY",
+    "CACHE_DIRECTORY",
+    "RUNTIME_DIRECTORY",
+    "NOTIFY_SOCKET",
+    "ZIPSERVE_",
+)
 
 
 def clean_environ(**overrides):
@@ -40,8 +52,13 @@ def clean_environ(**overrides):
     configuration value of the test project), plus ``overrides`` (values
     converted to strings)."""
     fields = {*ProjectConfig.model_fields, "TESTPROJECT_CONFIG"}
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(FOREIGN_VARIABLES) and key not in fields and key.removesuffix("_FILE") not in fields}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(FOREIGN_VARIABLES)
+        and key not in fields
+        and key.removesuffix("_FILE") not in fields
+    }
     env.update({key: str(value) for key, value in overrides.items()})
     return env
 
@@ -110,10 +127,17 @@ class ServerProcess:
     def __init__(self, command, env, cwd, log_path, pass_fds=(), preexec_fn=None):
         self.command = [str(part) for part in command]
         self.log_path = log_path
-        self._log = open(log_path, "wb")
+        self._log = open(log_path, "wb")  # noqa: SIM115 - kept open for the life of the server
         self.process = subprocess.Popen(
-            self.command, env=env, cwd=cwd, stdout=self._log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True, pass_fds=pass_fds, preexec_fn=preexec_fn,
+            self.command,
+            env=env,
+            cwd=cwd,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            pass_fds=pass_fds,
+            preexec_fn=preexec_fn,
         )
 
     @property
@@ -127,8 +151,9 @@ class ServerProcess:
     def wait_for_output(self, text, timeout=30, count=1):
         """Wait until ``text`` was printed ``count`` times; bounded."""
         try:
-            wait_until(lambda: self.output().count(text) >= count, timeout, 0.1, f"{text!r} x{count}",
-                       self.process)
+            wait_until(
+                lambda: self.output().count(text) >= count, timeout, 0.1, f"{text!r} x{count}", self.process
+            )
         except AssertionError as exc:
             raise AssertionError(f"{exc}; output:\n{self.output()[-3000:]}") from None
 
@@ -140,7 +165,9 @@ class ServerProcess:
             return self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.kill()
-            raise AssertionError(f"server did not exit within {timeout} s:\n{self.output()[-3000:]}") from None
+            raise AssertionError(
+                f"server did not exit within {timeout} s:\n{self.output()[-3000:]}"
+            ) from None
 
     def stop(self, signum=signal.SIGTERM, timeout=45):
         if self.process.poll() is None:
@@ -209,8 +236,14 @@ def socket_activated(servers, command, env):
 
 
 def run_pyz(pyz, env, *args, timeout=300, cwd=None):
-    return subprocess.run([sys.executable, str(pyz), *map(str, args)], env=env, capture_output=True,
-                          text=True, timeout=timeout, cwd=cwd or os.path.dirname(pyz))
+    return subprocess.run(
+        [sys.executable, str(pyz), *map(str, args)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd or os.path.dirname(pyz),
+    )
 
 
 #: The two servers every server-level test runs against.
@@ -225,8 +258,10 @@ def raw_get(port, target, timeout=10.0, limit=2_000_000):
     """Send ``GET target`` exactly as given (no client-side normalisation of
     ``..``, ``%2e`` or ``//``) and return ``(status, raw_response_bytes)``.
     Reads until the server closes, at most ``limit`` bytes or ``timeout``."""
-    request = (f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-               "User-Agent: zipserve-fault-tests\r\nConnection: close\r\n\r\n").encode("latin-1")
+    request = (
+        f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        "User-Agent: zipserve-fault-tests\r\nConnection: close\r\n\r\n"
+    ).encode("latin-1")
     deadline = time.monotonic() + timeout
     chunks = []
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
@@ -245,8 +280,9 @@ def raw_get(port, target, timeout=10.0, limit=2_000_000):
     data = b"".join(chunks)
     status_line = data.split(b"\r\n", 1)[0].decode("latin-1")
     parts = status_line.split(" ", 2)
-    assert len(parts) >= 2 and parts[0].startswith("HTTP/"), \
+    assert len(parts) >= 2 and parts[0].startswith("HTTP/"), (
         f"not an HTTP answer to {target!r}: {data[:200]!r}"
+    )
     return int(parts[1]), data
 
 
@@ -266,7 +302,15 @@ def serve(servers, site, server, *args):
     """Serve the artifact of ``site`` with ``server`` on a free port;
     returns ``(process, base_url)`` once it answers."""
     port = free_port()
-    command = [sys.executable, site["pyz"], "--config", site["config"], server, *bind_args(server, port), *args]
+    command = [
+        sys.executable,
+        site["pyz"],
+        "--config",
+        site["config"],
+        server,
+        *bind_args(server, port),
+        *args,
+    ]
     process = servers.start(command, site["env"], cwd=site["cwd"])
     base = f"http://127.0.0.1:{port}"
     wait_for_http(f"{base}/", process=process.process)
@@ -275,8 +319,14 @@ def serve(servers, site, server, *args):
 
 def write_site_config(path, state_dir, **extra):
     """A valid production configuration file for the example project."""
-    values = {"SECRET_KEY": TEST_SECRET_KEY, "HTTPS": False, "STATE_DIR": str(state_dir), "WORKERS": 2,
-              "GREETING": "Served from one file", **extra}
+    values = {
+        "SECRET_KEY": TEST_SECRET_KEY,
+        "HTTPS": False,
+        "STATE_DIR": str(state_dir),
+        "WORKERS": 2,
+        "GREETING": "Served from one file",
+        **extra,
+    }
     path.write_text("".join(f"{key}: {json.dumps(value)}\n" for key, value in values.items()))
     return path
 

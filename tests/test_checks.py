@@ -67,8 +67,11 @@ def test_every_registered_check_reports_only_declared_ids(django_project, tmp_pa
     # Provoke every check at once; whatever they report must be declared.
     from django.core.checks import run_checks
 
-    broken = {"MIDDLEWARE": [], "ROOT_URLCONF": "tests.urls_without_health",
-              "DATABASES": {"default": dict(django_project.DATABASES["default"], NAME=str(tmp_path / "no" / "db"))}}
+    broken = {
+        "MIDDLEWARE": [],
+        "ROOT_URLCONF": "tests.urls_without_health",
+        "DATABASES": {"default": dict(django_project.DATABASES["default"], NAME=str(tmp_path / "no" / "db"))},
+    }
     with override_settings(**broken):
         reported = {message.id for message in run_checks(include_deployment_checks=True)}
     ours = {id_ for id_ in reported if id_.startswith("zipserve.")}

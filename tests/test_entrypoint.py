@@ -61,7 +61,11 @@ def test_make_main_documents_the_project():
 def run(env, *args):
     return subprocess.run(
         [sys.executable, "-m", "tests.testproject", *args],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=60,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -99,7 +103,11 @@ def test_relative_config_file_is_resolved_from_working_directory(project_env, tm
     (tmp_path / "here.yaml").write_text("MARKER: relative\n")
     result = subprocess.run(
         [sys.executable, "-m", "tests.testproject", "--config", "here.yaml", "config", "show"],
-        cwd=tmp_path, env=project_env, capture_output=True, text=True, timeout=60,
+        cwd=tmp_path,
+        env=project_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0] == f"config file: {tmp_path / 'here.yaml'}"
@@ -149,9 +157,14 @@ def test_a_command_that_uses_the_configuration_still_reads_it(project_env):
     assert "WORKERS (environment variable WORKERS): expected a whole number" in result.stderr
 
 
-@pytest.mark.parametrize("args, status, stream", [(["--help"], 0, "stdout"), ([], 2, "stderr"), (["x"], 2, "stderr")])
+@pytest.mark.parametrize(
+    "args, status, stream", [(["--help"], 0, "stdout"), ([], 2, "stderr"), (["x"], 2, "stderr")]
+)
 def test_python_m_django_zipserve_lists_its_commands(args, status, stream):
-    result = subprocess.run([sys.executable, "-m", "django_zipserve", *args], capture_output=True, text=True,
-                            timeout=60, cwd=REPO)
+    result = subprocess.run(
+        [sys.executable, "-m", "django_zipserve", *args], capture_output=True, text=True, timeout=60, cwd=REPO
+    )
     assert result.returncode == status
-    assert "build " in getattr(result, stream) and "usage: python -m django_zipserve" in getattr(result, stream)
+    assert "build " in getattr(result, stream) and "usage: python -m django_zipserve" in getattr(
+        result, stream
+    )

@@ -36,8 +36,11 @@ def test_local_links_point_at_files(guide):
 @pytest.mark.parametrize("guide", GUIDES)
 def test_guides_render_without_warnings(guide):
     warnings = io.StringIO()
-    docutils.core.publish_string((REPO / guide).read_text(), writer="html",
-                                 settings_overrides={"report_level": 2, "warning_stream": warnings})
+    docutils.core.publish_string(
+        (REPO / guide).read_text(),
+        writer="html",
+        settings_overrides={"report_level": 2, "warning_stream": warnings},
+    )
     assert warnings.getvalue() == ""
 
 
@@ -70,7 +73,7 @@ def test_every_declared_fact_is_in_the_reference():
         "servers.md": [f"`{default.option}`" for default in uwsgi.defaults(conf) + gunicorn.defaults(conf)],
         "checks.md": [f"`{check.id}`" for check in CHECKS],
         "systemd.md": [f"`{directive.name}={directive.value}`" for directive in HARDENING],
-        "build.md": [f"`{setting.key}`" for setting in BUILD_SETTINGS],
+        "build.md": [f"`{setting.flag}`" for setting in BUILD_SETTINGS],
     }
     for page, facts in expected.items():
         for fact in facts:

@@ -24,4 +24,12 @@ from goodconf import Field
 from .config import ZipserveConfig, default_workers, generate_secret_key, setting
 from .errors import ConfigError, Problem
 
-__all__ = ["ConfigError", "Field", "Problem", "ZipserveConfig", "default_workers", "generate_secret_key", "setting"]
+__all__ = [
+    "ConfigError",
+    "Field",
+    "Problem",
+    "ZipserveConfig",
+    "default_workers",
+    "generate_secret_key",
+    "setting",
+]

@@ -19,15 +19,14 @@ settings with one call::
 import os
 import reprlib
 import secrets
-from pathlib import Path
 from collections.abc import Iterator, Mapping, MutableMapping
+from pathlib import Path
 from typing import Any, ClassVar, Literal, cast
-
-from typing_extensions import Self
 
 from goodconf import Field, GoodConf
 from pydantic import PrivateAttr, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
+from typing_extensions import Self
 
 from . import sources
 from .django_settings import SERVER_SETTINGS, apply_config, database_problem
@@ -141,8 +140,7 @@ class ZipserveConfig(GoodConf):
     WORKERS: int = Field(
         default_factory=default_workers,
         ge=1,
-        description="Worker processes. Default: two per CPU core, at least 2 "
-        "and at most 16.",
+        description="Worker processes. Default: two per CPU core, at least 2 and at most 16.",
     )
     THREADS: int = Field(
         default=1,
@@ -163,8 +161,7 @@ class ZipserveConfig(GoodConf):
     )
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
         default="INFO",
-        description="Level of the application's log messages, written to "
-        "standard error.",
+        description="Level of the application's log messages, written to standard error.",
     )
 
     _sources: dict = PrivateAttr(default_factory=dict)
@@ -348,4 +345,8 @@ def setting(field: str, settings: Any = None) -> Any:
         return getattr(settings, "ZIPSERVE_NAME", ZipserveConfig.name)
     if f"ZIPSERVE_{field}" not in SERVER_SETTINGS:
         raise KeyError(f"{field} is not a setting the servers read")
-    return getattr(settings, f"ZIPSERVE_{field}", ZipserveConfig.model_fields[field].get_default(call_default_factory=True))
+    return getattr(
+        settings,
+        f"ZIPSERVE_{field}",
+        ZipserveConfig.model_fields[field].get_default(call_default_factory=True),
+    )

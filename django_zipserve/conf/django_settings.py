@@ -20,6 +20,9 @@ STATIC_STORAGE = "django_zipserve.storage.ZipserveStaticFilesStorage"
 #: URLconf it is included in; load balancers and the switch probe it.
 HEALTH_PATH = "-/health/"
 HEALTH_PATH_PATTERN = rf"^{re.escape(HEALTH_PATH)}$"
+#: The variable that names a service instance (its blue/green colour); the
+#: health view reports it, so the switch knows which colour answered.
+INSTANCE_VARIABLE = "ZIPSERVE_INSTANCE"
 
 #: Settings that the server commands read, with the config field behind each.
 SERVER_SETTINGS = {
@@ -84,8 +87,10 @@ def database_problem(url):
         return "malformed database URL; expected e.g. postgres://user:password@host:5432/name"
     drivers = DRIVERS.get(engine)
     if drivers and not any(importlib.util.find_spec(driver) for driver in drivers):
-        return (f"the {engine.rpartition('.')[2]} backend needs {' or '.join(drivers)}, which is not "
-                "installed: add it to the project's dependencies")
+        return (
+            f"the {engine.rpartition('.')[2]} backend needs {' or '.join(drivers)}, which is not "
+            "installed: add it to the project's dependencies"
+        )
     if engine.startswith("django.") and importlib.util.find_spec(engine) is None:
         return f"database backend {engine} is not available"
     return None

@@ -70,8 +70,11 @@ def template(config_cls, fmt):
 def toml_value(value):
     """A TOML literal for plain data (strings, numbers, lists, tables)."""
     if isinstance(value, dict):
-        items = ", ".join(f"{json.dumps(str(key), ensure_ascii=False)} = {toml_value(item)}"
-                          for key, item in value.items() if item is not None)
+        items = ", ".join(
+            f"{json.dumps(str(key), ensure_ascii=False)} = {toml_value(item)}"
+            for key, item in value.items()
+            if item is not None
+        )
         return "{" + (f" {items} " if items else "") + "}"
     if isinstance(value, list):
         return "[" + ", ".join(toml_value(item) for item in value) + "]"

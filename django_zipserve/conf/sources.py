@@ -162,16 +162,13 @@ def _parse(text, extension):
     try:
         return json.loads(text) if text.strip() else None
     except json.JSONDecodeError as exc:
-        raise ValueError(
-            f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-        ) from None
+        raise ValueError(f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
 
 
 def _parse_yaml(text):
     from ruamel.yaml import YAML
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
-
     from ruamel.yaml.constructor import DuplicateKeyError
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
     try:
         return YAML(typ="safe", pure=True).load(text)
@@ -234,8 +231,11 @@ def _from_environment(context, field_name, field):
         return None
     where = f"environment variable {env_name}"
     if is_secret(field) and f"{env_name}_FILE" in context.environ:
-        context.problems.append(Problem(field_name, f"environment variables {env_name} and {env_name}_FILE",
-                                        "set only one of them"))
+        context.problems.append(
+            Problem(
+                field_name, f"environment variables {env_name} and {env_name}_FILE", "set only one of them"
+            )
+        )
         return None
     try:
         return Sourced(_from_env_text(context.environ[env_name], field), where)
@@ -262,15 +262,30 @@ def _from_config_file(context, field_name, field):
 
 #: Where values come from, highest precedence first.
 SOURCES = (
-    Source("environment", "the environment variable named after the field (`{env}`)", reader=_from_environment),
-    Source("secret file", "for secrets, a file named by `{env}_FILE` (one trailing newline is dropped; "
-           "setting both `{env}` and `{env}_FILE` is an error)", secrets_only=True, reader=_from_secret_file),
-    Source("credential", "for secrets, the systemd credential `$CREDENTIALS_DIRECTORY/{credential}`",
-           secrets_only=True, reader=_from_credential),
-    Source("config file", "one configuration file (YAML, JSON or TOML by its extension): the file given "
-           "with `--config FILE` before the command name, else the file named by the project's "
-           "`file_env_var`, else the first of its `default_files` that exists; keys match field names, "
-           "case-insensitively", reader=_from_config_file),
+    Source(
+        "environment", "the environment variable named after the field (`{env}`)", reader=_from_environment
+    ),
+    Source(
+        "secret file",
+        "for secrets, a file named by `{env}_FILE` (one trailing newline is dropped; "
+        "setting both `{env}` and `{env}_FILE` is an error)",
+        secrets_only=True,
+        reader=_from_secret_file,
+    ),
+    Source(
+        "credential",
+        "for secrets, the systemd credential `$CREDENTIALS_DIRECTORY/{credential}`",
+        secrets_only=True,
+        reader=_from_credential,
+    ),
+    Source(
+        "config file",
+        "one configuration file (YAML, JSON or TOML by its extension): the file given "
+        "with `--config FILE` before the command name, else the file named by the project's "
+        "`file_env_var`, else the first of its `default_files` that exists; keys match field names, "
+        "case-insensitively",
+        reader=_from_config_file,
+    ),
     Source("default", "the field's default"),
 )
 
@@ -283,9 +298,12 @@ def sources_for(field):
 def places_for(config_cls, field_name, path):
     """Where a missing value could have been given, in precedence order."""
     env = env_var_name(config_cls, field_name)
-    names = {"environment": f"environment variable {env}", "secret file": f"{env}_FILE",
-             "credential": f"$CREDENTIALS_DIRECTORY/{field_name.lower()}",
-             "config file": f"file {path}" if path else "a config file (none was found)"}
+    names = {
+        "environment": f"environment variable {env}",
+        "secret file": f"{env}_FILE",
+        "credential": f"$CREDENTIALS_DIRECTORY/{field_name.lower()}",
+        "config file": f"file {path}" if path else "a config file (none was found)",
+    }
     field = config_cls.model_fields[field_name]
     return [names[source.name] for source in sources_for(field) if source.name in names]
 
@@ -321,7 +339,9 @@ def _file_values(config_cls, path, why):
     for key, value in read_config_file(path, why, name=config_cls.name).items():
         field = by_lower.get(str(key).lower())
         if field is None:
-            problems.append(Problem(str(key), f"file {path}", "unknown setting; see `config docs` for the valid names"))
+            problems.append(
+                Problem(str(key), f"file {path}", "unknown setting; see `config docs` for the valid names")
+            )
         else:
             values[field] = Sourced(value, f"file {path}")
     return values, problems
@@ -371,7 +391,9 @@ def _from_env_text(text, field):
             try:
                 value = json.loads(stripped)
             except json.JSONDecodeError:
-                raise ValueError("expected a JSON list or comma-separated values; the JSON list is malformed") from None
+                raise ValueError(
+                    "expected a JSON list or comma-separated values; the JSON list is malformed"
+                ) from None
             if not isinstance(value, list):
                 raise ValueError("expected a JSON list or comma-separated values")
             return value

@@ -10,7 +10,7 @@ The switch, in order:
    while both colours take connections from the shared socket, an answer
    from the old one proves nothing, so each probe is a new connection and
    only a body naming the new colour (the unit's instance name, see
-   ``systemd.INSTANCE_VARIABLE``) counts;
+   ``INSTANCE_VARIABLE``) counts;
 3. stop the old colour (``systemctl stop NAME@blue``): it finishes the
    requests it has, while the new colour takes every new connection from the
    shared socket;
@@ -47,8 +47,12 @@ class SwitchFailed(ZipserveError):
         super().__init__(message)
 
     def report(self):
-        return "\n".join([*(f"$ {command}" for command in self.commands),
-                          f"switch failed, the live colour keeps serving: {self}"])
+        return "\n".join(
+            [
+                *(f"$ {command}" for command in self.commands),
+                f"switch failed, the live colour keeps serving: {self}",
+            ]
+        )
 
 
 class Systemctl:
@@ -137,8 +141,10 @@ class SwitchResult:
 
     def report(self):
         """The commands run, then what changed: the lines a command prints."""
-        return [*(f"$ {command}" for command in self.commands),
-                f"switched {self.old} -> {self.new} in {self.seconds:.1f} s"]
+        return [
+            *(f"$ {command}" for command in self.commands),
+            f"switched {self.old} -> {self.new} in {self.seconds:.1f} s",
+        ]
 
 
 def switch(manager, health_url=None, health_timeout=HEALTH_TIMEOUT):

@@ -116,7 +116,8 @@ class ReleaseStore:
         shutil.copy2(artifact, staging / f"{self.name}.pyz")
         (staging / f"{self.name}.pyz").chmod(0o755)
         (staging / "release.json").write_text(
-            json.dumps(dict(record, sha256=actual, installed=time.time()), indent=2, sort_keys=True) + "\n")
+            json.dumps(dict(record, sha256=actual, installed=time.time()), indent=2, sort_keys=True) + "\n"
+        )
         os.rename(staging, folder)
         return release_id
 
@@ -184,8 +185,15 @@ class ReleaseStore:
                 record = json.loads((folder / "release.json").read_text())
             except (OSError, ValueError):
                 record = {}
-            found.append(Release(folder.name, folder, record.get("installed", folder.stat().st_mtime),
-                                 folder.name == current, record))
+            found.append(
+                Release(
+                    folder.name,
+                    folder,
+                    record.get("installed", folder.stat().st_mtime),
+                    folder.name == current,
+                    record,
+                )
+            )
         return sorted(found, key=lambda release: release.installed, reverse=True)
 
     def prune(self, keep):

@@ -127,8 +127,11 @@ def extractions(root, name=None):
         if not (path / "site-packages").is_dir():
             continue
         is_current = current is not None and path.resolve() == current.resolve()
-        found.append(Extraction(path, path.stat().st_mtime, directory_size(path), is_current,
-                                is_current or in_use(path)))
+        found.append(
+            Extraction(
+                path, path.stat().st_mtime, directory_size(path), is_current, is_current or in_use(path)
+            )
+        )
     return sorted(found, key=lambda item: item.modified, reverse=True)
 
 

@@ -121,8 +121,9 @@ def choose_root(environ, extraction_name):
 def main():
     for variable in REFUSED_VARIABLES:
         if os.environ.get(variable):
-            fail(f"{variable} is set; this artifact refuses it, because it would change what the artifact "
-                 "runs")
+            fail(
+                f"{variable} is set; this artifact refuses it, because it would change what the artifact runs"
+            )
     archive = archive_path()
     environment = read_environment(archive)
     extraction_name = f"{os.path.basename(os.path.realpath(archive))}_{environment['build_id']}"
@@ -160,8 +161,9 @@ def standard_library_paths():
     paths = {sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib")}
     paths |= {os.path.join(path, "lib-dynload") for path in list(paths)}
     # An embedded or zipped standard library (pythonXY.zip) sits beside it.
-    paths |= {path for path in sys.path
-              if path.endswith(".zip") and os.path.basename(path).startswith("python")}
+    paths |= {
+        path for path in sys.path if path.endswith(".zip") and os.path.basename(path).startswith("python")
+    }
     return {os.path.normpath(path) for path in paths}
 
 
@@ -172,7 +174,8 @@ def isolate(site_packages):
     site_packages = os.path.normpath(str(site_packages))
     keep = standard_library_paths() | {os.path.normpath(archive_path())}
     sys.path[:] = [
-        path for path in sys.path
+        path
+        for path in sys.path
         if os.path.normpath(path) in keep or os.path.normpath(path).startswith(site_packages)
     ]
     sys.meta_path[:] = [finder for finder in sys.meta_path if _standard_finder(finder)]
@@ -218,6 +221,8 @@ def _same_file(descriptor, path):
 def preamble(site_packages):
     """Run by shiv's bootstrap right after it extracted (or found) the packages."""
     if not hold_extraction(site_packages):
-        fail(f"the extraction {site_packages} was removed (zipapp prune) while this process started; "
-             "start it again")
+        fail(
+            f"the extraction {site_packages} was removed (zipapp prune) while this process started; "
+            "start it again"
+        )
     isolate(site_packages)

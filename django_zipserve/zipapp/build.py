@@ -42,8 +42,19 @@ BOOT_MODULE = "_zipserve_boot"
 PREAMBLE_NAME = "zipserve_preamble.py"
 MAIN_PY = f"import {BOOT_MODULE}\n\n{BOOT_MODULE}.main()\n".encode()
 IGNORED_SOURCE = shutil.ignore_patterns(
-    ".git", ".hg", ".tox", ".venv", "venv", "dist", "build", "__pycache__", "*.pyc",
-    "*.egg-info", "static_collected", "node_modules", ".pytest_cache",
+    ".git",
+    ".hg",
+    ".tox",
+    ".venv",
+    "venv",
+    "dist",
+    "build",
+    "__pycache__",
+    "*.pyc",
+    "*.egg-info",
+    "static_collected",
+    "node_modules",
+    ".pytest_cache",
 )
 # 1980-01-01, the earliest time a zip file can hold: the default when
 # neither SOURCE_DATE_EPOCH nor a git commit gives one.
@@ -83,8 +94,10 @@ def declared_settings(pyproject, path):
         raise BuildError(READ_SETTINGS, f"{path}: [{TABLE}] must be a table")
     for key, value in declared.items():
         if key not in BY_KEY:
-            raise BuildError(READ_SETTINGS, f"{path}: unknown key {key!r} in [{TABLE}]; "
-                             f"valid keys: {', '.join(sorted(BY_KEY))}")
+            raise BuildError(
+                READ_SETTINGS,
+                f"{path}: unknown key {key!r} in [{TABLE}]; valid keys: {', '.join(sorted(BY_KEY))}",
+            )
         problem = BY_KEY[key].problem(value)
         if problem:
             raise BuildError(READ_SETTINGS, f"{path}: {key} in [{TABLE}]: {problem}")
@@ -101,8 +114,12 @@ def resolve_options(args):
     if "name" not in project:
         raise BuildError(READ_SETTINGS, f"{path} has no [project] name")
     declared = declared_settings(pyproject, path)
-    options = argparse.Namespace(project_dir=project_dir, distribution=project["name"],
-                                 version=project.get("version"), quiet=bool(args.quiet))
+    options = argparse.Namespace(
+        project_dir=project_dir,
+        distribution=project["name"],
+        version=project.get("version"),
+        quiet=bool(args.quiet),
+    )
     for setting in BUILD_SETTINGS:
         if setting.key is not None:
             value = setting.resolve(getattr(args, setting.dest), declared.get(setting.key), options)
@@ -127,8 +144,9 @@ class Steps:
         except BuildError:
             raise
         except subprocess.CalledProcessError as exc:
-            raise BuildError(title, f"command failed with status {exc.returncode}: {_shown(exc.cmd)}\n"
-                             f"{_tail(exc.stderr)}") from None
+            raise BuildError(
+                title, f"command failed with status {exc.returncode}: {_shown(exc.cmd)}\n{_tail(exc.stderr)}"
+            ) from None
         except OSError as exc:
             raise BuildError(title, str(exc)) from None
         if not self.quiet:
@@ -181,8 +199,9 @@ def git_commit(project_dir):
 
 def _git(project_dir, *args):
     try:
-        result = subprocess.run(["git", "-C", str(project_dir), *args], capture_output=True, text=True,
-                                timeout=30, check=False)
+        result = subprocess.run(
+            ["git", "-C", str(project_dir), *args], capture_output=True, text=True, timeout=30, check=False
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     return result.stdout.strip() if result.returncode == 0 else None
@@ -195,8 +214,18 @@ def copy_source(options, work):
 
 
 def install(options, source, site, env):
-    command = [sys.executable, "-m", "pip", "install", "--target", site, "--no-compile",
-               "--disable-pip-version-check", "--no-warn-script-location", "--no-input"]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--target",
+        site,
+        "--no-compile",
+        "--disable-pip-version-check",
+        "--no-warn-script-location",
+        "--no-input",
+    ]
     if options.quiet:
         command.append("--quiet")
     if options.requirements:
@@ -208,8 +237,9 @@ def install(options, source, site, env):
 def django_command(options, site, env, *args, cwd=None):
     """Run a management command of the installed copy, isolated from the
     build environment's own packages (``-S``: no site-packages but ours)."""
-    command_env = dict(env, PYTHONPATH=str(site), DJANGO_SETTINGS_MODULE=options.settings,
-                       DJANGO_ZIPSERVE_BUILD="1")
+    command_env = dict(
+        env, PYTHONPATH=str(site), DJANGO_SETTINGS_MODULE=options.settings, DJANGO_ZIPSERVE_BUILD="1"
+    )
     code = "import django.core.management as m, sys; m.execute_from_command_line(['manage', *sys.argv[1:]])"
     # The working directory is on sys.path under -c: never the source tree.
     run_command([sys.executable, "-S", "-c", code, *args], options.quiet, env=command_env, cwd=cwd or site)
@@ -225,8 +255,9 @@ def compile_messages(options, site, env):
     if not any(package_dir.rglob("*.po")):
         return False
     if shutil.which("msgfmt") is None:
-        raise BuildError("compile messages",
-                         "the project has .po files but msgfmt (GNU gettext) is not installed")
+        raise BuildError(
+            "compile messages", "the project has .po files but msgfmt (GNU gettext) is not installed"
+        )
     django_command(options, site, env, "compilemessages", cwd=package_dir)
     return True
 
@@ -243,8 +274,9 @@ print(json.dumps({"languages": [code for code, _ in settings.LANGUAGES] if offer
 
 def offered_languages(options, site, env):
     """The languages the site offers (settings.LANGUAGES), or None for all."""
-    command_env = dict(env, PYTHONPATH=str(site), DJANGO_SETTINGS_MODULE=options.settings,
-                       DJANGO_ZIPSERVE_BUILD="1")
+    command_env = dict(
+        env, PYTHONPATH=str(site), DJANGO_SETTINGS_MODULE=options.settings, DJANGO_ZIPSERVE_BUILD="1"
+    )
     result = run_command([sys.executable, "-S", "-c", LANGUAGES_SCRIPT], True, env=command_env, cwd=site)
     found = json.loads(result.stdout.strip().splitlines()[-1])
     if found["languages"] is None:
@@ -296,9 +328,13 @@ def normalise(site, epoch):
 
 
 def _drop_record_lines(record):
-    kept = [line for line in record.read_text(encoding="utf-8").splitlines()
-            if not line.startswith(("../", "bin/")) and "direct_url.json" not in line
-            and "__pycache__" not in line]
+    kept = [
+        line
+        for line in record.read_text(encoding="utf-8").splitlines()
+        if not line.startswith(("../", "bin/"))
+        and "direct_url.json" not in line
+        and "__pycache__" not in line
+    ]
     record.write_text("\n".join(kept) + "\n", encoding="utf-8")
 
 
@@ -321,7 +357,8 @@ def installed_versions(site):
         if not metadata.is_file():
             continue
         fields = dict(
-            line.split(": ", 1) for line in metadata.read_text(encoding="utf-8").splitlines()[:20]
+            line.split(": ", 1)
+            for line in metadata.read_text(encoding="utf-8").splitlines()[:20]
             if ": " in line
         )
         if "Name" in fields:
@@ -371,9 +408,24 @@ def write_preamble(work, epoch):
 
 
 def run_shiv(options, site, output, record, preamble, env):
-    command = [sys.executable, "-m", "shiv", "--site-packages", site, "--output-file", output,
-               "--entry-point", options.entry_point, "--python", options.python,
-               "--build-id", record["build_id"], "--reproducible", "--preamble", preamble]
+    command = [
+        sys.executable,
+        "-m",
+        "shiv",
+        "--site-packages",
+        site,
+        "--output-file",
+        output,
+        "--entry-point",
+        options.entry_point,
+        "--python",
+        options.python,
+        "--build-id",
+        record["build_id"],
+        "--reproducible",
+        "--preamble",
+        preamble,
+    ]
     run_command(command, True, env=env)
 
 
@@ -389,8 +441,13 @@ def compile_bytecode(site):
     # The directory name only shows in code objects, which the import system
     # points at the real file when it loads them; a fixed one keeps builds
     # identical.
-    compileall.compile_dir(str(site), ddir="site-packages", quiet=2, workers=0,
-                           invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    compileall.compile_dir(
+        str(site),
+        ddir="site-packages",
+        quiet=2,
+        workers=0,
+        invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+    )
     return sorted(path for path in site.rglob("*.pyc"))
 
 
@@ -411,8 +468,9 @@ def finish_archive(built, site, bytecode, epoch):
                 if info.filename == "__main__.py":
                     continue
                 target.writestr(info, source.read(info))
-            added = [(f"site-packages/{path.relative_to(site).as_posix()}", path.read_bytes())
-                     for path in bytecode]
+            added = [
+                (f"site-packages/{path.relative_to(site).as_posix()}", path.read_bytes()) for path in bytecode
+            ]
             added += [(f"{BOOT_MODULE}.py", boot_source), ("__main__.py", MAIN_PY)]
             for name, data in added:
                 info = zipfile.ZipInfo(name, date_time=date_time)
@@ -461,8 +519,11 @@ def build(options, stream=None):
         target, digest = steps.run("write the outputs", write_outputs, options, built, record)
     if not options.quiet:
         size = target.stat().st_size / 1e6
-        print(f"built {target} ({size:.1f} MB, sha256 {digest[:12]}..., build id {record['build_id']}) "
-              f"in {steps.total():.0f} s", file=stream or sys.stderr)
+        print(
+            f"built {target} ({size:.1f} MB, sha256 {digest[:12]}..., build id {record['build_id']}) "
+            f"in {steps.total():.0f} s",
+            file=stream or sys.stderr,
+        )
     else:
         print(target)
     return target
@@ -474,21 +535,29 @@ def add_arguments(parser):
         flags = [setting.flag, *([setting.short_flag] if setting.short_flag else [])]
         # No argparse defaults: an absent flag must not hide pyproject.toml's value.
         if setting.kind == "switch":
-            parser.add_argument(*flags, dest=setting.dest, action="store_true", default=None,
-                                help=setting.help)
+            parser.add_argument(
+                *flags, dest=setting.dest, action="store_true", default=None, help=setting.help
+            )
             continue
         action = "append" if setting.kind == "list" else "store"
         key = f" In pyproject.toml: {setting.key}." if setting.key else ""
         metavar = setting.metavar or setting.flag.lstrip("-").replace("-", "_").upper()
-        parser.add_argument(*flags, dest=setting.dest, action=action, metavar=metavar,
-                            help=f"{setting.help} Default: {setting.default_text}.{key}")
+        parser.add_argument(
+            *flags,
+            dest=setting.dest,
+            action=action,
+            metavar=metavar,
+            help=f"{setting.help} Default: {setting.default_text}.{key}",
+        )
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        prog="python -m django_zipserve build", description="Build a Django project into one zipapp.",
+        prog="python -m django_zipserve build",
+        description="Build a Django project into one zipapp.",
         epilog=f"Settings may also be given in [{TABLE}] of the project's pyproject.toml, under the key "
-        "each option names (paths there are relative to the project directory); a flag overrides the file.")
+        "each option names (paths there are relative to the project directory); a flag overrides the file.",
+    )
     add_arguments(parser)
     args = parser.parse_args(argv)
     try:

@@ -4,6 +4,7 @@ Deployment-specific values (DEBUG, SECRET_KEY, ALLOWED_HOSTS, DATABASES,
 static files storage, security settings) come from ``Config`` and are set
 by ``config.apply()`` at the end of this module.
 """
+
 from pathlib import Path
 
 from django_zipserve.conf import Field, ZipserveConfig

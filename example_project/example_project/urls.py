@@ -1,4 +1,5 @@
 """URL configuration for the example project."""
+
 from django.contrib import admin
 from django.urls import include, path
 

@@ -34,7 +34,7 @@ class TestDefaults:
         assert config.HSTS_SECONDS == 3600
         assert config.TRUST_X_FORWARDED_PROTO is False
         assert config.BIND == "127.0.0.1:8000"
-        assert config.WORKERS == default_workers()
+        assert default_workers() == config.WORKERS
         assert config.THREADS == 1
         assert config.TIMEOUT == 30
         assert config.WARMUP is True
@@ -67,8 +67,16 @@ class TestDefaults:
 class TestEnvironmentValues:
     @pytest.mark.parametrize(
         "text, expected",
-        [("true", True), ("1", True), ("yes", True), ("on", True),
-         ("false", False), ("0", False), ("no", False), ("off", False)],
+        [
+            ("true", True),
+            ("1", True),
+            ("yes", True),
+            ("on", True),
+            ("false", False),
+            ("0", False),
+            ("no", False),
+            ("off", False),
+        ],
     )
     def test_booleans(self, text, expected):
         assert load(valid_env(HTTPS=text)).HTTPS is expected
@@ -148,11 +156,13 @@ class TestSourceOf:
 
 class TestStateDir:
     def test_state_dir_setting_wins(self, tmp_path):
-        config = load(valid_env(
-            STATE_DIR=str(tmp_path / "explicit"),
-            STATE_DIRECTORY=str(tmp_path / "systemd"),
-            XDG_STATE_HOME=str(tmp_path / "xdg"),
-        ))
+        config = load(
+            valid_env(
+                STATE_DIR=str(tmp_path / "explicit"),
+                STATE_DIRECTORY=str(tmp_path / "systemd"),
+                XDG_STATE_HOME=str(tmp_path / "xdg"),
+            )
+        )
         assert config.state_dir() == tmp_path / "explicit"
         assert config.source_of("STATE_DIR") == "environment variable STATE_DIR"
 
@@ -248,8 +258,12 @@ INVALID_VALUES = [
     pytest.param("WARMUP", "2", "expected true or false", id="invalid-bool-number"),
     pytest.param("WORKERS", "0", "expected a value at least 1", id="below-minimum"),
     pytest.param("HSTS_SECONDS", "-5", "expected a value at least 0", id="negative"),
-    pytest.param("LOG_LEVEL", "LOUD", "expected 'DEBUG', 'INFO', 'WARNING', 'ERROR' or 'CRITICAL'",
-                 id="invalid-literal"),
+    pytest.param(
+        "LOG_LEVEL",
+        "LOUD",
+        "expected 'DEBUG', 'INFO', 'WARNING', 'ERROR' or 'CRITICAL'",
+        id="invalid-literal",
+    ),
     pytest.param("LOG_LEVEL", "info", "expected 'DEBUG'", id="literal-is-case-sensitive"),
 ]
 

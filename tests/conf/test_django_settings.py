@@ -47,10 +47,14 @@ class TestWhiteNoise:
     @pytest.mark.parametrize(
         "given, expected",
         [
-            (["a", "django.contrib.staticfiles", "b"],
-             ["a", "whitenoise.runserver_nostatic", "django.contrib.staticfiles", "b"]),
-            (["whitenoise.runserver_nostatic", "django.contrib.staticfiles"],
-             ["whitenoise.runserver_nostatic", "django.contrib.staticfiles"]),
+            (
+                ["a", "django.contrib.staticfiles", "b"],
+                ["a", "whitenoise.runserver_nostatic", "django.contrib.staticfiles", "b"],
+            ),
+            (
+                ["whitenoise.runserver_nostatic", "django.contrib.staticfiles"],
+                ["whitenoise.runserver_nostatic", "django.contrib.staticfiles"],
+            ),
             (["a"], ["a"]),
         ],
     )
@@ -107,11 +111,13 @@ class TestDatabaseSettings:
 
     def test_postgres_url(self, tmp_path):
         # Built without from_sources: its driver check needs psycopg installed.
-        config = Demo.model_validate({
-            "SECRET_KEY": SECRET,
-            "STATE_DIR": str(tmp_path / "state"),
-            "DATABASE_URL": "postgres://shop:pw-77@db.internal:6543/shopdb",
-        })
+        config = Demo.model_validate(
+            {
+                "SECRET_KEY": SECRET,
+                "STATE_DIR": str(tmp_path / "state"),
+                "DATABASE_URL": "postgres://shop:pw-77@db.internal:6543/shopdb",
+            }
+        )
         database = ds.database_settings(config)
         assert database["ENGINE"] == "django.db.backends.postgresql"
         assert database["HOST"] == "db.internal"
@@ -148,8 +154,15 @@ class TestApplyConfig:
             tmp_path,
             ALLOWED_HOSTS="shop.example, www.shop.example",
             CSRF_TRUSTED_ORIGINS='["https://shop.example"]',
-            WORKERS="5", THREADS="2", TIMEOUT="40", WARMUP="false", BIND="0.0.0.0:9000",
-            LOG_LEVEL="WARNING", MARKER="m1", API_TOKEN=TOKEN, HTTPS="false",
+            WORKERS="5",
+            THREADS="2",
+            TIMEOUT="40",
+            WARMUP="false",
+            BIND="0.0.0.0:9000",
+            LOG_LEVEL="WARNING",
+            MARKER="m1",
+            API_TOKEN=TOKEN,
+            HTTPS="false",
         )
         namespace = {
             "BASE_DIR": tmp_path / "project",

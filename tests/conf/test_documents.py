@@ -112,15 +112,15 @@ class TestTemplate:
     @pytest.mark.parametrize("fmt", ["yaml", "toml"])
     def test_non_bmp_default_survives(self, fmt):
         class Greeting(Demo):
-            GREETING: str = Field(default="Hi \U0001F44B", description="Headline.")
+            GREETING: str = Field(default="Hi \U0001f44b", description="Headline.")
 
-        assert parse(generate.template(Greeting, fmt), fmt)["GREETING"] == "Hi \U0001F44B"
+        assert parse(generate.template(Greeting, fmt), fmt)["GREETING"] == "Hi \U0001f44b"
 
     def test_json_template_keeps_non_bmp_default(self):
         class Greeting(Demo):
-            GREETING: str = Field(default="Hi \U0001F44B", description="Headline.")
+            GREETING: str = Field(default="Hi \U0001f44b", description="Headline.")
 
-        assert json.loads(generate.template(Greeting, "json"))["GREETING"] == "Hi \U0001F44B"
+        assert json.loads(generate.template(Greeting, "json"))["GREETING"] == "Hi \U0001f44b"
 
 
 class TestMarkdown:

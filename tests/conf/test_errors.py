@@ -36,8 +36,9 @@ class TestProblem:
 
 class TestConfigError:
     def test_single_problem_report(self):
-        error = ConfigError([Problem("WORKERS", "environment variable WORKERS", "expected a whole number")],
-                            name="shop")
+        error = ConfigError(
+            [Problem("WORKERS", "environment variable WORKERS", "expected a whole number")], name="shop"
+        )
         assert error.report() == (
             "shop: invalid configuration (1 problem):\n"
             "  - WORKERS (environment variable WORKERS): expected a whole number"

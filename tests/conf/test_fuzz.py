@@ -26,20 +26,69 @@ EXTENSIONS = [".yaml", ".yml", ".json", ".toml"]
 # Values that are close to valid ones, so that the fuzzing reaches validation
 # and the checks across fields, not only the type errors.
 PLAUSIBLE = [
-    "", " ", "0", "1", "-1", "2", "16", "99999999999999999999999", "1.5", "1e3", "nan", "inf",
-    "true", "false", "True", "yes", "no", "on", "null", "none", "~",
-    "[]", "[", "]", "[1, 2]", '["a", 1]', '["a", "b"]', '{"a": 1}', "a,b", ",", " , ",
-    "INFO", "debug", "DEBUG", "WARNING", "127.0.0.1:8000", "unix:/run/x.sock", ":0",
-    "/tmp/state", "relative/dir", "~/state", "sqlite://", "sqlite:///:memory:", "postgres://h/db",
-    "mysql://u:p@h/db", "oracle://h/db", "nosuchscheme://x", "://", "http://[::1", "localhost",
+    "",
+    " ",
+    "0",
+    "1",
+    "-1",
+    "2",
+    "16",
+    "99999999999999999999999",
+    "1.5",
+    "1e3",
+    "nan",
+    "inf",
+    "true",
+    "false",
+    "True",
+    "yes",
+    "no",
+    "on",
+    "null",
+    "none",
+    "~",
+    "[]",
+    "[",
+    "]",
+    "[1, 2]",
+    '["a", 1]',
+    '["a", "b"]',
+    '{"a": 1}',
+    "a,b",
+    ",",
+    " , ",
+    "INFO",
+    "debug",
+    "DEBUG",
+    "WARNING",
+    "127.0.0.1:8000",
+    "unix:/run/x.sock",
+    ":0",
+    "/tmp/state",
+    "relative/dir",
+    "~/state",
+    "sqlite://",
+    "sqlite:///:memory:",
+    "postgres://h/db",
+    "mysql://u:p@h/db",
+    "oracle://h/db",
+    "nosuchscheme://x",
+    "://",
+    "http://[::1",
+    "localhost",
 ]
 
 text_values = st.text(st.characters(blacklist_categories=("Cs",)), max_size=24)
 env_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=24)
 env_values = st.one_of(st.sampled_from(PLAUSIBLE), env_text)
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.integers(-3, 20), st.floats(),
-    text_values, st.sampled_from(PLAUSIBLE),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(-3, 20),
+    st.floats(),
+    text_values,
+    st.sampled_from(PLAUSIBLE),
 )
 values = st.recursive(
     scalars,
@@ -83,8 +132,9 @@ def toml_value(value):
     if isinstance(value, list):
         return "[" + ", ".join(toml_value(item) for item in value if item is not None) + "]"
     if isinstance(value, dict):
-        pairs = (f"{toml_string(str(key))} = {toml_value(item)}"
-                 for key, item in value.items() if item is not None)
+        pairs = (
+            f"{toml_string(str(key))} = {toml_value(item)}" for key, item in value.items() if item is not None
+        )
         return "{" + ", ".join(pairs) + "}"
     raise TypeError(type(value))
 
@@ -93,8 +143,11 @@ def serialise(document, extension):
     if extension == ".json":
         return json.dumps(document)
     if extension == ".toml":
-        return "".join(f"{toml_string(str(key))} = {toml_value(value)}\n"
-                       for key, value in document.items() if value is not None)
+        return "".join(
+            f"{toml_string(str(key))} = {toml_value(value)}\n"
+            for key, value in document.items()
+            if value is not None
+        )
     from ruamel.yaml import YAML
 
     stream = io.StringIO()
@@ -105,7 +158,7 @@ def serialise(document, extension):
 def mutate(data, edits):
     for position, delete, insert in edits:
         position = position % (len(data) + 1)
-        data = data[:position] + insert + data[position + delete:]
+        data = data[:position] + insert + data[position + delete :]
     return data
 
 
@@ -148,8 +201,12 @@ def clean_sources(monkeypatch):
 
 def fuzz_settings(examples):
     # No example database: a failure prints its example instead of storing it.
-    return settings(max_examples=examples, deadline=None, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
 
 
 def test_config_fuzz_documents_and_environment(tmp_path, clean_sources):
@@ -162,13 +219,17 @@ def test_config_fuzz_documents_and_environment(tmp_path, clean_sources):
     counter = iter(range(10**6))
 
     @fuzz_settings(400)
-    @given(document=documents, extension=st.sampled_from(EXTENSIONS),
-           edits=st.one_of(st.just([]), mutations),
-           environment=st.dictionaries(st.sampled_from(PLAIN_FIELDS), env_values, max_size=4),
-           file_secrets=st.lists(st.sampled_from(SECRET_FIELDS), unique=True),
-           database_url=st.sampled_from([None, "postgres://u:{}@h/db", "nosuch://u:{}@h/db", "{}",
-                                         "sqlite:///{}"]),
-           file_var=st.sampled_from([None, "SECRET_KEY_FILE", "API_TOKEN_FILE", "DATABASE_URL_FILE"]))
+    @given(
+        document=documents,
+        extension=st.sampled_from(EXTENSIONS),
+        edits=st.one_of(st.just([]), mutations),
+        environment=st.dictionaries(st.sampled_from(PLAIN_FIELDS), env_values, max_size=4),
+        file_secrets=st.lists(st.sampled_from(SECRET_FIELDS), unique=True),
+        database_url=st.sampled_from(
+            [None, "postgres://u:{}@h/db", "nosuch://u:{}@h/db", "{}", "sqlite:///{}"]
+        ),
+        file_var=st.sampled_from([None, "SECRET_KEY_FILE", "API_TOKEN_FILE", "DATABASE_URL_FILE"]),
+    )
     def check(document, extension, edits, environment, file_secrets, database_url, file_var):
         secret_key, api_token, in_file, in_url = map(secret_token, ("key", "tok", "file", "url"))
         document = dict(document)
@@ -187,8 +248,16 @@ def test_config_fuzz_documents_and_environment(tmp_path, clean_sources):
             loaded.append(extension)
         elif len(failing) < 200:
             kinds = frozenset(problem.message.split(":")[0][:30] for problem in error.problems)
-            failing.append((kinds, data, extension, environ, (secret_key, api_token, in_file, in_url),
-                            str(error).replace(str(path), "{path}")))
+            failing.append(
+                (
+                    kinds,
+                    data,
+                    extension,
+                    environ,
+                    (secret_key, api_token, in_file, in_url),
+                    str(error).replace(str(path), "{path}"),
+                )
+            )
 
     check()
     examples = next(counter)
@@ -209,9 +278,19 @@ def test_config_fuzz_documents_and_environment(tmp_path, clean_sources):
         path = tmp_path / f"replay-{index}{extension}"
         path.write_bytes(data)
         command = project_command("--config", path, "config", "check")
-        runs.append((subprocess.Popen(command, env=dict(base, **environ), cwd=REPO,
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE),
-                     secret_values, report.replace("{path}", str(path))))
+        runs.append(
+            (
+                subprocess.Popen(
+                    command,
+                    env=dict(base, **environ),
+                    cwd=REPO,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                ),
+                secret_values,
+                report.replace("{path}", str(path)),
+            )
+        )
     for run, secret_values, report in runs:
         try:
             out, err = (stream.decode("utf-8", "replace") for stream in run.communicate(timeout=120))
@@ -231,9 +310,13 @@ def test_config_fuzz_random_files(tmp_path, clean_sources):
     """Random bytes and random text in files with a config extension."""
 
     @fuzz_settings(600)
-    @given(content=st.one_of(st.binary(max_size=300),
-                             st.text(max_size=300).map(lambda text: text.encode("utf-8", "surrogatepass"))),
-           extension=st.sampled_from(EXTENSIONS))
+    @given(
+        content=st.one_of(
+            st.binary(max_size=300),
+            st.text(max_size=300).map(lambda text: text.encode("utf-8", "surrogatepass")),
+        ),
+        extension=st.sampled_from(EXTENSIONS),
+    )
     def check(content, extension):
         tried.append(extension)
         path = tmp_path / f"random{extension}"

@@ -61,7 +61,8 @@ class TestPrecedence:
         )
         assert config.API_TOKEN.get_secret_value() == "from-token-file"
         assert config.source_of("API_TOKEN") == (
-            f"file {token_file}, named by environment variable API_TOKEN_FILE")
+            f"file {token_file}, named by environment variable API_TOKEN_FILE"
+        )
 
     def test_environment_beats_credential_and_file(self, tmp_path, credentials):
         path = write(tmp_path / "c.yaml", "SECRET_KEY: from-file\n")
@@ -97,8 +98,12 @@ class TestPrecedence:
 
         token_file = write(tmp_path / "token", TOKEN + "\n")
         config = load(
-            {"DEMO_SECRET_KEY": SECRET, "DEMO_WORKERS": "4", "WORKERS": "9",
-             "DEMO_API_TOKEN_FILE": str(token_file)},
+            {
+                "DEMO_SECRET_KEY": SECRET,
+                "DEMO_WORKERS": "4",
+                "WORKERS": "9",
+                "DEMO_API_TOKEN_FILE": str(token_file),
+            },
             cls=Prefixed,
         )
         assert config.WORKERS == 4
@@ -110,15 +115,22 @@ class TestPrecedence:
 
 SAME_SETTINGS = {
     "yaml": f"secret_key: {SECRET}\nWORKERS: 3\nHTTPS: false\n"
-            "ALLOWED_HOSTS:\n  - example.com\n  - www.example.com\nMARKER: from-yaml\n",
+    "ALLOWED_HOSTS:\n  - example.com\n  - www.example.com\nMARKER: from-yaml\n",
     "yml": f"SECRET_KEY: {SECRET}\nWORKERS: 3\nHTTPS: false\nALLOWED_HOSTS: [example.com, www.example.com]\n"
-           "MARKER: from-yaml\n",
-    "json": json.dumps({"SECRET_KEY": SECRET, "WORKERS": 3, "HTTPS": False,
-                        "ALLOWED_HOSTS": ["example.com", "www.example.com"], "MARKER": "from-yaml"}),
+    "MARKER: from-yaml\n",
+    "json": json.dumps(
+        {
+            "SECRET_KEY": SECRET,
+            "WORKERS": 3,
+            "HTTPS": False,
+            "ALLOWED_HOSTS": ["example.com", "www.example.com"],
+            "MARKER": "from-yaml",
+        }
+    ),
     "toml": f'SECRET_KEY = "{SECRET}"\nWORKERS = 3\nHTTPS = false\n'
-            'ALLOWED_HOSTS = ["example.com", "www.example.com"]\nMARKER = "from-yaml"\n',
+    'ALLOWED_HOSTS = ["example.com", "www.example.com"]\nMARKER = "from-yaml"\n',
     "YAML": f"SECRET_KEY: {SECRET}\nWORKERS: 3\nHTTPS: false\nALLOWED_HOSTS: [example.com, www.example.com]\n"
-            "MARKER: from-yaml\n",
+    "MARKER: from-yaml\n",
 }
 
 
@@ -139,12 +151,13 @@ class TestFileFormats:
     def test_empty_file_gives_defaults(self, tmp_path, name):
         path = write(tmp_path / name, "")
         config = load({"SECRET_KEY": SECRET}, config_file=str(path))
-        assert config.WORKERS == Demo.model_fields["WORKERS"].default_factory()
+        assert Demo.model_fields["WORKERS"].default_factory() == config.WORKERS
         assert config.source_of("WORKERS") == "default"
 
     def test_keys_match_case_insensitively(self, tmp_path):
-        path = write(tmp_path / "demo.yaml",
-                     f"secret_key: {SECRET}\nWorkers: 6\nhttps: false\nApi_Token: {TOKEN}\n")
+        path = write(
+            tmp_path / "demo.yaml", f"secret_key: {SECRET}\nWorkers: 6\nhttps: false\nApi_Token: {TOKEN}\n"
+        )
         config = load({}, config_file=str(path))
         assert config.WORKERS == 6
         assert config.HTTPS is False
@@ -166,13 +179,18 @@ class TestChoosingTheFile:
 
     def cls_with_defaults(self, *paths):
         class WithDefaults(Demo):
-            model_config = {"file_env_var": "TESTPROJECT_CONFIG", "default_files": [str(path) for path in paths]}
+            model_config = {
+                "file_env_var": "TESTPROJECT_CONFIG",
+                "default_files": [str(path) for path in paths],
+            }
 
         return WithDefaults
 
     def test_config_file_beats_env_var_and_defaults(self, files):
         cls = self.cls_with_defaults(files["default1"])
-        config = load({"TESTPROJECT_CONFIG": str(files["named"])}, config_file=str(files["explicit"]), cls=cls)
+        config = load(
+            {"TESTPROJECT_CONFIG": str(files["named"])}, config_file=str(files["explicit"]), cls=cls
+        )
         assert config.MARKER == "explicit"
         assert config.config_file == str(files["explicit"])
 
@@ -200,9 +218,13 @@ class TestChoosingTheFile:
     def test_choose_config_file_explains_why(self, files):
         cls = self.cls_with_defaults(files["default1"])
         assert sources.choose_config_file(cls, {}, str(files["explicit"])) == (
-            str(files["explicit"]), "given with --config")
+            str(files["explicit"]),
+            "given with --config",
+        )
         assert sources.choose_config_file(cls, {"TESTPROJECT_CONFIG": str(files["named"])}) == (
-            str(files["named"]), "named by environment variable TESTPROJECT_CONFIG")
+            str(files["named"]),
+            "named by environment variable TESTPROJECT_CONFIG",
+        )
         assert sources.choose_config_file(cls, {}) == (str(files["default1"]), "a default location")
 
     def test_relative_config_file_is_made_absolute(self, files, monkeypatch):
@@ -227,7 +249,7 @@ class TestEnvironmentLists:
     )
     def test_json_or_comma_separated(self, text, expected):
         config = load({"SECRET_KEY": SECRET, "ALLOWED_HOSTS": text})
-        assert config.ALLOWED_HOSTS == expected
+        assert expected == config.ALLOWED_HOSTS
         assert config.source_of("ALLOWED_HOSTS") == "environment variable ALLOWED_HOSTS"
 
     def test_json_list_of_wrong_items(self):
@@ -259,7 +281,8 @@ class TestSecretFiles:
         config = load({"SECRET_KEY_FILE": str(key_file)})
         assert config.secret_key() == SECRET
         assert config.source_of("SECRET_KEY") == (
-            f"file {key_file}, named by environment variable SECRET_KEY_FILE")
+            f"file {key_file}, named by environment variable SECRET_KEY_FILE"
+        )
 
     def test_credential_strips_one_trailing_newline(self, credentials):
         write(credentials / "secret_key", SECRET + "\n\n")
@@ -318,15 +341,24 @@ def unreadable_file(tmp_path):
 
 # name -> (file name, content or a callable making the file, expected message fragment)
 BAD_FILES = {
-    "malformed-yaml": ("c.yaml", f"SECRET_KEY: {FILE_SECRET}\nWORKERS: [1, 2\nHTTPS: true\n",
-                       "malformed YAML at line"),
+    "malformed-yaml": (
+        "c.yaml",
+        f"SECRET_KEY: {FILE_SECRET}\nWORKERS: [1, 2\nHTTPS: true\n",
+        "malformed YAML at line",
+    ),
     "yaml-tab-indent": ("c.yaml", f"SECRET_KEY: {FILE_SECRET}\n\tWORKERS: 2\n", "malformed YAML"),
-    "malformed-json": ("c.json", f'{{"SECRET_KEY": "{FILE_SECRET}", "WORKERS": }}',
-                       "malformed JSON at line 1"),
+    "malformed-json": (
+        "c.json",
+        f'{{"SECRET_KEY": "{FILE_SECRET}", "WORKERS": }}',
+        "malformed JSON at line 1",
+    ),
     "malformed-toml": ("c.toml", f'SECRET_KEY = "{FILE_SECRET}"\nWORKERS = = 2\n', "malformed TOML"),
     "toml-unclosed-string": ("c.toml", f'SECRET_KEY = "{FILE_SECRET}\n', "malformed TOML"),
-    "unknown-extension": ("c.ini", f"[main]\nSECRET_KEY = {FILE_SECRET}\n",
-                          "unsupported file extension '.ini'; expected one of .yaml, .yml, .json, .toml"),
+    "unknown-extension": (
+        "c.ini",
+        f"[main]\nSECRET_KEY = {FILE_SECRET}\n",
+        "unsupported file extension '.ini'; expected one of .yaml, .yml, .json, .toml",
+    ),
     "no-extension": ("config", f"SECRET_KEY: {FILE_SECRET}\n", "unsupported file extension '(none)'"),
     "top-level-list": ("c.yaml", f"- SECRET_KEY: {FILE_SECRET}\n- WORKERS: 2\n", "expected a mapping"),
     "top-level-json-list": ("c.json", json.dumps([FILE_SECRET]), "expected a mapping"),
@@ -415,7 +447,12 @@ class TestBadFiles:
             config_file=str(path),
         )
         assert sorted(problem.key for problem in error.problems) == [
-            "ALLOWED_HOSTS", "API_TOKEN", "SHADE", "THREADS", "WORKERS"]
+            "ALLOWED_HOSTS",
+            "API_TOKEN",
+            "SHADE",
+            "THREADS",
+            "WORKERS",
+        ]
         assert_no_secret(error, FILE_SECRET)
 
     def test_duplicate_secret_in_yaml_is_not_echoed(self, tmp_path):

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from django_zipserve.deploy import bluegreen, systemd
+from django_zipserve.conf.django_settings import INSTANCE_VARIABLE
+from django_zipserve.deploy import bluegreen
 from django_zipserve.deploy.releases import ReleaseStore
 from tests.helpers import REPO, TEST_SECRET_KEY, activated, clean_environ, http_get, socket_holder, wait_until
 
@@ -56,7 +57,7 @@ class SocketHolder:
         notify.settimeout(0.5)
         command, extra = activated(self.command(colour), self.sock)
         # As the unit's Environment=ZIPSERVE_INSTANCE=%i does.
-        env = dict(self.env, NOTIFY_SOCKET=str(notify_path), **{systemd.INSTANCE_VARIABLE: colour})
+        env = dict(self.env, NOTIFY_SOCKET=str(notify_path), **{INSTANCE_VARIABLE: colour})
         server = self.servers.start(command, env, **extra)
         self.running[colour] = server
         deadline = time.monotonic() + 90
@@ -137,14 +138,30 @@ class Load:
 def example_pyz_next(tmp_path_factory):
     """A different artifact: the example project as version 1.0.1."""
     source = tmp_path_factory.mktemp("next") / "example_project"
-    shutil.copytree(REPO / "example_project", source,
-                    ignore=shutil.ignore_patterns("dist", "static_collected"))
+    shutil.copytree(
+        REPO / "example_project", source, ignore=shutil.ignore_patterns("dist", "static_collected")
+    )
     for path in (source / "pyproject.toml", source / "example_project" / "__init__.py"):
         path.write_text(path.read_text().replace("1.0.0", "1.0.1"))
     out = source.parent / "dist"
-    result = subprocess.run([sys.executable, "-m", "django_zipserve", "build", "--quiet",
-                             "--require", str(REPO), "--output-dir", str(out)],
-                            cwd=source, capture_output=True, text=True, timeout=900, check=False)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "django_zipserve",
+            "build",
+            "--quiet",
+            "--require",
+            str(REPO),
+            "--output-dir",
+            str(out),
+        ],
+        cwd=source,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     return Path(result.stdout.strip().splitlines()[-1])
 
@@ -155,16 +172,31 @@ def record_of(pyz):
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("server", ["pyuwsgi", "gunicorn"])
-def test_restart_upgrade_and_rollback_drop_no_request(servers, tmp_path, shiv_root, example_pyz,
-                                                      example_pyz_next, server):
+def test_restart_upgrade_and_rollback_drop_no_request(
+    servers, tmp_path, shiv_root, example_pyz, example_pyz_next, server
+):
     store = ReleaseStore(tmp_path / "srv", "example")
     first = store.install(example_pyz, record_of(example_pyz))
     store.activate(first)
-    env = clean_environ(SECRET_KEY=TEST_SECRET_KEY, HTTPS="false", STATE_DIR=tmp_path / "state", WORKERS=2,
-                        HOME=tmp_path / "home", SHIV_ROOT=shiv_root)
+    env = clean_environ(
+        SECRET_KEY=TEST_SECRET_KEY,
+        HTTPS="false",
+        STATE_DIR=tmp_path / "state",
+        WORKERS=2,
+        HOME=tmp_path / "home",
+        SHIV_ROOT=shiv_root,
+    )
     artifact = store.current_artifact
-    assert subprocess.run([sys.executable, str(artifact), "migrate", "--noinput"], env=env,
-                          capture_output=True, timeout=300, check=False).returncode == 0
+    assert (
+        subprocess.run(
+            [sys.executable, str(artifact), "migrate", "--noinput"],
+            env=env,
+            capture_output=True,
+            timeout=300,
+            check=False,
+        ).returncode
+        == 0
+    )
     holder = SocketHolder(servers, env, lambda colour: [sys.executable, str(artifact), server], tmp_path)
     health = f"http://127.0.0.1:{holder.port}/-/health/"
     timings = {}
@@ -188,9 +220,13 @@ def test_restart_upgrade_and_rollback_drop_no_request(servers, tmp_path, shiv_ro
         holder.close()
     assert holder.enabled == "green", "restart, upgrade, rollback: blue, green, blue, green"
     ARTIFACTS.mkdir(exist_ok=True)
-    summary = {"server": server, "requests": len(load.results), "failed": len(load.failures()),
-               "switch_seconds": timings,
-               "failures": [(round(at - upgraded_at, 2), error) for at, _, error in load.failures()]}
+    summary = {
+        "server": server,
+        "requests": len(load.results),
+        "failed": len(load.failures()),
+        "switch_seconds": timings,
+        "failures": [(round(at - upgraded_at, 2), error) for at, _, error in load.failures()],
+    }
     (ARTIFACTS / f"bluegreen-{server}.json").write_text(json.dumps(summary, indent=2) + "\n")
     assert load.failures() == [], summary
     assert len(load.results) > 200, summary
@@ -234,8 +270,12 @@ def blue_live(servers, tmp_path):
     (``blue=200, green=503``): starts blue on a socket holder and returns
     ``(holder, health URL on the shared socket)``."""
     statuses = {}
-    holder = SocketHolder(servers, clean_environ(), lambda colour: [sys.executable, "-c", STAND_IN_COLOUR,
-                                                                    str(statuses[colour])], tmp_path)
+    holder = SocketHolder(
+        servers,
+        clean_environ(),
+        lambda colour: [sys.executable, "-c", STAND_IN_COLOUR, str(statuses[colour])],
+        tmp_path,
+    )
 
     def start(**colour_statuses):
         statuses.update(colour_statuses)
@@ -349,13 +389,32 @@ def test_rollback_switch_that_fails_reports_the_commands_and_keeps_the_live_colo
         store.activate(store.install(artifact, {"version": version, "build_id": "b"}))
     env = dict(project_env, PATH=f"{bin_dir}:{project_env['PATH']}")
     result = subprocess.run(
-        [sys.executable, "-m", "tests.testproject", "rollback", "--root", str(store.root),
-         "--name", "example", "--switch", "--health-url", "http://127.0.0.1:9/-/health/"],
-        env=env, cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
+        [
+            sys.executable,
+            "-m",
+            "tests.testproject",
+            "rollback",
+            "--root",
+            str(store.root),
+            "--name",
+            "example",
+            "--switch",
+            "--health-url",
+            "http://127.0.0.1:9/-/health/",
+        ],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 1, result.stderr
     assert "current -> releases/1.0-b (was 1.1-b)" in result.stdout
     assert "$ systemctl start example@green.service\n" in result.stderr
     assert "$ systemctl stop example@green.service\n" in result.stderr, "the new colour is stopped again"
-    assert ("switch failed, the live colour keeps serving: start example@green.service failed: "
-            "Job for example@green.service failed.") in result.stderr
+    assert (
+        "switch failed, the live colour keeps serving: start example@green.service failed: "
+        "Job for example@green.service failed."
+    ) in result.stderr
     assert "Traceback" not in result.stderr

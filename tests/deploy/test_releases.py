@@ -128,8 +128,15 @@ def test_read_record_reads_the_build_record_inside_an_artifact(tmp_path):
 
 
 def run_command(*args, env):
-    return subprocess.run(project_command(*map(str, args)), env=env, cwd=REPO, capture_output=True, text=True,
-                          timeout=60, check=False)
+    return subprocess.run(
+        project_command(*map(str, args)),
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_commands_report_release_errors_in_one_line(tmp_path, project_env):
@@ -153,9 +160,14 @@ def test_deploy_releases_rollback_commands(example_pyz, tmp_path, shiv_root):
     root = tmp_path / "srv" / "example"
 
     def run(*args):
-        return subprocess.run([sys.executable, str(example_pyz), *args, "--root", str(root),
-                               "--name", "example"],
-                              env=env, capture_output=True, text=True, timeout=300, check=False)
+        return subprocess.run(
+            [sys.executable, str(example_pyz), *args, "--root", str(root), "--name", "example"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
 
     deployed = run("deploy")
     assert deployed.returncode == 0, deployed.stderr

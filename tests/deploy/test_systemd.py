@@ -14,28 +14,57 @@ from tests.helpers import REPO, require_tool
 
 @pytest.fixture
 def systemd_analyze():
-    require_tool(shutil.which("systemd-analyze"),
-                 "systemd-analyze (Debian's systemd package) is not installed")
+    require_tool(
+        shutil.which("systemd-analyze"), "systemd-analyze (Debian's systemd package) is not installed"
+    )
 
 
 def render(tmp_path, project_env, *args, name="myapp"):
     output = tmp_path / "units"
     result = subprocess.run(
-        [sys.executable, "-m", "tests.testproject", "systemd", "render", "--name", name,
-         "--output", str(output), *args],
-        env=project_env, cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
+        [
+            sys.executable,
+            "-m",
+            "tests.testproject",
+            "systemd",
+            "render",
+            "--name",
+            name,
+            "--output",
+            str(output),
+            *args,
+        ],
+        env=project_env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     return output
 
 
 def verify(output, name="myapp"):
-    return subprocess.run(["systemd-analyze", "verify", f"{name}.socket", f"{name}@blue.service"],
-                          cwd=output, capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        ["systemd-analyze", "verify", f"{name}.socket", f"{name}@blue.service"],
+        cwd=output,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def exposure(output, name="myapp"):
-    result = subprocess.run(["systemd-analyze", "security", "--offline=true", f"{name}@blue.service"],
-                            cwd=output, capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        ["systemd-analyze", "security", "--offline=true", f"{name}@blue.service"],
+        cwd=output,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     match = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout)
     assert match, result.stdout + result.stderr
     return float(match.group(1))
@@ -43,12 +72,24 @@ def exposure(output, name="myapp"):
 
 @pytest.mark.parametrize("server", ["pyuwsgi", "gunicorn"])
 def test_units_name_interpreter_artifact_and_server(tmp_path, project_env, server):
-    output = render(tmp_path, project_env, "--server", server, "--python", "/usr/bin/python3.11",
-                    "--root", "/opt/apps/myapp", "--listen", "127.0.0.1:9001")
+    output = render(
+        tmp_path,
+        project_env,
+        "--server",
+        server,
+        "--python",
+        "/usr/bin/python3.11",
+        "--root",
+        "/opt/apps/myapp",
+        "--listen",
+        "127.0.0.1:9001",
+    )
     service = (output / "myapp@.service").read_text()
     socket = (output / "myapp.socket").read_text()
-    assert (f"ExecStart=/usr/bin/python3.11 -I /opt/apps/myapp/current/myapp.pyz "
-            f"--config /etc/myapp/config.yml {server}\n") in service
+    assert (
+        f"ExecStart=/usr/bin/python3.11 -I /opt/apps/myapp/current/myapp.pyz "
+        f"--config /etc/myapp/config.yml {server}\n"
+    ) in service
     assert "ListenStream=127.0.0.1:9001\n" in socket
     assert "Sockets=myapp.socket\n" in service and "Type=notify\n" in service
     assert "CacheDirectory=myapp\n" in service and "Environment=SHIV_ROOT=%C/myapp\n" in service
@@ -75,9 +116,24 @@ def test_credential_option_activates_a_secret(tmp_path, project_env):
 
 def test_unknown_credential_is_refused(tmp_path, project_env):
     result = subprocess.run(
-        [sys.executable, "-m", "tests.testproject", "systemd", "render", "--output", str(tmp_path),
-         "--credential", "NOPE"],
-        env=project_env, cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
+        [
+            sys.executable,
+            "-m",
+            "tests.testproject",
+            "systemd",
+            "render",
+            "--output",
+            str(tmp_path),
+            "--credential",
+            "NOPE",
+        ],
+        env=project_env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode != 0
     assert "--credential NOPE: not a setting of this project" in result.stderr
 
@@ -131,3 +187,18 @@ def test_switches_relax_one_directive_each(tmp_path, project_env, systemd_analyz
     assert strict <= relaxed <= 1.5, (strict, relaxed)
     result = verify(relaxed_dir)
     assert (result.returncode, result.stderr) == (0, "")
+
+
+def test_each_directive_declares_the_exposure_measured_without_it(tmp_path, project_env, systemd_analyze):
+    output = render(tmp_path, project_env)
+    service = (output / "myapp@.service").read_text()
+    measured = {}
+    for directive in systemd.HARDENING:
+        line = f"\n{directive.name}={directive.value}\n"
+        assert line in service, directive
+        (output / "myapp@.service").write_text(service.replace(line, "\n", 1))
+        measured[f"{directive.name}={directive.value}"] = exposure(output)
+    declared = {
+        f"{directive.name}={directive.value}": directive.exposure_without for directive in systemd.HARDENING
+    }
+    assert measured == declared

@@ -28,8 +28,14 @@ def artifact_site(tmp_path_factory, shiv_root, example_pyz):
     shutil.copyfile(example_pyz, pyz)
     config = write_site_config(home / "example.yml", home / "state")
     env = clean_environ(SHIV_ROOT=shiv_root, HOME=home, PYTHONUNBUFFERED=1)
-    migrate = subprocess.run([sys.executable, str(pyz), "--config", str(config), "migrate", "--noinput"],
-                             env=env, cwd=home, capture_output=True, text=True, timeout=300)
+    migrate = subprocess.run(
+        [sys.executable, str(pyz), "--config", str(config), "migrate", "--noinput"],
+        env=env,
+        cwd=home,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert migrate.returncode == 0, migrate.stderr[-3000:]
     return SimpleNamespace(pyz=pyz, config=config, env=env, cwd=home)
 
@@ -41,8 +47,14 @@ def artifact_server(request, artifact_site, tmp_path_factory):
     name = request.param
     port = free_port()
     log = tmp_path_factory.mktemp(f"log-{name}") / "server.log"
-    command = [sys.executable, artifact_site.pyz, "--config", artifact_site.config, name,
-               *bind_args(name, port)]
+    command = [
+        sys.executable,
+        artifact_site.pyz,
+        "--config",
+        artifact_site.config,
+        name,
+        *bind_args(name, port),
+    ]
     process = ServerProcess(command, artifact_site.env, artifact_site.cwd, log)
     try:
         wait_for_http(f"http://127.0.0.1:{port}/-/health/", process=process.process)

@@ -98,7 +98,9 @@ def test_gunicorn_config_file_from_the_command_line(servers, site, tmp_path):
 def test_socket_activation(servers, site, server):
     sock = socket_holder()
     port = sock.getsockname()[1]
-    command, extra = activated([sys.executable, str(site["pyz"]), "--config", str(site["config"]), server], sock)
+    command, extra = activated(
+        [sys.executable, str(site["pyz"]), "--config", str(site["config"]), server], sock
+    )
     process = servers.start(command, site["env"], cwd=site["cwd"], **extra)
     try:
         wait_for_http(f"http://127.0.0.1:{port}/", process=process.process)
@@ -124,8 +126,9 @@ def test_release_that_cannot_reach_its_database_refuses_to_start(site, tmp_path,
     not_a_database.mkdir()
     env = dict(site["env"], DATABASE_URL=f"sqlite:///{not_a_database}")
     bind = "--http" if server == "pyuwsgi" else "--bind"
-    result = run_pyz(site["pyz"], env, "--config", site["config"], server, bind, f"127.0.0.1:{free_port()}",
-                     timeout=120)
+    result = run_pyz(
+        site["pyz"], env, "--config", site["config"], server, bind, f"127.0.0.1:{free_port()}", timeout=120
+    )
     assert result.returncode == 1
     assert "refusing to start: warm-up request GET /-/health/ answered 503" in result.stderr
     assert "Starting" not in result.stderr and "Listening" not in result.stderr
@@ -142,8 +145,12 @@ def test_the_artifact_runs_its_own_test_suite(example_pyz, shiv_root, tmp_path, 
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Ran 4 tests" in result.stderr
     assert "incorrectly imported" not in result.stderr
-    assert f"{shiv_root}" in run_pyz(example_pyz, env, "shell", "-c",
-                                     "import example_project; print(example_project.__file__)").stdout
+    assert (
+        f"{shiv_root}"
+        in run_pyz(
+            example_pyz, env, "shell", "-c", "import example_project; print(example_project.__file__)"
+        ).stdout
+    )
 
 
 def test_a_test_run_that_finds_no_test_fails(example_pyz, shiv_root, tmp_path):

@@ -27,9 +27,19 @@ def browser():
     options.binary_location = CHROMIUM
     profile = tempfile.mkdtemp(prefix="zipserve-chromium-")
     # No sandbox: tests run as root. The rest keeps Chromium off the network.
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run", "--disable-quic", "--window-size=1024,768", f"--user-data-dir={profile}"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-quic",
+        "--window-size=1024,768",
+        f"--user-data-dir={profile}",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(30)
@@ -41,7 +51,9 @@ def browser():
 def computed(driver, selector, prop):
     return driver.execute_script(
         "return getComputedStyle(document.querySelector(arguments[0])).getPropertyValue(arguments[1]);",
-        selector, prop)
+        selector,
+        prop,
+    )
 
 
 @pytest.mark.parametrize("server", ["pyuwsgi", "gunicorn"])
@@ -53,7 +65,8 @@ def test_home_and_admin_render_styled(browser, servers, site, server):
     assert computed(browser, "body", "background-color") == "rgb(246, 241, 232)", "site.css applied"
     assert computed(browser, "h1", "color") == "rgb(31, 78, 121)"
     loaded = browser.execute_script(
-        "const img = document.querySelector('img.logo'); return img.complete && img.naturalWidth;")
+        "const img = document.querySelector('img.logo'); return img.complete && img.naturalWidth;"
+    )
     assert loaded == 64, "the logo image loaded"
     browser.save_screenshot(str(ARTIFACTS / f"home-{server}.png"))
 

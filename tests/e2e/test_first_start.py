@@ -36,9 +36,17 @@ def test_concurrent_first_starts_extract_once(tmp_path, example_pyz, artifact_si
     env = clean_environ(SHIV_ROOT=root, HOME=tmp_path, PYTHONUNBUFFERED=1)
     build_id = build_id_of(pyz)
 
-    starts = [subprocess.Popen([sys.executable, str(pyz), "version"], env=env, cwd=tmp_path,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-              for _ in range(4)]
+    starts = [
+        subprocess.Popen(
+            [sys.executable, str(pyz), "version"],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
     outcomes = []
     try:
         for start in starts:

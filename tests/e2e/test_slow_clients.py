@@ -51,8 +51,9 @@ def slow_clients_meet(name, port, process):
         sockets.append(sock)
     stop = threading.Event()
     closed_by_server = []
-    dripper = threading.Thread(target=drip_slow_clients, args=(sockets, stop, SLOW_SECONDS, closed_by_server),
-                               daemon=True)
+    dripper = threading.Thread(
+        target=drip_slow_clients, args=(sockets, stop, SLOW_SECONDS, closed_by_server), daemon=True
+    )
     slow_until = time.monotonic() + SLOW_SECONDS
     dripper.start()
     attempts = []  # (seconds taken, outcome)
@@ -80,11 +81,13 @@ def slow_clients_meet(name, port, process):
     recovered_at = time.monotonic()
     wait_for_http(f"http://127.0.0.1:{port}/-/health/", timeout=60, process=process)
     recovery = round(time.monotonic() - recovered_at, 2)
-    record = (f"{name}: {len(served)}/{len(attempts)} normal requests answered "
-              f"within {PROMPT} s "
-              f"while {SLOW_CLIENTS} slow clients dripped headers ({attempts}); slow connections the server "
-              f"closed: {closed_by_server}; still open at the end: {still_open}; served again "
-              f"{recovery} s after the slow clients left")
+    record = (
+        f"{name}: {len(served)}/{len(attempts)} normal requests answered "
+        f"within {PROMPT} s "
+        f"while {SLOW_CLIENTS} slow clients dripped headers ({attempts}); slow connections the server "
+        f"closed: {closed_by_server}; still open at the end: {still_open}; served again "
+        f"{recovery} s after the slow clients left"
+    )
     print(record)
     assert len(attempts) >= 2, record
     assert process.poll() is None, record

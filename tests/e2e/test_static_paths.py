@@ -46,8 +46,16 @@ def hostile_paths(pyz_name, config_name):
 
 def assert_nothing_leaked(target, raw):
     body = raw.partition(b"\r\n\r\n")[2]
-    for fragment in (TEST_SECRET_KEY.encode(), b"SECRET_KEY", b"root:x:0:0", b"PK\x03\x04",
-                     b"import ", b"def ", b"ZipserveConfig", b"Served from one file"):
+    for fragment in (
+        TEST_SECRET_KEY.encode(),
+        b"SECRET_KEY",
+        b"root:x:0:0",
+        b"PK\x03\x04",
+        b"import ",
+        b"def ",
+        b"ZipserveConfig",
+        b"Served from one file",
+    ):
         assert fragment not in body, f"{target!r} answered with {fragment!r}: {raw[:300]!r}"
 
 

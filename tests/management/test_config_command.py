@@ -21,7 +21,11 @@ FIELDS = [*ZipserveConfig.model_fields, "MARKER", "API_TOKEN"]
 def run(env, *args):
     return subprocess.run(
         [sys.executable, "-m", "tests.testproject", *args],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=60,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -44,6 +48,7 @@ def assert_clean_failure(result, expected, secrets=(SECRET, TOKEN, FILE_SECRET))
 
 # Each case changes the environment and files, and returns the arguments to
 # put before the command and the fragments the report must contain.
+
 
 def case_invalid_int(env, tmp_path):
     env["WORKERS"] = "many"
@@ -153,7 +158,12 @@ def case_several_problems(env, tmp_path):
     path.write_text(f'API_TOKEN = "{FILE_SECRET}"\nTHREADS = 0\nSHADE = "blue"\n')
     env.update(WORKERS="many", HTTPS="perhaps")
     return ["--config", str(path)], [
-        "(4 problems)", "WORKERS", "HTTPS", f"THREADS (file {path})", f"SHADE (file {path})"]
+        "(4 problems)",
+        "WORKERS",
+        "HTTPS",
+        f"THREADS (file {path})",
+        f"SHADE (file {path})",
+    ]
 
 
 BAD_CASES = [value for name, value in sorted(globals().items()) if name.startswith("case_")]

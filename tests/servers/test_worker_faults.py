@@ -103,6 +103,7 @@ def test_worker_killed_under_load_is_replaced_and_service_continues(servers, pro
 
     load = InfoLoad(port, threads=4, seconds=5.0, max_requests=4000, pause=0.005)
     load.start()
+
     # Mid-load (after a second of it), kill a worker that has just answered:
     # with 4 clients and 2 workers, both are busy.
     def a_busy_worker():
@@ -110,7 +111,11 @@ def test_worker_killed_under_load_is_replaced_and_service_continues(servers, pro
         # answers from both workers (or enough of them).
         served = [pid for _, _, pid, _, error in load.snapshot() if error is None]
         loaded_for = time.monotonic() - (load.deadline - load.seconds)
-        if loaded_for > 1.0 and len(served) >= 30 and (len(set(served)) >= 2 or loaded_for > load.seconds - 3):
+        if (
+            loaded_for > 1.0
+            and len(served) >= 30
+            and (len(set(served)) >= 2 or loaded_for > load.seconds - 3)
+        ):
             return served[-1]
         return None
 
@@ -143,16 +148,19 @@ def test_worker_killed_under_load_is_replaced_and_service_continues(servers, pro
     failures = [(round(started - killed_at, 2), error) for started, _, _, _, error in results if error]
     ok_after = [(pid, ppid) for _, pid, ppid, error in after if error is None]
     new_pids = {pid for pid, _ in ok_after} - before - {victim}
-    summary = (f"{server}: {len(results)} requests under load, {len(failures)} failed "
-               f"(seconds after the kill, reason: {failures[:8]}); killed worker {victim}; "
-               f"pids before {sorted(before)}, new pids after {sorted(new_pids)}; "
-               f"{len(ok_after)} answers after the kill")
+    summary = (
+        f"{server}: {len(results)} requests under load, {len(failures)} failed "
+        f"(seconds after the kill, reason: {failures[:8]}); killed worker {victim}; "
+        f"pids before {sorted(before)}, new pids after {sorted(new_pids)}; "
+        f"{len(ok_after)} answers after the kill"
+    )
     print(summary)
     assert process.process.poll() is None, f"the master died: {summary}\n{process.output()[-3000:]}"
     assert victim not in {pid for pid, _ in ok_after}, f"a killed worker answered: {summary}"
     assert new_pids, f"no replacement worker answered: {summary}\n{process.output()[-3000:]}"
-    assert all(ppid == process.pid for pid, ppid in ok_after if pid in new_pids), \
+    assert all(ppid == process.pid for pid, ppid in ok_after if pid in new_pids), (
         f"the replacement is not a child of the master: {summary}"
+    )
     assert len(ok_after) >= 20, f"too few answers after the kill: {summary}"
     assert len(failures) <= 4, f"more requests failed than the killed worker held: {summary}"
     assert after[-1][3] is None, f"the last request after the kill failed: {summary}"

@@ -7,15 +7,18 @@ import sys
 
 #: A process that takes the shared lock the way a starting artifact does,
 #: says so, and keeps it until killed.
-HOLDER = ("import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDONLY); "
-          "fcntl.flock(fd, fcntl.LOCK_SH); print('held', flush=True); time.sleep(60)")
+HOLDER = (
+    "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDONLY); "
+    "fcntl.flock(fd, fcntl.LOCK_SH); print('held', flush=True); time.sleep(60)"
+)
 
 
 def hold(lock_file):
     """Start a process that holds a shared lock on ``lock_file``; returns it
     once it holds the lock (kill it to let go)."""
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(lock_file)], stdout=subprocess.PIPE,
-                              text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(lock_file)], stdout=subprocess.PIPE, text=True
+    )
     assert holder.stdout.readline().strip() == "held"
     return holder
 

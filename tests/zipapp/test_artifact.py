@@ -89,8 +89,11 @@ def test_a_process_that_waited_for_a_removed_extraction_does_not_use_it(tmp_path
     starter = threading.Thread(target=lambda: answer.append(zipapp_boot.hold_extraction(site_packages)))
     starter.start()
     try:
-        wait_until(lambda: waiting_for_lock(lock_file(site_packages.parent)), timeout=10,
-                   message="the starting process waits for the lock")
+        wait_until(
+            lambda: waiting_for_lock(lock_file(site_packages.parent)),
+            timeout=10,
+            message="the starting process waits for the lock",
+        )
         moved = site_packages.parent.with_name(".app.pyz_1.removing")
         os.rename(site_packages.parent, moved)
         (moved / "site-packages" / "module.py").unlink()  # half deleted
@@ -102,10 +105,13 @@ def test_a_process_that_waited_for_a_removed_extraction_does_not_use_it(tmp_path
 
 def test_hold_extraction_holds_one_in_place_for_the_life_of_the_process(tmp_path):
     site_packages = make_extraction(tmp_path / "cache", "app.pyz_1") / "site-packages"
-    code = ("import sys, time; from django_zipserve.zipapp import boot; "
-            "print(boot.hold_extraction(sys.argv[1]), flush=True); time.sleep(60)")
-    process = subprocess.Popen([sys.executable, "-c", code, str(site_packages)], stdout=subprocess.PIPE,
-                               text=True)
+    code = (
+        "import sys, time; from django_zipserve.zipapp import boot; "
+        "print(boot.hold_extraction(sys.argv[1]), flush=True); time.sleep(60)"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", code, str(site_packages)], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert process.stdout.readline().strip() == "True"
         assert artifact.in_use(site_packages.parent)

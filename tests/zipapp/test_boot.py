@@ -18,11 +18,19 @@ from tests.zipapp.locks import hold, waiting_for_lock
 
 class TestChooseRoot:
     def test_order_of_candidates(self, tmp_path):
-        environ = {"SHIV_ROOT": str(tmp_path / "a"), "CACHE_DIRECTORY": f"{tmp_path / 'b'}:{tmp_path / 'c'}",
-                   "XDG_CACHE_HOME": str(tmp_path / "x"), "HOME": str(tmp_path / "h")}
+        environ = {
+            "SHIV_ROOT": str(tmp_path / "a"),
+            "CACHE_DIRECTORY": f"{tmp_path / 'b'}:{tmp_path / 'c'}",
+            "XDG_CACHE_HOME": str(tmp_path / "x"),
+            "HOME": str(tmp_path / "h"),
+        }
         roots = [root for _, root in zipapp_boot.candidate_roots(environ)]
-        assert roots == [str(tmp_path / "a"), str(tmp_path / "b"), str(tmp_path / "x" / "shiv"),
-                         str(tmp_path / "h" / ".cache" / "shiv")]
+        assert roots == [
+            str(tmp_path / "a"),
+            str(tmp_path / "b"),
+            str(tmp_path / "x" / "shiv"),
+            str(tmp_path / "h" / ".cache" / "shiv"),
+        ]
 
     def test_existing_extraction_wins_even_where_nothing_is_writable(self, tmp_path):
         existing = tmp_path / "cache"
@@ -38,13 +46,21 @@ class TestChooseRoot:
 
 
 def artifact_env(tmp_path, **extra):
-    return clean_environ(**{"HOME": tmp_path / "home", "SECRET_KEY": TEST_SECRET_KEY, "HTTPS": "false",
-                            "STATE_DIR": tmp_path / "state", **extra})
+    return clean_environ(
+        **{
+            "HOME": tmp_path / "home",
+            "SECRET_KEY": TEST_SECRET_KEY,
+            "HTTPS": "false",
+            "STATE_DIR": tmp_path / "state",
+            **extra,
+        }
+    )
 
 
 def run(pyz, env, *args, timeout=300, python=sys.executable):
-    return subprocess.run([python, str(pyz), *args], env=env, capture_output=True, text=True, timeout=timeout,
-                          check=False)
+    return subprocess.run(
+        [python, str(pyz), *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 @pytest.mark.e2e
@@ -94,7 +110,8 @@ class TestArtifactStartUp:
         outside = tmp_path / "pythonpath"
         (outside / "dj_database_url").mkdir(parents=True)
         (outside / "dj_database_url" / "__init__.py").write_text(
-            "raise ImportError('outside copy imported')\n")
+            "raise ImportError('outside copy imported')\n"
+        )
         (outside / "zipserve_pythonpath_probe.py").write_text("LEAKED = True\n")
         code = (
             "import importlib.util, dj_database_url, sys; "
@@ -113,8 +130,9 @@ class TestArtifactStartUp:
 
     def test_serves_from_a_read_only_extraction(self, example_pyz, tmp_path, servers):
         """ProtectSystem=strict: the extraction exists but nothing may be written."""
-        require_tool(shutil.which("unshare") and os.geteuid() == 0,
-                     "needs root and unshare to mount read-only")
+        require_tool(
+            shutil.which("unshare") and os.geteuid() == 0, "needs root and unshare to mount read-only"
+        )
         root = tmp_path / "cache"
         env = artifact_env(tmp_path, SHIV_ROOT=str(root), PYTHONDONTWRITEBYTECODE="1")
         state = Path(env["STATE_DIR"])
@@ -153,8 +171,9 @@ def test_prune_keeps_current_recent_and_in_use_extractions(example_pyz, tmp_path
     assert old["newest"].exists(), "the most recent other extraction is kept"
     assert old["held"].exists(), "an extraction in use is never removed"
     assert not old["middle"].exists() and not old["oldest"].exists()
-    current = [path for path in root.iterdir() if path.is_dir() and path.name not in
-               {p.name for p in old.values()}]
+    current = [
+        path for path in root.iterdir() if path.is_dir() and path.name not in {p.name for p in old.values()}
+    ]
     assert len(current) == 1 and (current[0] / "site-packages").is_dir()
     assert "2 removed, 3 kept" in result.stdout
 
@@ -171,11 +190,20 @@ def test_a_start_that_loses_the_race_with_prune_extracts_again(example_pyz, tmp_
     lock = extraction / "site-packages" / zipapp_boot.LOCK_NAME
     pruner = os.open(lock, os.O_RDONLY)
     fcntl.flock(pruner, fcntl.LOCK_EX)
-    starting = subprocess.Popen([sys.executable, str(example_pyz), "version"], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    starting = subprocess.Popen(
+        [sys.executable, str(example_pyz), "version"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
-        wait_until(lambda: waiting_for_lock(lock), timeout=60, message="the artifact waits for its lock",
-                   process=starting)
+        wait_until(
+            lambda: waiting_for_lock(lock),
+            timeout=60,
+            message="the artifact waits for its lock",
+            process=starting,
+        )
         moved = extraction.with_name(f".{extraction.name}.removing")
         os.rename(extraction, moved)  # what the prune does while it holds the lock, then deletes
         shutil.rmtree(moved)

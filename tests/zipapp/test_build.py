@@ -34,9 +34,14 @@ def write_project(path, tool=""):
 
 def run_build(*argv):
     # A wide terminal: argparse wraps --help at the width it finds.
-    return subprocess.run([sys.executable, "-m", "django_zipserve", "build", *map(str, argv)],
-                          env=dict(os.environ, COLUMNS="1000"), capture_output=True, text=True, timeout=60,
-                          check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "django_zipserve", "build", *map(str, argv)],
+        env=dict(os.environ, COLUMNS="1000"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 class TestOptions:
@@ -54,12 +59,16 @@ class TestOptions:
         assert options.quiet is False
 
     def test_pyproject_settings_then_flags(self, tmp_path):
-        project = write_project(tmp_path / "p", 'package = "site"\npython = "/usr/bin/python3.11"\n'
-                                               'extra-requirements = ["psycopg"]\noutput-dir = "out"\n'
-                                               'output-name = "mysite"\n')
+        project = write_project(
+            tmp_path / "p",
+            'package = "site"\npython = "/usr/bin/python3.11"\n'
+            'extra-requirements = ["psycopg"]\noutput-dir = "out"\n'
+            'output-name = "mysite"\n',
+        )
         (project / "requirements.lock").write_text("Django==5.2\n")
-        options = build.resolve_options(args("--project-dir", project, "--python", "/opt/py/bin/python3",
-                                             "--require", "x", "--quiet"))
+        options = build.resolve_options(
+            args("--project-dir", project, "--python", "/opt/py/bin/python3", "--require", "x", "--quiet")
+        )
         assert options.package == "site"
         assert options.entry_point == "site.__main__:main", "derived from the package pyproject.toml names"
         assert options.python == "/opt/py/bin/python3"
@@ -81,19 +90,25 @@ class TestOptions:
             build.resolve_options(args("--project-dir", project))
         assert error.value.report() == (
             f"build failed at step read settings: {project / 'pyproject.toml'}: unknown key 'output_dir' in "
-            f"[tool.django-zipserve]; valid keys: {', '.join(sorted(settings.BY_KEY))}")
+            f"[tool.django-zipserve]; valid keys: {', '.join(sorted(settings.BY_KEY))}"
+        )
         result = run_build("--project-dir", project)
         assert result.returncode == 1, result.stderr
         assert result.stderr.splitlines() == [error.value.report()], "one line, no traceback"
         assert not (project / "typo").exists() and not (project / "out").exists()
 
-    @pytest.mark.parametrize("line, expected", [
-        ("python = 3", "python in [tool.django-zipserve]: expected a non-empty string, got int 3"),
-        ('extra-requirements = "psycopg"',
-         "extra-requirements in [tool.django-zipserve]: expected a list of strings, got str 'psycopg'"),
-        ("extra-requirements = [1]", "expected a list of strings, got list [1]"),
-        ('package = ""', "package in [tool.django-zipserve]: expected a non-empty string"),
-    ])
+    @pytest.mark.parametrize(
+        "line, expected",
+        [
+            ("python = 3", "python in [tool.django-zipserve]: expected a non-empty string, got int 3"),
+            (
+                'extra-requirements = "psycopg"',
+                "extra-requirements in [tool.django-zipserve]: expected a list of strings, got str 'psycopg'",
+            ),
+            ("extra-requirements = [1]", "expected a list of strings, got list [1]"),
+            ('package = ""', "package in [tool.django-zipserve]: expected a non-empty string"),
+        ],
+    )
     def test_value_of_the_wrong_type_is_refused(self, tmp_path, line, expected):
         project = write_project(tmp_path / "p", line + "\n")
         with pytest.raises(build.BuildError) as error:
@@ -120,8 +135,9 @@ class TestDeclaration:
     def test_every_key_is_accepted_and_reaches_the_options(self, tmp_path):
         values = {"text": '"given"', "path": '"given"', "list": '["given"]'}
         declared = [setting for setting in settings.BUILD_SETTINGS if setting.key]
-        project = write_project(tmp_path / "p", "".join(f"{setting.key} = {values[setting.kind]}\n"
-                                                        for setting in declared))
+        project = write_project(
+            tmp_path / "p", "".join(f"{setting.key} = {values[setting.kind]}\n" for setting in declared)
+        )
         options = build.resolve_options(args("--project-dir", project))
         for setting in declared:
             expected = {"text": "given", "path": project / "given", "list": ["given"]}[setting.kind]
@@ -168,10 +184,14 @@ def test_normalise_removes_build_paths_and_fixes_modes(tmp_path):
 
 def test_prune_translations_keeps_offered_languages(tmp_path):
     site = tmp_path / "site"
-    for path in ("django/conf/locale/en/formats.py", "django/conf/locale/en_GB/formats.py",
-                 "django/conf/locale/fr/formats.py", "django/contrib/admin/locale/de/LC_MESSAGES/django.mo",
-                 "django/contrib/admin/locale/pt_BR/LC_MESSAGES/django.mo",
-                 "app/locale/pt/LC_MESSAGES/django.mo"):
+    for path in (
+        "django/conf/locale/en/formats.py",
+        "django/conf/locale/en_GB/formats.py",
+        "django/conf/locale/fr/formats.py",
+        "django/contrib/admin/locale/de/LC_MESSAGES/django.mo",
+        "django/contrib/admin/locale/pt_BR/LC_MESSAGES/django.mo",
+        "app/locale/pt/LC_MESSAGES/django.mo",
+    ):
         (site / path).parent.mkdir(parents=True, exist_ok=True)
         (site / path).write_text("")
     assert build.prune_translations(site, {"en", "pt"}) == 2
@@ -184,12 +204,29 @@ def test_prune_translations_keeps_offered_languages(tmp_path):
 
 @pytest.mark.e2e
 def test_build_the_example_project(tmp_path):
-    before = subprocess.run(["git", "status", "--porcelain", "--ignored", "example_project"], cwd=REPO,
-                            capture_output=True, text=True, check=False).stdout
+    before = subprocess.run(
+        ["git", "status", "--porcelain", "--ignored", "example_project"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
     result = subprocess.run(
-        [sys.executable, "-m", "django_zipserve", "build", "--require", str(REPO),
-         "--output-dir", str(tmp_path)],
-        cwd=REPO / "example_project", capture_output=True, text=True, timeout=900, check=False,
+        [
+            sys.executable,
+            "-m",
+            "django_zipserve",
+            "build",
+            "--require",
+            str(REPO),
+            "--output-dir",
+            str(tmp_path),
+        ],
+        cwd=REPO / "example_project",
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     for step in ("install the project", "collect static files", "build the zipapp with shiv"):
@@ -206,8 +243,11 @@ def test_build_the_example_project(tmp_path):
     with zipfile.ZipFile(pyz) as archive:
         names = archive.namelist()
     assert "site-packages/example_project/static_collected/staticfiles.json" in names
-    assert any(name.startswith("site-packages/example_project/static_collected/example_project/site.")
-               and name.endswith(".css.gz") for name in names)
+    assert any(
+        name.startswith("site-packages/example_project/static_collected/example_project/site.")
+        and name.endswith(".css.gz")
+        for name in names
+    )
     assert "site-packages/example_project/templates/home.html" in names
     # pip's console scripts (with the build machine's paths) are gone; only
     # our start-up preamble is in bin/.
@@ -219,8 +259,13 @@ def test_build_the_example_project(tmp_path):
     assert any(name.startswith("site-packages/django/conf/locale/en/") for name in names)
     assert not any(name.startswith("site-packages/django/conf/locale/fr/") for name in names)
     assert not any(name.endswith(".po") for name in names)
-    after = subprocess.run(["git", "status", "--porcelain", "--ignored", "example_project"], cwd=REPO,
-                           capture_output=True, text=True, check=False).stdout
+    after = subprocess.run(
+        ["git", "status", "--porcelain", "--ignored", "example_project"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
     assert after == before, "the build wrote into the source tree"
 
 
@@ -230,13 +275,27 @@ def test_two_builds_in_different_folders_are_identical(tmp_path):
     digests = []
     for folder in ("first", "second-build-elsewhere"):
         source = tmp_path / folder / "example_project"
-        shutil.copytree(REPO / "example_project", source,
-                        ignore=shutil.ignore_patterns("dist", "static_collected"))
+        shutil.copytree(
+            REPO / "example_project", source, ignore=shutil.ignore_patterns("dist", "static_collected")
+        )
         os.utime(source / "pyproject.toml")  # a different mtime must not matter
         result = subprocess.run(
-            [sys.executable, "-m", "django_zipserve", "build", "--quiet", "--require", str(REPO),
-             "--output-dir", str(tmp_path / folder / "dist")],
-            cwd=source, capture_output=True, text=True, timeout=900, check=False,
+            [
+                sys.executable,
+                "-m",
+                "django_zipserve",
+                "build",
+                "--quiet",
+                "--require",
+                str(REPO),
+                "--output-dir",
+                str(tmp_path / folder / "dist"),
+            ],
+            cwd=source,
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
             env=dict(os.environ, SOURCE_DATE_EPOCH="1700000000"),
         )
         assert result.returncode == 0, result.stderr

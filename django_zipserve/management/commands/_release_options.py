@@ -7,8 +7,9 @@ from django_zipserve.deploy.releases import SITES_FOLDER, ReleaseStore
 
 def add_release_options(parser):
     parser.add_argument("--name", help="release and unit name (default: the project's name)")
-    parser.add_argument("--root", help=f"the release folder, holding releases/ and current "
-                        f"(default: {SITES_FOLDER}/NAME)")
+    parser.add_argument(
+        "--root", help=f"the release folder, holding releases/ and current (default: {SITES_FOLDER}/NAME)"
+    )
 
 
 def release_name(options):
@@ -20,11 +21,16 @@ def release_store(options):
 
 
 def add_switch_options(parser):
-    parser.add_argument("--switch", action="store_true",
-                        help="then switch colours: start the idle NAME@blue/green service, check its health, "
-                        "stop the live one (systemctl)")
-    parser.add_argument("--health-url", help="health view to check after starting "
-                        "(default: the health view at the socket unit's address)")
+    parser.add_argument(
+        "--switch",
+        action="store_true",
+        help="then switch colours: start the idle NAME@blue/green service, check its health, "
+        "stop the live one (systemctl)",
+    )
+    parser.add_argument(
+        "--health-url",
+        help="health view to check after starting (default: the health view at the socket unit's address)",
+    )
 
 
 def switch_if_asked(command, options):

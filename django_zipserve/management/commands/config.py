@@ -2,8 +2,8 @@ import sys
 
 from django.core.management.base import CommandError
 
-from django_zipserve.conf import documents as generate
 from django_zipserve.conf import ZipserveConfig
+from django_zipserve.conf import documents as generate
 from django_zipserve.management.base import ZipserveCommand
 
 

@@ -20,5 +20,7 @@ class Command(ZipserveCommand):
         for release in releases:
             installed = datetime.datetime.fromtimestamp(release.installed).strftime("%Y-%m-%d %H:%M:%S")
             marker = "*" if release.current else " "
-            self.stdout.write(f"{marker} {release.id:<32} installed {installed}  commit "
-                              f"{(release.record.get('commit') or '-')[:12]}")
+            self.stdout.write(
+                f"{marker} {release.id:<32} installed {installed}  commit "
+                f"{(release.record.get('commit') or '-')[:12]}"
+            )

@@ -23,23 +23,41 @@ class Command(ZipserveCommand):
         add_release_options(render)
         render.add_argument("--output", required=True, help="directory to write the units into")
         render.add_argument("--server", choices=("pyuwsgi", "gunicorn"), default="pyuwsgi")
-        render.add_argument("--python", default=systemd.DEFAULT_PYTHON,
-                            help=f"interpreter that runs the artifact (default: {systemd.DEFAULT_PYTHON})")
+        render.add_argument(
+            "--python",
+            default=systemd.DEFAULT_PYTHON,
+            help=f"interpreter that runs the artifact (default: {systemd.DEFAULT_PYTHON})",
+        )
         render.add_argument("--listen", help="socket address (default: BIND from the configuration)")
-        render.add_argument("--config", dest="config_file", help="configuration file the service reads "
-                            "(default: /etc/NAME/config.yml)")
-        render.add_argument("--credential", action="append", default=[], metavar="NAME",
-                            help="also load this secret as a credential (SECRET_KEY always is)")
+        render.add_argument(
+            "--config",
+            dest="config_file",
+            help="configuration file the service reads (default: /etc/NAME/config.yml)",
+        )
+        render.add_argument(
+            "--credential",
+            action="append",
+            default=[],
+            metavar="NAME",
+            help="also load this secret as a credential (SECRET_KEY always is)",
+        )
         for directive in systemd.RELAXABLE:
             relaxation = directive.relaxation
-            render.add_argument(relaxation.flag, dest=relaxation.name, action="store_true",
-                                help=f"leave out {directive.name}={directive.value}: {relaxation.cost}")
+            render.add_argument(
+                relaxation.flag,
+                dest=relaxation.name,
+                action="store_true",
+                help=f"leave out {directive.name}={directive.value}: {relaxation.cost}",
+            )
 
     def handle(self, *args, action, **options):
         config = ZipserveConfig.loaded()
         name = release_name(options)
-        unknown = [item for item in options["credential"]
-                   if config is None or item.upper() not in type(config).model_fields]
+        unknown = [
+            item
+            for item in options["credential"]
+            if config is None or item.upper() not in type(config).model_fields
+        ]
         if unknown:
             raise CommandError(f"--credential {', '.join(unknown)}: not a setting of this project")
         unit = systemd.UnitOptions(
@@ -51,12 +69,17 @@ class Command(ZipserveCommand):
             root=options["root"],
             config_file=options["config_file"] or f"/etc/{name}/config.yml",
             credentials=systemd.credentials_for(type(config), extra=options["credential"]) if config else (),
-            relaxed=frozenset(directive.relaxation.name for directive in systemd.RELAXABLE
-                              if options[directive.relaxation.name]),
+            relaxed=frozenset(
+                directive.relaxation.name
+                for directive in systemd.RELAXABLE
+                if options[directive.relaxation.name]
+            ),
         )
         output = Path(options["output"])
         output.mkdir(parents=True, exist_ok=True)
-        for filename, text in ((f"{name}.socket", systemd.render_socket(unit)),
-                               (f"{name}@.service", systemd.render_service(unit))):
+        for filename, text in (
+            (f"{name}.socket", systemd.render_socket(unit)),
+            (f"{name}@.service", systemd.render_service(unit)),
+        ):
             (output / filename).write_text(text, encoding="utf-8")
             self.stdout.write(f"wrote {output / filename}")

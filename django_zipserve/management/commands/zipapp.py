@@ -24,8 +24,12 @@ class Command(ZipserveCommand):
         version.add_argument("--json", action="store_true", help="the whole build record as JSON")
         actions.add_parser("info", help="list the extractions")
         prune = actions.add_parser("prune", help="remove old extractions")
-        prune.add_argument("--keep", type=int, default=2,
-                           help="recent extractions to keep besides the current one (default: 2)")
+        prune.add_argument(
+            "--keep",
+            type=int,
+            default=2,
+            help="recent extractions to keep besides the current one (default: 2)",
+        )
         prune.add_argument("--dry-run", action="store_true", help="only say what would be removed")
 
     def handle(self, *args, action, **options):

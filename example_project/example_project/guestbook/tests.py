@@ -11,7 +11,9 @@ class HomePageTests(TestCase):
         self.assertEqual(response.status_code, 200)
         self.assertContains(response, settings.GREETING)
         # Hashed (site.3f2a1c9e0b7d.css) once collected into the artifact.
-        self.assertRegex(response.content.decode(), r'href="/static/example_project/site\.([0-9a-f]{12}\.)?css"')
+        self.assertRegex(
+            response.content.decode(), r'href="/static/example_project/site\.([0-9a-f]{12}\.)?css"'
+        )
         self.assertContains(response, 'class="logo"')
 
     def test_home_page_lists_greetings(self):
