@@ -330,6 +330,23 @@ def collect(config_cls, environ=None, config_file=None):
     return values, path, problems
 
 
+#: What an unknown key must look like to be named in a report: a broken line
+#: (``API_TOKEN s3cret`` after a lost colon) can make a value part of a key.
+SETTING_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+
+
+def _unknown_key(key, path):
+    message = "unknown setting; see `config docs` for the valid names"
+    if SETTING_NAME.fullmatch(str(key)):
+        return Problem(str(key), f"file {path}", message)
+    return Problem(
+        "",
+        f"file {path}",
+        "a key that is not a setting name (not shown: a broken line can make a "
+        "value part of it); see `config docs` for the valid names",
+    )
+
+
 def _file_values(config_cls, path, why):
     """``({field: Sourced}, problems)`` from the configuration file."""
     values, problems = {}, []
@@ -339,9 +356,7 @@ def _file_values(config_cls, path, why):
     for key, value in read_config_file(path, why, name=config_cls.name).items():
         field = by_lower.get(str(key).lower())
         if field is None:
-            problems.append(
-                Problem(str(key), f"file {path}", "unknown setting; see `config docs` for the valid names")
-            )
+            problems.append(_unknown_key(key, path))
         else:
             values[field] = Sourced(value, f"file {path}")
     return values, problems

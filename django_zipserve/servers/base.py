@@ -46,6 +46,12 @@ COMMAND_OPTIONS = {
 }
 
 
+#: Both servers recycle a worker after this many requests: a slow memory
+#: leak in the application (or a library) cannot grow without bound.
+RECYCLE_AFTER = 5000
+RECYCLE_REASON = f"recycle each worker after {RECYCLE_AFTER} requests to bound slow memory leaks"
+
+
 @dataclass(frozen=True)
 class Default:
     """One production default: declared once, used for the arguments, the

@@ -19,7 +19,7 @@ import sys
 
 from gunicorn.app.wsgiapp import WSGIApplication
 
-from .base import Default, wsgi_app_path
+from .base import RECYCLE_AFTER, RECYCLE_REASON, Default, wsgi_app_path
 
 
 def control_socket_settings(environ=None):
@@ -61,12 +61,7 @@ DEFAULTS = (
         "seconds in-flight requests get to finish on SIGTERM or reload",
         setting="graceful_timeout",
     ),
-    Default(
-        "--max-requests",
-        5000,
-        "recycle each worker after 5000 requests to bound slow memory leaks",
-        setting="max_requests",
-    ),
+    Default("--max-requests", RECYCLE_AFTER, RECYCLE_REASON, setting="max_requests"),
     Default(
         "--max-requests-jitter",
         500,

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from ..conf import setting
-from .base import Default, listen_fds, wsgi_app_path
+from .base import RECYCLE_AFTER, RECYCLE_REASON, Default, listen_fds, wsgi_app_path
 
 #: uWSGI's one-letter options and aliases, mapped to one canonical name.
 ALIASES = {
@@ -171,7 +171,7 @@ DEFAULTS = (
     Default.configured("--processes", "WORKERS", "worker processes"),
     Default.configured("--threads", "THREADS", "threads per worker"),
     Default.configured("--harakiri", "TIMEOUT", "kill and replace a worker stuck on one request"),
-    Default("--max-requests", 5000, "recycle each worker after 5000 requests to bound slow memory leaks"),
+    Default("--max-requests", RECYCLE_AFTER, RECYCLE_REASON),
     Default("--max-requests-delta", 100, "spread those recycles so workers do not restart together"),
     Default.configured(
         "--worker-reload-mercy",

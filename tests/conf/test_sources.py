@@ -493,3 +493,12 @@ class TestSecretDetection:
         error = failure({"SECRET_KEY": SECRET}, config_file=str(path), cls=Probe)
         assert error.problems[0].key == "PROBE"
         assert_no_secret(error, FILE_SECRET)
+
+
+def test_a_key_that_swallowed_its_value_is_not_echoed(tmp_path):
+    # A lost colon makes "API_TOK <secret>" one key of the mapping.
+    path = tmp_path / "broken.yaml"
+    path.write_text(f"MARKER: x\nAPI_TOK {TOKEN}: 1\n")
+    error = failure({"SECRET_KEY": SECRET}, config_file=str(path))
+    assert_no_secret(error, TOKEN)
+    assert "a key that is not a setting name" in error.report()
