@@ -2,17 +2,18 @@
 results into the chart docs/benchmarks.png (needs matplotlib; without it the
 chart is left as it is and the text still rendered).
 
-Usage: python bench/report.py
+Usage: python bench/report.py [--output docs/benchmarks.rst] [--results bench/results]
 """
 
+import argparse
 import json
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
 RESULTS = HERE / "results"
-DOC = HERE.parent / "docs" / "benchmarks.rst"
-CHART = DOC.with_suffix(".png")
+DOC = REPO / "docs" / "benchmarks.rst"
 
 HEADER = """\
 ==========
@@ -85,12 +86,20 @@ def rst_table(headers, rows, align=None):
 
 
 def throughput_section(data):
+    lines = throughput_intro(data) + dynamic_page_table(data) + ratio_table(data)
+    lines += [""] + verdict(data) + [""]
+    lines += static_file_section(data)
+    lines += memory_section(data)
+    lines += artifact_size_lines(data)
+    lines += notes(data)
+    lines += [".. image:: benchmarks.png", "   :alt: requests per second of each configuration", ""]
+    lines += command_lines(data["configs"])
+    return "\n".join(lines)
+
+
+def throughput_intro(data):
     settings = data["settings"]
-    configs = data["configs"]
-    dynamic = data["dynamic"]
-    memory = data["memory"]
-    workers = settings["workers"]
-    lines = [
+    return [
         "Throughput",
         "==========",
         "",
@@ -101,7 +110,7 @@ def throughput_section(data):
         f"configuration after {settings['warmup_s']} s of unrecorded load, every configuration once per",
         "round in an order rotated between rounds, a fresh server for each run. Medians over the",
         f"rounds; Python {data['python']}, {data['machine']['cpus']} CPU cores shared by the server and wrk,",
-        f"{data['machine']['wrk']}. Our WORKERS default here is {workers} (2 per core). Every",
+        f"{data['machine']['wrk']}. Our WORKERS default here is {settings['workers']} (2 per core). Every",
         "configuration runs on the same interpreter, with the same environment configuration and",
         f"the same SQLite database; the page lists {settings['greetings']} greetings read from it.",
         "*ours*: the artifact's ``pyuwsgi`` and ``gunicorn`` commands with no option but the",
@@ -112,71 +121,87 @@ def throughput_section(data):
         "------------",
         "",
     ]
-    rows = []
-    for name, row in dynamic.items():
-        mem = memory.get(name) or {}
-        rows.append(
-            [
-                f"``{name}``",
-                configs[name]["description"],
-                configs[name].get("workers", "?"),
-                f"{row['rps']:.0f}",
-                f"{row['rps_min']:.0f}–{row['rps_max']:.0f}",
-                f"{row['p50_ms']:.1f}",
-                f"{row['p99_ms']:.1f}",
-            ]
-        )
-    lines += rst_table(
+
+
+def dynamic_page_table(data):
+    configs = data["configs"]
+    rows = [
+        [
+            f"``{name}``",
+            configs[name]["description"],
+            configs[name].get("workers", "?"),
+            f"{row['rps']:.0f}",
+            f"{row['rps_min']:.0f}–{row['rps_max']:.0f}",
+            f"{row['p50_ms']:.1f}",
+            f"{row['p99_ms']:.1f}",
+        ]
+        for name, row in data["dynamic"].items()
+    ]
+    return rst_table(
         ["configuration", "what", "workers", "req/s", "range", "p50 ms", "p99 ms"], rows, "llrrrrr"
     )
-    lines += [
+
+
+def ratio_table(data):
+    rows = [
+        [
+            f"``{ratio['numerator']}`` / ``{ratio['denominator']}``",
+            ratio["meaning"],
+            f"{ratio['ratio']:.2f}×",
+            ", ".join(f"{r:.2f}" for r in ratio["per_round"]),
+            f"{ratio['p99_ratio']:.2f}×",
+        ]
+        for ratio in data["ratios"]
+    ]
+    return [
         "",
         "*range*: lowest and highest of the rounds. Ratios of the median requests/s, the same",
         "ratio within each round (the two ran minutes apart at most), and the ratio of the p99",
         "latencies (lower is better):",
         "",
+        *rst_table(["comparison", "what it shows", "req/s", "per round", "p99"], rows, "llrll"),
     ]
-    rows = []
-    for ratio in data["ratios"]:
-        rows.append(
-            [
-                f"``{ratio['numerator']}`` / ``{ratio['denominator']}``",
-                ratio["meaning"],
-                f"{ratio['ratio']:.2f}×",
-                ", ".join(f"{r:.2f}" for r in ratio["per_round"]),
-                f"{ratio['p99_ratio']:.2f}×",
-            ]
-        )
-    lines += rst_table(["comparison", "what it shows", "req/s", "per round", "p99"], rows, "llrll")
-    lines += [""] + verdict(data) + [""]
 
+
+def static_file_section(data):
     runs = data.get("static", {}).get("runs") or {}
-    if runs:
-        to_nginx = data["static"].get("ratios_to_nginx", {})
-        lines += [
-            "Static file",
-            "-----------",
-            "",
-            f"``{data['static']['path']}``, the hashed stylesheet the page links to, requested with",
-            "``Accept-Encoding: gzip`` (as browsers do): through our two servers (WhiteNoise, from the",
-            "artifact's extraction) and from nginx (``worker_processes 2``, ``gzip_static on``, serving",
-            "the same collected directory with the same headers).",
-            "",
+    if not runs:
+        return []
+    to_nginx = data["static"].get("ratios_to_nginx", {})
+    rows = [
+        [
+            f"``{name}``",
+            f"{row['rps']:.0f}",
+            f"{row['p50_ms']:.2f}",
+            f"{row['p99_ms']:.2f}",
+            # nginx is the reference, so it has no ratio of its own.
+            f"{to_nginx[name]:.3f}" if name in to_nginx else "1",
         ]
-        rows = [
-            [
-                f"``{name}``",
-                f"{row['rps']:.0f}",
-                f"{row['p50_ms']:.2f}",
-                f"{row['p99_ms']:.2f}",
-                f"{to_nginx[name]:.3f}" if name in to_nginx else "1",
-            ]
-            for name, row in runs.items()
-        ]
-        lines += rst_table(["server", "req/s", "p50 ms", "p99 ms", "of nginx"], rows, "lrrrr")
-        lines += [""] + header_check(data) + [""]
+        for name, row in runs.items()
+    ]
+    return [
+        "Static file",
+        "-----------",
+        "",
+        f"``{data['static']['path']}``, the hashed stylesheet the page links to, requested with",
+        "``Accept-Encoding: gzip`` (as browsers do): through our two servers (WhiteNoise, from the",
+        "artifact's extraction) and from nginx (``worker_processes 2``, ``gzip_static on``, serving",
+        "the same collected directory with the same headers).",
+        "",
+        *rst_table(["server", "req/s", "p50 ms", "p99 ms", "of nginx"], rows, "lrrrr"),
+        "",
+        *header_check(data),
+        "",
+    ]
 
-    lines += [
+
+MEMORY_HEADERS = ("configuration", "workers", "RSS MB", "peak MB", "PSS MB", "private MB", "all PSS MB")
+MEMORY_COLUMNS = ("worker_rss_mb", "worker_hwm_mb", "worker_pss_mb", "worker_private_mb", "total_pss_mb")
+
+
+def memory_section(data):
+    rows = [memory_row(name, mem) for name, mem in data["memory"].items() if mem]
+    return [
         "Memory",
         "------",
         "",
@@ -185,52 +210,34 @@ def throughput_section(data):
         "pages divided among the processes sharing them) and private memory; and the PSS of all",
         "of the server's processes (master, workers, uWSGI's router) together.",
         "",
-    ]
-    rows = []
-    for name, mem in memory.items():
-        if not mem:
-            continue
-        rows.append(
-            [
-                f"``{name}``",
-                mem["workers"],
-                *(
-                    f"{mem[key]:.1f}"
-                    for key in (
-                        "worker_rss_mb",
-                        "worker_hwm_mb",
-                        "worker_pss_mb",
-                        "worker_private_mb",
-                        "total_pss_mb",
-                    )
-                ),
-                mem["recycled_workers"],
-            ]
-        )
-    lines += rst_table(
-        ["configuration", "workers", "RSS MB", "peak MB", "PSS MB", "private MB", "all PSS MB", "recycled"],
-        rows,
-        "lrrrrrrr",
-    )
-    lines += [
+        *rst_table([*MEMORY_HEADERS, "recycled"], rows, "lrrrrrrr"),
         "",
         "*recycled*: workers replaced during the runs (``max-requests``); a replaced worker's",
         "peak counts from its start only.",
         "",
     ]
 
+
+def memory_row(name, mem):
+    megabytes = (f"{mem[key]:.1f}" for key in MEMORY_COLUMNS)
+    return [f"``{name}``", mem["workers"], *megabytes, mem["recycled_workers"]]
+
+
+def artifact_size_lines(data):
     size = data.get("size")
-    if size:
-        build = data.get("build_seconds")
-        built = f"; one ``python -m django_zipserve build`` took {build:.0f} s." if build else "."
-        lines += [
-            f"The artifact: {size['pyz_bytes'] / 1e6:.1f} MB, {size['extracted_bytes'] / 1e6:.1f} MB "
-            "extracted" + built,
-            "",
-        ]
-    lines += notes(data)
-    lines += [".. image:: benchmarks.png", "   :alt: requests per second of each configuration", ""]
-    lines += [
+    if not size:
+        return []
+    build = data.get("build_seconds")
+    built = f"; one ``python -m django_zipserve build`` took {build:.0f} s." if build else "."
+    return [
+        f"The artifact: {size['pyz_bytes'] / 1e6:.1f} MB, {size['extracted_bytes'] / 1e6:.1f} MB "
+        "extracted" + built,
+        "",
+    ]
+
+
+def command_lines(configs):
+    lines = [
         "Command lines (``ADDR`` is ``127.0.0.1:PORT``; ``venv/bin/python`` runs the artifact):",
         "",
         ".. code-block:: text",
@@ -240,7 +247,7 @@ def throughput_section(data):
         lines.append(f"    {name}:")
         lines += ["        " + chunk for chunk in wrap_argv(config["argv"])]
     lines.append("")
-    return "\n".join(lines)
+    return lines
 
 
 def wrap_argv(argv, width=88):
@@ -257,65 +264,81 @@ def wrap_argv(argv, width=88):
 
 SERVER_NAMES = {"uwsgi": "uWSGI", "gunicorn": "gunicorn"}
 
+SAME_WORKER_COMPARISONS = (
+    ("uWSGI (``--http`` router)", "ours-uwsgi", "equal-uwsgi"),
+    ("gunicorn", "ours-gunicorn", "equal-gunicorn"),
+    ("uWSGI (``--http-socket``)", "ours-uwsgi-hs", "equal-uwsgi-hs"),
+)
+
 
 def find_ratio(data, top, bottom):
     return next((r for r in data["ratios"] if r["numerator"] == top and r["denominator"] == bottom), None)
 
 
 def verdict(data):
-    lines = []
+    margin = noise_margin(data)
+    return defaults_verdict(data) + floor_verdict(data, margin) + noise_lines(data, margin)
+
+
+def defaults_verdict(data):
     beats = [
         (server, find_ratio(data, f"ours-{server}", f"bare-{server}")) for server in ("uwsgi", "gunicorn")
     ]
     beats = [(s, r) for s, r in beats if r]
-    if beats:
-        text = "; ".join(f"{SERVER_NAMES[s]} {r['ratio']:.2f}×" for s, r in beats)
-        ok = all(r["ratio"] > 1 for _, r in beats)
-        lines.append(
-            f"Our defaults against each server's own: {text} — "
-            + ("faster in both." if ok else "**not faster everywhere**.")
-        )
-    floor = [
-        (label, find_ratio(data, top, bottom))
-        for label, top, bottom in (
-            ("uWSGI (``--http`` router)", "ours-uwsgi", "equal-uwsgi"),
-            ("gunicorn", "ours-gunicorn", "equal-gunicorn"),
-            ("uWSGI (``--http-socket``)", "ours-uwsgi-hs", "equal-uwsgi-hs"),
-        )
+    if not beats:
+        return []
+    text = "; ".join(f"{SERVER_NAMES[s]} {r['ratio']:.2f}×" for s, r in beats)
+    ok = all(r["ratio"] > 1 for _, r in beats)
+    return [
+        f"Our defaults against each server's own: {text} — "
+        + ("faster in both." if ok else "**not faster everywhere**.")
     ]
+
+
+def floor_verdict(data, margin):
+    floor = [(label, find_ratio(data, top, bottom)) for label, top, bottom in SAME_WORKER_COMPARISONS]
     floor = [(label, r) for label, r in floor if r]
-    margin = noise_margin(data)
-    if floor:
-        parts = [
-            f"{label} {r['ratio']:.2f} (rounds {min(r['per_round']):.2f}–{max(r['per_round']):.2f})"
-            for label, r in floor
-        ]
-        lines.append("")
-        lines.append("At the same worker count, ours against the plain server: " + "; ".join(parts) + ".")
-        below = [label for label, r in floor if r["ratio"] < 0.97]
-        if not below:
-            lines.append("All at or above the 0.97 floor.")
-        elif not margin:
-            lines.append(f"Below the 0.97 floor: {', '.join(below)} (no estimate of the noise in this run).")
-        elif all(r["ratio"] >= 1 - margin for label, r in floor if label in below):
-            lines.append(
-                f"Below the 0.97 floor: {', '.join(below)}, but within this machine's noise "
-                f"(±{margin:.2f}, see *Noise*): not resolved by this run."
-            )
-        else:
-            lines.append(f"**Below the 0.97 floor, beyond the noise**: {', '.join(below)}.")
-    if margin:
-        noise = data["noise"]
-        lines += [
-            "",
-            (
-                "Noise: runs of one configuration differ from round to round by "
-                f"{noise['median_rps_cv']:.0%} (median coefficient of variation; up to "
-                f"{noise['max_rps_cv']:.0%}), so a ratio of two"
-            ),
-            f"medians of {rounds_of(data)} rounds is uncertain by about ±{margin:.2f} (two standard errors).",
-        ]
-    return lines
+    if not floor:
+        return []
+    parts = [
+        f"{label} {r['ratio']:.2f} (rounds {min(r['per_round']):.2f}–{max(r['per_round']):.2f})"
+        for label, r in floor
+    ]
+    return [
+        "",
+        "At the same worker count, ours against the plain server: " + "; ".join(parts) + ".",
+        floor_conclusion(floor, margin),
+    ]
+
+
+def floor_conclusion(floor, margin):
+    below = [label for label, r in floor if r["ratio"] < 0.97]
+    if not below:
+        return "All at or above the 0.97 floor."
+    if not margin:
+        return f"Below the 0.97 floor: {', '.join(below)} (no estimate of the noise in this run)."
+    # A shortfall the run's own noise could explain is reported as undecided, not as a regression.
+    if all(r["ratio"] >= 1 - margin for label, r in floor if label in below):
+        return (
+            f"Below the 0.97 floor: {', '.join(below)}, but within this machine's noise "
+            f"(±{margin:.2f}, see *Noise*): not resolved by this run."
+        )
+    return f"**Below the 0.97 floor, beyond the noise**: {', '.join(below)}."
+
+
+def noise_lines(data, margin):
+    if not margin:
+        return []
+    noise = data["noise"]
+    return [
+        "",
+        (
+            "Noise: runs of one configuration differ from round to round by "
+            f"{noise['median_rps_cv']:.0%} (median coefficient of variation; up to "
+            f"{noise['max_rps_cv']:.0%}), so a ratio of two"
+        ),
+        f"medians of {rounds_of(data)} rounds is uncertain by about ±{margin:.2f} (two standard errors).",
+    ]
 
 
 def noise_margin(data):
@@ -386,20 +409,35 @@ def notes(data):
     return lines
 
 
+# Bars coloured by the first part of the configuration's name; the legend explains them in this order.
+CHART_COLOURS = {
+    "ours": "#2a6fb0",
+    "bare": "#c9c9c9",
+    "equal": "#8f8f8f",
+    "full": "#5f5f5f",
+    "nginx": "#3b9a57",
+}
+CHART_LEGEND = (
+    ("ours", "ours (artifact, our defaults)"),
+    ("bare", "plain, server's defaults"),
+    ("equal", "plain, same workers"),
+    ("full", "plain, all our settings"),
+    ("nginx", "nginx"),
+)
+
+
 def draw_chart(data, path):
     """A bar chart of requests/s per configuration; False without matplotlib."""
     try:
         import matplotlib
     except ImportError:
-        print("matplotlib is not installed: docs/benchmarks.png not redrawn", file=sys.stderr)
+        print(f"matplotlib is not installed: {shown(path)} not redrawn", file=sys.stderr)
         return False
+    # Agg needs no display: the chart is drawn on build machines and in CI.
     matplotlib.use("Agg")
     from matplotlib import pyplot
-    from matplotlib.patches import Patch
 
-    dynamic = data["dynamic"]
-    runs = (data.get("static") or {}).get("runs") or {}
-    panels = [("Dynamic page /", dynamic)] + ([("Static file (gzip)", runs)] if runs else [])
+    panels = chart_panels(data)
     heights = [len(rows) for _, rows in panels]
     figure, axes = pyplot.subplots(
         len(panels),
@@ -408,56 +446,10 @@ def draw_chart(data, path):
         gridspec_kw={"height_ratios": heights},
         squeeze=False,
     )
-    colours = {
-        "ours": "#2a6fb0",
-        "bare": "#c9c9c9",
-        "equal": "#8f8f8f",
-        "full": "#5f5f5f",
-        "nginx": "#3b9a57",
-    }
     for axis, (title, rows) in zip(axes[:, 0], panels, strict=False):
-        names = list(rows)[::-1]
-        values = [rows[n]["rps"] for n in names]
-        low = [rows[n]["rps"] - rows[n]["rps_min"] for n in names]
-        high = [rows[n]["rps_max"] - rows[n]["rps"] for n in names]
-        kinds = [n.split("-")[0] for n in names]
-        axis.barh(
-            names,
-            values,
-            xerr=[low, high],
-            color=[colours.get(k, "#999999") for k in kinds],
-            error_kw={"ecolor": "#333333", "capsize": 3, "linewidth": 1},
-        )
-        limit = max(rows[n]["rps_max"] for n in names)
-        for y, (name, value) in enumerate(zip(names, values, strict=True)):
-            axis.text(rows[name]["rps_max"] + limit * 0.01, y, f"{value:,.0f}", va="center", fontsize=9)
-        axis.set_xlim(0, limit * 1.15)
-        axis.set_title(title, loc="left", fontsize=11)
-        axis.set_xlabel("requests/s (median of rounds; whiskers: lowest and highest round)", fontsize=9)
-        axis.tick_params(axis="y", labelsize=9)
-        axis.grid(axis="x", color="#e5e5e5")
-        axis.set_axisbelow(True)
-        for side in ("top", "right"):
-            axis.spines[side].set_visible(False)
-    settings = data["settings"]
-    figure.suptitle(
-        f"django-zipserve example project: wrk -c{settings['connections']} "
-        f"-t{settings['wrk_threads']}, "
-        f"{rounds_of(data)}×{settings['duration_s']} s, {data['machine']['cpus']} cores, "
-        f"{settings['workers']} workers (ours)",
-        fontsize=11,
-    )
-    legend = [
-        Patch(color=colours[k], label=label)
-        for k, label in (
-            ("ours", "ours (artifact, our defaults)"),
-            ("bare", "plain, server's defaults"),
-            ("equal", "plain, same workers"),
-            ("full", "plain, all our settings"),
-            ("nginx", "nginx"),
-        )
-    ]
-    figure.legend(handles=legend, loc="lower center", ncol=3, fontsize=8, frameon=False)
+        draw_panel(axis, title, rows)
+    figure.suptitle(chart_title(data), fontsize=11)
+    add_legend(figure)
     figure.tight_layout(rect=(0, 0.07, 1, 1))
     path.parent.mkdir(exist_ok=True)
     # Fixed metadata: the same numbers give the same file.
@@ -466,20 +458,106 @@ def draw_chart(data, path):
     return True
 
 
-def main():
+def chart_panels(data):
+    runs = (data.get("static") or {}).get("runs") or {}
+    return [("Dynamic page /", data["dynamic"])] + ([("Static file (gzip)", runs)] if runs else [])
+
+
+def draw_panel(axis, title, rows):
+    # barh draws the first name at the bottom; reversed, the chart reads in the table's order.
+    names = list(rows)[::-1]
+    values = [rows[n]["rps"] for n in names]
+    low = [rows[n]["rps"] - rows[n]["rps_min"] for n in names]
+    high = [rows[n]["rps_max"] - rows[n]["rps"] for n in names]
+    kinds = [n.split("-")[0] for n in names]
+    axis.barh(
+        names,
+        values,
+        xerr=[low, high],
+        color=[CHART_COLOURS.get(k, "#999999") for k in kinds],
+        error_kw={"ecolor": "#333333", "capsize": 3, "linewidth": 1},
+    )
+    limit = max(rows[n]["rps_max"] for n in names)
+    for y, (name, value) in enumerate(zip(names, values, strict=True)):
+        axis.text(rows[name]["rps_max"] + limit * 0.01, y, f"{value:,.0f}", va="center", fontsize=9)
+    # Room on the right for the value written past the longest whisker.
+    axis.set_xlim(0, limit * 1.15)
+    style_panel(axis, title)
+
+
+def style_panel(axis, title):
+    axis.set_title(title, loc="left", fontsize=11)
+    axis.set_xlabel("requests/s (median of rounds; whiskers: lowest and highest round)", fontsize=9)
+    axis.tick_params(axis="y", labelsize=9)
+    axis.grid(axis="x", color="#e5e5e5")
+    axis.set_axisbelow(True)
+    for side in ("top", "right"):
+        axis.spines[side].set_visible(False)
+
+
+def chart_title(data):
+    settings = data["settings"]
+    return (
+        f"django-zipserve example project: wrk -c{settings['connections']} "
+        f"-t{settings['wrk_threads']}, "
+        f"{rounds_of(data)}×{settings['duration_s']} s, {data['machine']['cpus']} cores, "
+        f"{settings['workers']} workers (ours)"
+    )
+
+
+def add_legend(figure):
+    from matplotlib.patches import Patch
+
+    legend = [Patch(color=CHART_COLOURS[kind], label=label) for kind, label in CHART_LEGEND]
+    figure.legend(handles=legend, loc="lower center", ncol=3, fontsize=8, frameon=False)
+
+
+def shown(path):
+    """`path` relative to the repository when it is inside it, as the messages name it."""
+    try:
+        return path.resolve().relative_to(REPO)
+    except ValueError:
+        return path
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=DOC,
+        help="the page to write (default: docs/benchmarks.rst); the chart goes next to it, "
+        "with the suffix .png",
+    )
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=RESULTS,
+        help="the directory of startup.json and throughput.json (default: bench/results)",
+    )
+    return parser.parse_args(argv)
+
+
+def read_results(path):
+    """The parsed JSON file, or None when the benchmark has not been run."""
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def main(argv=None):
+    args = parse_args(argv)
     sections = [HEADER]
-    startup = RESULTS / "startup.json"
-    if startup.is_file():
-        sections.append(startup_section(json.loads(startup.read_text())))
-    throughput = RESULTS / "throughput.json"
-    if throughput.is_file():
-        data = json.loads(throughput.read_text())
-        sections.append(throughput_section(data))
-        if draw_chart(data, CHART):
-            print(f"wrote {CHART}")
-    DOC.parent.mkdir(exist_ok=True)
-    DOC.write_text("\n".join(sections))
-    print(f"wrote {DOC}")
+    startup = read_results(args.results / "startup.json")
+    if startup is not None:
+        sections.append(startup_section(startup))
+    throughput = read_results(args.results / "throughput.json")
+    if throughput is not None:
+        sections.append(throughput_section(throughput))
+        chart = args.output.with_suffix(".png")
+        if draw_chart(throughput, chart):
+            print(f"wrote {chart}")
+    args.output.parent.mkdir(exist_ok=True)
+    args.output.write_text("\n".join(sections))
+    print(f"wrote {args.output}")
     return 0
 
 

@@ -7,8 +7,6 @@ No fixture leaves ``os.environ`` changed.
 """
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 from unittest import mock
 
@@ -18,6 +16,7 @@ from tests.helpers import (
     REPO,
     TEST_SECRET_KEY,
     ServerProcess,
+    build_artifact,
     clean_environ,
     run_pyz,
     write_site_config,
@@ -70,26 +69,7 @@ def example_pyz(tmp_path_factory):
         path = Path(given).resolve()
         assert path.is_file(), f"ZIPSERVE_TEST_PYZ names a missing file: {path}"
         return path
-    out = tmp_path_factory.mktemp("dist")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "django_zipserve",
-            "build",
-            "--quiet",
-            "--require",
-            str(REPO),
-            "--output-dir",
-            str(out),
-        ],
-        cwd=REPO / "example_project",
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert result.returncode == 0, result.stderr
-    return Path(result.stdout.strip().splitlines()[-1])
+    return build_artifact(REPO / "example_project", tmp_path_factory.mktemp("dist"))
 
 
 @pytest.fixture(scope="session")

@@ -197,6 +197,35 @@ def project_command(*args):
     return [sys.executable, "-m", "tests.testproject", *args]
 
 
+def run_project(env, *args, cwd=REPO, timeout=90):
+    """Run the test project's entry point with ``args`` to its end; the
+    completed process, output captured as text."""
+    return subprocess.run(
+        project_command(*args), env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def build_artifact(project_dir, output_dir, env=None):
+    """Build ``project_dir`` with ``python -m django_zipserve build`` (this
+    checkout's django-zipserve bundled into it); the ``.pyz`` path."""
+    command = [
+        sys.executable,
+        "-m",
+        "django_zipserve",
+        "build",
+        "--quiet",
+        "--require",
+        str(REPO),
+        "--output-dir",
+        str(output_dir),
+    ]
+    result = subprocess.run(
+        command, cwd=project_dir, env=env, capture_output=True, text=True, timeout=900, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return Path(result.stdout.strip().splitlines()[-1])
+
+
 def socket_holder(host="127.0.0.1"):
     """A listening socket, as systemd's .socket unit would hold it."""
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)

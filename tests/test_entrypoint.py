@@ -8,7 +8,7 @@ import pytest
 
 from django_zipserve import entrypoint
 from django_zipserve.entrypoint import UsageError, make_main, split_global_options
-from tests.helpers import REPO
+from tests.helpers import REPO, run_project
 
 
 @pytest.mark.parametrize(
@@ -59,14 +59,7 @@ def test_make_main_documents_the_project():
 
 
 def run(env, *args):
-    return subprocess.run(
-        [sys.executable, "-m", "tests.testproject", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_project(env, *args)
 
 
 @pytest.mark.parametrize(
@@ -101,14 +94,7 @@ def test_config_option_chooses_the_file(project_env, tmp_path):
 
 def test_relative_config_file_is_resolved_from_working_directory(project_env, tmp_path):
     (tmp_path / "here.yaml").write_text("MARKER: relative\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "tests.testproject", "--config", "here.yaml", "config", "show"],
-        cwd=tmp_path,
-        env=project_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_project(project_env, "--config", "here.yaml", "config", "show", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0] == f"config file: {tmp_path / 'here.yaml'}"
 

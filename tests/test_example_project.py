@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from tests.helpers import REPO
+from tests.helpers import REPO, run_project
 
 
 def test_example_project_tests_pass(project_env):
@@ -36,14 +36,7 @@ def test_example_project_has_no_missing_migrations(project_env):
 
 def test_a_project_without_unittest_tests_fails_instead_of_saying_ok(project_env):
     # The test project has pytest tests only: Django's runner finds none.
-    result = subprocess.run(
-        [sys.executable, "-m", "tests.testproject", "test", "--noinput"],
-        cwd=REPO,
-        env=project_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_project(project_env, "test", "--noinput", timeout=120)
     assert result.returncode == 1
     assert f"no tests found in {REPO / 'tests'}: nothing was tested" in result.stderr
     assert "Traceback" not in result.stderr

@@ -21,14 +21,23 @@ import sys
 import threading
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from django_zipserve.conf.django_settings import INSTANCE_VARIABLE
 from django_zipserve.deploy import bluegreen
 from django_zipserve.deploy.releases import ReleaseStore
-from tests.helpers import REPO, TEST_SECRET_KEY, activated, clean_environ, http_get, socket_holder, wait_until
+from tests.helpers import (
+    REPO,
+    TEST_SECRET_KEY,
+    activated,
+    build_artifact,
+    clean_environ,
+    http_get,
+    run_project,
+    socket_holder,
+    wait_until,
+)
 
 ARTIFACTS = REPO / "tests" / "artifacts"
 
@@ -143,27 +152,7 @@ def example_pyz_next(tmp_path_factory):
     )
     for path in (source / "pyproject.toml", source / "example_project" / "__init__.py"):
         path.write_text(path.read_text().replace("1.0.0", "1.0.1"))
-    out = source.parent / "dist"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "django_zipserve",
-            "build",
-            "--quiet",
-            "--require",
-            str(REPO),
-            "--output-dir",
-            str(out),
-        ],
-        cwd=source,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return Path(result.stdout.strip().splitlines()[-1])
+    return build_artifact(source, source.parent / "dist")
 
 
 def record_of(pyz):
@@ -388,26 +377,16 @@ def test_rollback_switch_that_fails_reports_the_commands_and_keeps_the_live_colo
         artifact.write_text(version)
         store.activate(store.install(artifact, {"version": version, "build_id": "b"}))
     env = dict(project_env, PATH=f"{bin_dir}:{project_env['PATH']}")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tests.testproject",
-            "rollback",
-            "--root",
-            str(store.root),
-            "--name",
-            "example",
-            "--switch",
-            "--health-url",
-            "http://127.0.0.1:9/-/health/",
-        ],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    result = run_project(
+        env,
+        "rollback",
+        "--root",
+        str(store.root),
+        "--name",
+        "example",
+        "--switch",
+        "--health-url",
+        "http://127.0.0.1:9/-/health/",
     )
     assert result.returncode == 1, result.stderr
     assert "current -> releases/1.0-b (was 1.1-b)" in result.stdout

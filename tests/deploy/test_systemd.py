@@ -3,13 +3,12 @@
 import re
 import shutil
 import subprocess
-import sys
 
 import pytest
 
 from django_zipserve.deploy import systemd
 from django_zipserve.deploy.releases import ReleaseStore
-from tests.helpers import REPO, require_tool
+from tests.helpers import require_tool, run_project
 
 
 @pytest.fixture
@@ -21,26 +20,7 @@ def systemd_analyze():
 
 def render(tmp_path, project_env, *args, name="myapp"):
     output = tmp_path / "units"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tests.testproject",
-            "systemd",
-            "render",
-            "--name",
-            name,
-            "--output",
-            str(output),
-            *args,
-        ],
-        env=project_env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_project(project_env, "systemd", "render", "--name", name, "--output", str(output), *args)
     assert result.returncode == 0, result.stderr
     return output
 
@@ -115,25 +95,7 @@ def test_credential_option_activates_a_secret(tmp_path, project_env):
 
 
 def test_unknown_credential_is_refused(tmp_path, project_env):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tests.testproject",
-            "systemd",
-            "render",
-            "--output",
-            str(tmp_path),
-            "--credential",
-            "NOPE",
-        ],
-        env=project_env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_project(project_env, "systemd", "render", "--output", str(tmp_path), "--credential", "NOPE")
     assert result.returncode != 0
     assert "--credential NOPE: not a setting of this project" in result.stderr
 

@@ -3,14 +3,12 @@ through the test project's real entry point in a child process."""
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 from ruamel.yaml import YAML
 
 from django_zipserve.conf import ZipserveConfig
-from tests.helpers import REPO
+from tests.helpers import run_project
 
 SECRET = "s3cret-must-not-leak-key-e2e-91f0c3d7"
 TOKEN = "s3cret-must-not-leak-token-e2e-55ab21"
@@ -19,14 +17,7 @@ FIELDS = [*ZipserveConfig.model_fields, "MARKER", "API_TOKEN"]
 
 
 def run(env, *args):
-    return subprocess.run(
-        [sys.executable, "-m", "tests.testproject", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return run_project(env, *args)
 
 
 @pytest.fixture

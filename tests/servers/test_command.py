@@ -5,8 +5,7 @@ import pytest
 
 from django_zipserve.errors import ZipserveError
 from django_zipserve.management.commands.gunicorn import Command as GunicornCommand
-from tests.helpers import free_port
-from tests.servers.support import run_project
+from tests.helpers import free_port, run_project
 
 BIND_OPTION = {"gunicorn": "--bind", "pyuwsgi": "--http"}
 

@@ -12,11 +12,12 @@ from tests.helpers import (
     free_port,
     http_get,
     project_command,
+    run_project,
     socket_activated,
     wait_for_http,
     wait_until,
 )
-from tests.servers.support import run_project, served_marker
+from tests.servers.support import served_marker
 
 CONF = types.SimpleNamespace(
     ZIPSERVE_BIND="127.0.0.1:8124",

@@ -14,12 +14,13 @@ from tests.helpers import (
     free_port,
     http_get,
     project_command,
+    run_project,
     socket_activated,
     socket_holder,
     wait_for_http,
     wait_until,
 )
-from tests.servers.support import run_project, served_marker
+from tests.servers.support import served_marker
 
 CONF = types.SimpleNamespace(
     ZIPSERVE_BIND="127.0.0.1:8123",

@@ -8,12 +8,11 @@ import shutil
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
 
 import pytest
 
 from django_zipserve.zipapp import build, settings
-from tests.helpers import REPO
+from tests.helpers import REPO, build_artifact
 
 
 def args(*argv):
@@ -202,15 +201,15 @@ def test_prune_translations_keeps_offered_languages(tmp_path):
     assert build.prune_translations(site, None) == 0, "all languages offered: nothing removed"
 
 
+def source_tree_status():
+    """What git sees in the example project's folder, ignored files included."""
+    command = ["git", "status", "--porcelain", "--ignored", "example_project"]
+    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False).stdout
+
+
 @pytest.mark.e2e
 def test_build_the_example_project(tmp_path):
-    before = subprocess.run(
-        ["git", "status", "--porcelain", "--ignored", "example_project"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout
+    before = source_tree_status()
     result = subprocess.run(
         [
             sys.executable,
@@ -259,13 +258,7 @@ def test_build_the_example_project(tmp_path):
     assert any(name.startswith("site-packages/django/conf/locale/en/") for name in names)
     assert not any(name.startswith("site-packages/django/conf/locale/fr/") for name in names)
     assert not any(name.endswith(".po") for name in names)
-    after = subprocess.run(
-        ["git", "status", "--porcelain", "--ignored", "example_project"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout
+    after = source_tree_status()
     assert after == before, "the build wrote into the source tree"
 
 
@@ -279,25 +272,8 @@ def test_two_builds_in_different_folders_are_identical(tmp_path):
             REPO / "example_project", source, ignore=shutil.ignore_patterns("dist", "static_collected")
         )
         os.utime(source / "pyproject.toml")  # a different mtime must not matter
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "django_zipserve",
-                "build",
-                "--quiet",
-                "--require",
-                str(REPO),
-                "--output-dir",
-                str(tmp_path / folder / "dist"),
-            ],
-            cwd=source,
-            capture_output=True,
-            text=True,
-            timeout=900,
-            check=False,
-            env=dict(os.environ, SOURCE_DATE_EPOCH="1700000000"),
+        pyz = build_artifact(
+            source, tmp_path / folder / "dist", env=dict(os.environ, SOURCE_DATE_EPOCH="1700000000")
         )
-        assert result.returncode == 0, result.stderr
-        digests.append(hashlib.sha256(Path(result.stdout.strip()).read_bytes()).hexdigest())
+        digests.append(hashlib.sha256(pyz.read_bytes()).hexdigest())
     assert digests[0] == digests[1]
