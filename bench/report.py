@@ -521,10 +521,11 @@ def shown(path):
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument(
         "--output",
         type=Path,
+        metavar="PATH",
         default=DOC,
         help="the page to write (default: docs/benchmarks.rst); the chart goes next to it, "
         "with the suffix .png",
@@ -532,6 +533,7 @@ def parse_args(argv):
     parser.add_argument(
         "--results",
         type=Path,
+        metavar="DIR",
         default=RESULTS,
         help="the directory of startup.json and throughput.json (default: bench/results)",
     )

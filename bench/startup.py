@@ -105,68 +105,102 @@ def python_installation_size():
     return size + Path(sys.executable).resolve().stat().st_size
 
 
-def main(argv=None):
+def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pyz", default=str(REPO / "dist" / "example_project.pyz"))
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--output", default=str(HERE / "results" / "startup.json"))
-    args = parser.parse_args(argv)
-    pyz = Path(args.pyz).resolve()
-    record = json.loads(next(pyz.parent.glob("example_project-*.json")).read_text())
+    return parser.parse_args(argv)
 
+
+def bench_env(work):
+    # The caller's SHIV_/DJANGO_ variables would change what is measured; everything lives under `work`.
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("SHIV_", "DJANGO_"))}
+    env.update(
+        SECRET_KEY=SECRET_KEY,
+        HTTPS="false",
+        STATE_DIR=str(work / "state"),
+        WORKERS="2",
+        HOME=str(work / "home"),
+        SHIV_ROOT=str(work / "warm-root"),
+    )
+    return env
+
+
+def prepare(venv, python, pyz, env):
+    """Migrate the database every start uses; extract the artifact into the warm root."""
+    subprocess.run(
+        [str(venv / "bin" / "example-project"), "migrate", "--noinput", "-v0"], check=True, env=env
+    )
+    subprocess.run([python, str(pyz), "version"], check=True, env=env, capture_output=True)
+
+
+def time_start(command, server, env):
+    port = free_port()
+    return time_to_first_200([*command, *server_args(server, port)], env, port)
+
+
+def time_server(server, runs, pyz_command, venv_command, env, work):
+    """The three ways of starting `server`, alternated run by run so that a
+    slow spell of the machine weighs on all three alike."""
+    warm, in_venv, cold = [], [], []
+    for run in range(runs):
+        warm.append(time_start(pyz_command, server, env))
+        in_venv.append(time_start(venv_command, server, env))
+        # A root of its own for each cold run: the one before has filled its root.
+        cold_env = dict(env, SHIV_ROOT=str(work / f"cold-root-{server}-{run}"))
+        cold.append(time_start(pyz_command, server, cold_env))
+    return server_result(warm, in_venv, cold)
+
+
+def server_result(warm, in_venv, cold):
+    medians = {
+        name: statistics.median(values)
+        for name, values in (("pyz_warm", warm), ("venv", in_venv), ("pyz_cold", cold))
+    }
+    return dict(
+        medians,
+        warm_over_venv=medians["pyz_warm"] / medians["venv"],
+        cold_over_warm=medians["pyz_cold"] / medians["pyz_warm"],
+        samples={"pyz_warm": warm, "venv": in_venv, "pyz_cold": cold},
+    )
+
+
+def measure_sizes(pyz, warm_root):
+    extraction = next(warm_root.glob(f"{pyz.name}_*"))
+    base = debian_required_size()
+    python_size = python_installation_size()
+    packages = directory_size(extraction / "site-packages")
+    return {
+        "pyz_bytes": pyz.stat().st_size,
+        "extracted_bytes": directory_size(extraction),
+        "image_estimate_bytes": (base or 0) + python_size + packages,
+        "image_estimate_parts": {"debian_required": base, "python": python_size, "packages": packages},
+    }
+
+
+def measure(pyz, record, runs):
     with tempfile.TemporaryDirectory(prefix="zipserve-bench-") as tmp:
         work = Path(tmp)
         venv = make_venv(work, record)
-        env = {key: value for key, value in os.environ.items() if not key.startswith(("SHIV_", "DJANGO_"))}
-        env.update(
-            SECRET_KEY=SECRET_KEY,
-            HTTPS="false",
-            STATE_DIR=str(work / "state"),
-            WORKERS="2",
-            HOME=str(work / "home"),
-            SHIV_ROOT=str(work / "warm-root"),
-        )
-        subprocess.run(
-            [str(venv / "bin" / "example-project"), "migrate", "--noinput", "-v0"], check=True, env=env
-        )
+        env = bench_env(work)
+        # The virtualenv's interpreter for the artifact too: only the packaging differs.
         python = str(venv / "bin" / "python")
-        subprocess.run([python, str(pyz), "version"], check=True, env=env, capture_output=True)
-        results = {"python": platform.python_version(), "runs": args.runs, "servers": {}}
+        prepare(venv, python, pyz, env)
+        results = {"python": platform.python_version(), "runs": runs, "servers": {}}
         for server in ("pyuwsgi", "gunicorn"):
-            warm, in_venv, cold = [], [], []
-            for run in range(args.runs):
-                port = free_port()
-                warm.append(time_to_first_200([python, str(pyz), *server_args(server, port)], env, port))
-                port = free_port()
-                in_venv.append(
-                    time_to_first_200(
-                        [str(venv / "bin" / "example-project"), *server_args(server, port)], env, port
-                    )
-                )
-                port = free_port()
-                cold_env = dict(env, SHIV_ROOT=str(work / f"cold-root-{server}-{run}"))
-                cold.append(time_to_first_200([python, str(pyz), *server_args(server, port)], cold_env, port))
-            medians = {
-                name: statistics.median(values)
-                for name, values in (("pyz_warm", warm), ("venv", in_venv), ("pyz_cold", cold))
-            }
-            results["servers"][server] = dict(
-                medians,
-                warm_over_venv=medians["pyz_warm"] / medians["venv"],
-                cold_over_warm=medians["pyz_cold"] / medians["pyz_warm"],
-                samples={"pyz_warm": warm, "venv": in_venv, "pyz_cold": cold},
+            results["servers"][server] = time_server(
+                server, runs, [python, str(pyz)], [str(venv / "bin" / "example-project")], env, work
             )
-        extraction = next((work / "warm-root").glob(f"{pyz.name}_*"))
-        base = debian_required_size()
-        python_size = python_installation_size()
-        packages = directory_size(extraction / "site-packages")
-        results["size"] = {
-            "pyz_bytes": pyz.stat().st_size,
-            "extracted_bytes": directory_size(extraction),
-            "image_estimate_bytes": (base or 0) + python_size + packages,
-            "image_estimate_parts": {"debian_required": base, "python": python_size, "packages": packages},
-        }
+        results["size"] = measure_sizes(pyz, work / "warm-root")
+    return results
 
+
+def main(argv=None):
+    args = parse_args(argv)
+    pyz = Path(args.pyz).resolve()
+    record = json.loads(next(pyz.parent.glob("example_project-*.json")).read_text())
+    results = measure(pyz, record, args.runs)
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(results, indent=2) + "\n")
