@@ -132,7 +132,7 @@ def prepare(venv, python, pyz, env):
     subprocess.run(
         [str(venv / "bin" / "example-project"), "migrate", "--noinput", "-v0"], check=True, env=env
     )
-    subprocess.run([python, str(pyz), "version"], check=True, env=env, capture_output=True)
+    subprocess.run([python, str(pyz), "zipapp", "extract"], check=True, env=env, capture_output=True)
 
 
 def time_start(command, server, env):

@@ -1,11 +1,15 @@
 """``python -m django_zipserve COMMAND``: tools that run outside a project's
-settings (today: ``build``, which builds a project into one zipapp)."""
+settings: ``init``, which adopts an existing project, and ``build``, which
+builds a project into one zipapp."""
 
 import sys
 from importlib import import_module
 
 #: Command name: (module with a ``main(argv)``, one line of help).
-COMMANDS = {"build": ("django_zipserve.zipapp.build", "build a Django project into one zipapp")}
+COMMANDS = {
+    "init": ("django_zipserve.adopt.cli", "adopt an existing Django project (run in its directory)"),
+    "build": ("django_zipserve.zipapp.build", "build a Django project into one zipapp"),
+}
 USAGE = "usage: python -m django_zipserve COMMAND [--help] [OPTIONS]"
 
 

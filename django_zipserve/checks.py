@@ -9,13 +9,31 @@ declarations.
 """
 
 import os
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 from django.conf import settings
 from django.core import checks
 
-from .conf.django_settings import HEALTH_PATH, SECURITY_MIDDLEWARE, WHITENOISE_MIDDLEWARE
+from .conf import paths
+from .conf.django_settings import (
+    FILE_BASED_CACHE,
+    HEALTH_PATH,
+    SECURITY_MIDDLEWARE,
+    WHITENOISE_MIDDLEWARE,
+    is_sqlite_file,
+)
+
+#: Where the writable paths go, for the hints.
+STATE_DIR_HINT = (
+    "Do not set it after config.apply(globals()), which puts it under STATE_DIR; or set it under "
+    "STATE_DIR yourself (settings.ZIPSERVE_STATE_DIR). See docs/reference/settings.md."
+)
+#: WhiteNoise serves files it considers immutable with a cache lifetime of ten years.
+A_DAY = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -57,11 +75,57 @@ CHECKS = (
         deploy=True,
     ),
     Check(
+        "zipserve.E004",
+        checks.Error,
+        "A writable path (`MEDIA_ROOT`, an SQLite database, a file-based cache, file sessions, a log "
+        "file, `FILE_UPLOAD_TEMP_DIR`, the state directory) is inside the zipapp's extraction, which "
+        "the next release replaces and `zipapp prune` deletes.",
+        STATE_DIR_HINT,
+        deploy=True,
+    ),
+    Check(
+        "zipserve.E005",
+        checks.Error,
+        "A writable path is inside the project's source tree (the directory of its package): a "
+        "deployment must not write into its code.",
+        STATE_DIR_HINT,
+        deploy=True,
+    ),
+    Check(
+        "zipserve.E006",
+        checks.Error,
+        "The health URL is shadowed: `reverse()` finds it, but resolving its path reaches another view "
+        "(a catch-all pattern, such as a CMS page tree, comes before the include).",
+        'Include django_zipserve.urls before the catch-all pattern: put path("", '
+        'include("django_zipserve.urls")) first in urlpatterns.',
+    ),
+    Check(
         "zipserve.W001",
         checks.Warning,
         "`django_zipserve.urls` is not included in the URL configuration: no health view, no warm-up.",
         f'Add path("", include("django_zipserve.urls")) to urlpatterns for the health view at '
         f"/{HEALTH_PATH}; the servers warm up through it.",
+    ),
+    Check(
+        "zipserve.W002",
+        checks.Warning,
+        "A template, static, locale or fixture directory (`TEMPLATES` `DIRS`, `STATICFILES_DIRS`, "
+        "`LOCALE_PATHS`, `FIXTURE_DIRS`) is relative: it is looked up from whatever the working "
+        "directory is (`/` under systemd), so pages that need it fail.",
+        'Make it absolute, from BASE_DIR: BASE_DIR / "templates".',
+        deploy=True,
+    ),
+    Check(
+        "zipserve.W003",
+        checks.Warning,
+        "A setting defeats the long-lived caching of static files: `WHITENOISE_IMMUTABLE_FILE_TEST` "
+        "rejects hashed names (they are served with `max-age=60` instead of `immutable`), "
+        "`WHITENOISE_MAX_AGE` is below a day, or the `staticfiles` storage is not a manifest storage "
+        "(no hashed names at all).",
+        "Remove WHITENOISE_IMMUTABLE_FILE_TEST (or make it accept hashed names such as "
+        "site.3f2a1c9e8d7b.css as well), remove WHITENOISE_MAX_AGE or raise it to a day or more, and "
+        "leave STORAGES['staticfiles'] to config.apply().",
+        deploy=True,
     ),
 )
 
@@ -95,12 +159,123 @@ def check_sqlite_directory(app_configs, databases=None, **kwargs):
 def _sqlite_directory(database):
     """The directory of an SQLite database file, or None (another engine,
     an in-memory database)."""
-    if database.get("ENGINE") != "django.db.backends.sqlite3":
-        return None
-    name = str(database.get("NAME", ""))
-    if not name or name == ":memory:" or name.startswith("file:"):
-        return None
-    return Path(name).parent
+    return Path(str(database["NAME"])).parent if is_sqlite_file(database) else None
+
+
+def writable_paths():
+    """``(setting, path)`` for every place the running site writes to."""
+    found = [("MEDIA_ROOT", settings.MEDIA_ROOT), ("FILE_UPLOAD_TEMP_DIR", settings.FILE_UPLOAD_TEMP_DIR)]
+    found.append(("ZIPSERVE_STATE_DIR", getattr(settings, "ZIPSERVE_STATE_DIR", None)))
+    for alias, database in settings.DATABASES.items():
+        if is_sqlite_file(database):
+            found.append((f"DATABASES[{alias!r}]['NAME']", database["NAME"]))
+    for alias, cache in settings.CACHES.items():
+        if cache.get("BACKEND") == FILE_BASED_CACHE:
+            found.append((f"CACHES[{alias!r}]['LOCATION']", cache.get("LOCATION")))
+    if settings.SESSION_ENGINE == "django.contrib.sessions.backends.file":
+        found.append(("SESSION_FILE_PATH", settings.SESSION_FILE_PATH))
+    logging = settings.LOGGING if isinstance(settings.LOGGING, Mapping) else {}
+    for name, handler in (logging.get("handlers") or {}).items():
+        if isinstance(handler, Mapping) and handler.get("filename"):
+            found.append((f"LOGGING['handlers'][{name!r}]['filename']", handler["filename"]))
+    return [(setting, path) for setting, path in found if path and isinstance(path, (str, os.PathLike))]
+
+
+def source_tree_directories():
+    """The directories of the project's own packages: its settings'."""
+    modules = [getattr(settings, "SETTINGS_MODULE", None), settings.ROOT_URLCONF]
+    return paths.package_directories([module for module in modules if isinstance(module, str)])
+
+
+@checks.register("zipserve", deploy=True)
+def check_writable_paths(app_configs, **kwargs):
+    extraction = paths.extraction_directories()
+    source_trees = source_tree_directories()
+    errors = []
+    for setting, path in writable_paths():
+        if paths.is_relative(path):
+            continue
+        inside = paths.containing(path, extraction)
+        if inside is not None:
+            text = f"{setting} is {path}, inside the zipapp's extraction {inside}."
+            errors.append(BY_ID["zipserve.E004"].message(text))
+            continue
+        inside = paths.containing(path, source_trees)
+        if inside is not None:
+            text = f"{setting} is {path}, inside the project's source tree {inside}."
+            errors.append(BY_ID["zipserve.E005"].message(text))
+    return errors
+
+
+def data_directories():
+    """``(setting, directory)`` for every directory the site reads data from."""
+    found = []
+    for index, backend in enumerate(settings.TEMPLATES):
+        found += [(f"TEMPLATES[{index}]['DIRS']", directory) for directory in backend.get("DIRS") or ()]
+    for entry in settings.STATICFILES_DIRS:
+        found.append(("STATICFILES_DIRS", entry[1] if isinstance(entry, (list, tuple)) else entry))
+    found += [("LOCALE_PATHS", directory) for directory in settings.LOCALE_PATHS]
+    found += [("FIXTURE_DIRS", directory) for directory in settings.FIXTURE_DIRS]
+    return found
+
+
+@checks.register("zipserve", deploy=True)
+def check_relative_data_directories(app_configs, **kwargs):
+    return [
+        BY_ID["zipserve.W002"].message(f"{setting} has the relative directory {os.fspath(directory)!r}.")
+        for setting, directory in data_directories()
+        if isinstance(directory, (str, os.PathLike)) and paths.is_relative(directory)
+    ]
+
+
+def static_prefix():
+    """The URL path static files are served under, as WhiteNoise sees it."""
+    prefix = getattr(settings, "WHITENOISE_STATIC_PREFIX", None) or urlparse(settings.STATIC_URL or "").path
+    return "/" + prefix.strip("/") + "/" if prefix.strip("/") else "/"
+
+
+def accepts_hashed_names(test):
+    """Whether a WHITENOISE_IMMUTABLE_FILE_TEST (a callable or a regular
+    expression) takes a name the manifest storage hashed as immutable."""
+    url = f"{static_prefix()}css/site.3f2a1c9e8d7b.css"
+    path = os.path.join(str(settings.STATIC_ROOT or ""), "css", "site.3f2a1c9e8d7b.css")
+    try:
+        return bool(test(path, url)) if callable(test) else bool(re.search(test, url))
+    except Exception:  # a test that fails on our name does not accept it
+        return False
+
+
+def caching_problems():
+    problems = []
+    test = getattr(settings, "WHITENOISE_IMMUTABLE_FILE_TEST", None)
+    if test is not None and not accepts_hashed_names(test):
+        problems.append(
+            "WHITENOISE_IMMUTABLE_FILE_TEST does not accept hashed names: hashed files are served "
+            "with a short max-age instead of as immutable."
+        )
+    max_age = getattr(settings, "WHITENOISE_MAX_AGE", None)
+    if max_age is not None and max_age < A_DAY:
+        problems.append(f"WHITENOISE_MAX_AGE is {max_age} seconds, below a day.")
+    backend = (getattr(settings, "STORAGES", {}).get("staticfiles") or {}).get("BACKEND")
+    if backend and not is_manifest_storage(backend):
+        problems.append(f"STORAGES['staticfiles'] is {backend}, which is not a manifest storage.")
+    return problems
+
+
+def is_manifest_storage(backend):
+    from django.contrib.staticfiles.storage import ManifestFilesMixin
+    from django.utils.module_loading import import_string
+
+    try:
+        storage_class = import_string(backend)
+    except ImportError:
+        return True  # Django reports a storage that cannot be imported
+    return isinstance(storage_class, type) and issubclass(storage_class, ManifestFilesMixin)
+
+
+@checks.register(checks.Tags.staticfiles, deploy=True)
+def check_static_caching(app_configs, **kwargs):
+    return [BY_ID["zipserve.W003"].message(problem) for problem in caching_problems()]
 
 
 @checks.register(checks.Tags.staticfiles, deploy=True)
@@ -119,8 +294,14 @@ def check_static_collected(app_configs, **kwargs):
 
 @checks.register(checks.Tags.urls)
 def check_health_url(app_configs, **kwargs):
-    from .servers.warmup import health_path
+    from .servers.warmup import health_path, health_view_at
 
-    if health_path() is not None:
+    path = health_path()
+    if path is None:
+        return [
+            BY_ID["zipserve.W001"].message("django_zipserve.urls is not included in the URL configuration.")
+        ]
+    reached = health_view_at(path)
+    if reached is None:
         return []
-    return [BY_ID["zipserve.W001"].message("django_zipserve.urls is not included in the URL configuration.")]
+    return [BY_ID["zipserve.E006"].message(f"GET {path} reaches {reached}, not the health view.")]

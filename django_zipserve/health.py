@@ -1,10 +1,13 @@
-"""The health view: is this process able to serve real requests?
+"""The health view: is this process able to serve real requests, and which
+release is it?
 
 Load balancers and the blue/green switch probe it; the warm-up that runs
 before a server starts serving sends it one request in-process.
 """
 
+import functools
 import importlib
+import importlib.metadata
 import os
 
 from django.conf import settings
@@ -14,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from .conf.django_settings import INSTANCE_VARIABLE
+from .zipapp.artifact import build_record
 
 
 def check_databases():
@@ -31,24 +35,50 @@ def check_databases():
     return results, all(value == "ok" for value in results.values())
 
 
-def project_version():
-    """The ``__version__`` of the package that holds the settings module."""
-    module = getattr(settings, "SETTINGS_MODULE", "") or ""
-    package = module.rpartition(".")[0]
-    if not package:
-        return None
-    try:
-        return getattr(importlib.import_module(package), "__version__", None)
-    except ImportError:
-        return None
+def project_version(settings_module=None):
+    """The project's version: the ``__version__`` of the nearest package
+    around the settings module (``mysite.settings.production`` looks in
+    ``mysite.settings``, then ``mysite``), else the version of the installed
+    distribution that provides the top-level package; None when neither
+    says."""
+    module = settings_module if settings_module is not None else getattr(settings, "SETTINGS_MODULE", "")
+    parts = (module or "").split(".")[:-1]
+    for end in range(len(parts), 0, -1):
+        try:
+            version = getattr(importlib.import_module(".".join(parts[:end])), "__version__", None)
+        except ImportError:
+            continue
+        if version:
+            return str(version)
+    if parts:
+        for distribution in importlib.metadata.packages_distributions().get(parts[0], []):
+            try:
+                return importlib.metadata.version(distribution)
+            except importlib.metadata.PackageNotFoundError:
+                continue
+    return None
+
+
+@functools.cache
+def release():
+    """Which release answers: from the build record of the artifact this
+    process runs from, else the project's version (no build id or commit
+    outside an artifact). Read once per process: neither changes while it
+    runs."""
+    record = build_record()
+    if record is not None:
+        return {key: record.get(key) for key in ("version", "build_id", "commit")}
+    return {"version": project_version(), "build_id": None, "commit": None}
 
 
 def report():
     """Return ``(status_code, body)`` for the health view."""
     databases, healthy = check_databases()
+    running = release()
     body = {
         "status": "ok" if healthy else "error",
-        "version": project_version(),
+        "version": running["version"],
+        "release": running,
         "instance": os.environ.get(INSTANCE_VARIABLE),
         "checks": {"database": databases},
     }

@@ -9,6 +9,7 @@ file                   declared in
 =====================  ===========================================================
 ``configuration.md``   the fields of ``django_zipserve.conf.ZipserveConfig`` and
                        ``django_zipserve.conf.sources.SOURCES``
+``settings.md``        ``django_zipserve.conf.django_settings.SETTINGS``
 ``servers.md``         ``defaults()`` of ``django_zipserve.servers.uwsgi`` and
                        ``.gunicorn``
 ``checks.md``          ``django_zipserve.checks.CHECKS``
@@ -64,6 +65,39 @@ def configuration():
     return title + body, "the fields of django_zipserve.conf.ZipserveConfig"
 
 
+def settings_contract():
+    from django_zipserve.conf.django_settings import POLICIES, SETTINGS
+    from django_zipserve.conf.paths import STATE_SUBDIRECTORIES
+
+    intro = [
+        "# What `config.apply()` does to Django settings\n",
+        "`config.apply(globals())`, the last line of a project's settings, touches exactly the settings "
+        "below, in this order, each with one of four policies:\n",
+        *(f"- *{policy}*: {meaning};" for policy, meaning in POLICIES.items()),
+        "",
+        "Each field a project adds to its configuration class becomes a setting of the same name "
+        "(*sets*), except those listed in its `environment`: those reach the project's own settings as "
+        "environment variables, through `config.export_environment()`.\n",
+        "A writable path is relocated when it is relative or lies inside the running artifact's "
+        "extraction or the project's package; it keeps its file or directory name under "
+        + ", ".join(f"`STATE_DIR/{directory}/`" for directory in STATE_SUBDIRECTORIES.values())
+        + ". The system checks `zipserve.E004` and `zipserve.E005` refuse to start when one set after "
+        "`config.apply()` still points there (see checks.md).\n",
+    ]
+    rows = [
+        (
+            code(setting.name) + (f" ({setting.part})" if setting.part else ""),
+            setting.policy,
+            setting.source,
+            setting.why
+            + (f" Removes {', '.join(code(name) for name in setting.removes)}." if setting.removes else ""),
+        )
+        for setting in SETTINGS
+    ]
+    text = "\n".join(intro) + "\n" + table(("setting", "policy", "from the configuration", "why"), rows)
+    return text, "SETTINGS in django_zipserve/conf/django_settings.py"
+
+
 def symbolic_settings():
     """Stand-ins for the settings the server defaults read: the reference
     names the configuration value instead of a machine's number."""
@@ -73,6 +107,7 @@ def symbolic_settings():
         ZIPSERVE_THREADS="THREADS",
         ZIPSERVE_TIMEOUT="TIMEOUT",
         ZIPSERVE_WARMUP=True,
+        ZIPSERVE_WARMUP_PATHS=["/"],
         ZIPSERVE_NAME="NAME",
         WSGI_APPLICATION="WSGI_APPLICATION",
     )
@@ -188,6 +223,7 @@ def build():
 
 PAGES = {
     "configuration.md": configuration,
+    "settings.md": settings_contract,
     "servers.md": servers,
     "checks.md": checks,
     "systemd.md": systemd,

@@ -13,6 +13,7 @@ from unittest import mock
 import pytest
 
 from tests.helpers import (
+    EXAMPLE_VALUES,
     REPO,
     TEST_SECRET_KEY,
     ServerProcess,
@@ -97,7 +98,7 @@ def django_project(tmp_path_factory):
 @pytest.fixture
 def site(tmp_path, shiv_root, example_pyz):
     """A config file, an environment and a migrated database for the artifact."""
-    config = write_site_config(tmp_path / "example.yml", tmp_path / "state")
+    config = write_site_config(tmp_path / "example.yml", tmp_path / "state", **EXAMPLE_VALUES)
     env = clean_environ(SHIV_ROOT=shiv_root, HOME=tmp_path, PYTHONUNBUFFERED=1)
     migrate = run_pyz(example_pyz, env, "--config", config, "migrate", "--noinput")
     assert migrate.returncode == 0, migrate.stderr

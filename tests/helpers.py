@@ -346,14 +346,18 @@ def serve(servers, site, server, *args):
     return process, base
 
 
+#: The example project's own value, shown on its home page.
+EXAMPLE_VALUES = {"GREETING": "Served from one file"}
+
+
 def write_site_config(path, state_dir, **extra):
-    """A valid production configuration file for the example project."""
+    """A valid production configuration file: plain HTTP on loopback, state
+    in ``state_dir``, two workers, and ``extra`` values (a project's own)."""
     values = {
         "SECRET_KEY": TEST_SECRET_KEY,
         "HTTPS": False,
         "STATE_DIR": str(state_dir),
         "WORKERS": 2,
-        "GREETING": "Served from one file",
         **extra,
     }
     path.write_text("".join(f"{key}: {json.dumps(value)}\n" for key, value in values.items()))

@@ -1,10 +1,14 @@
 """System checks: stable ids for what would otherwise surprise at run time."""
 
 import re
+import sys
 
+import pytest
 from django.test import override_settings
 
 from django_zipserve import checks
+from django_zipserve.conf import paths
+from tests.helpers import REPO
 
 
 def ids(messages):
@@ -71,9 +75,120 @@ def test_every_registered_check_reports_only_declared_ids(django_project, tmp_pa
         "MIDDLEWARE": [],
         "ROOT_URLCONF": "tests.urls_without_health",
         "DATABASES": {"default": dict(django_project.DATABASES["default"], NAME=str(tmp_path / "no" / "db"))},
+        "MEDIA_ROOT": str(REPO / "tests" / "media"),
+        "LOCALE_PATHS": ["locale"],
+        "WHITENOISE_MAX_AGE": 60,
     }
     with override_settings(**broken):
         reported = {message.id for message in run_checks(include_deployment_checks=True)}
+    with override_settings(ROOT_URLCONF="tests.testproject.urls_catch_all"):
+        reported |= {message.id for message in run_checks()}
     ours = {id_ for id_ in reported if id_.startswith("zipserve.")}
-    assert ours >= {"zipserve.E001", "zipserve.E002", "zipserve.W001"}
+    expected = {"zipserve.E001", "zipserve.E002", "zipserve.E005", "zipserve.E006", "zipserve.W001"}
+    assert ours >= expected | {"zipserve.W002", "zipserve.W003"}
     assert ours <= set(checks.BY_ID)
+
+
+@pytest.fixture
+def extraction(tmp_path, monkeypatch):
+    """An artifact's extraction, its site-packages on sys.path, as inside a zipapp."""
+    site = tmp_path / "shiv" / "mysite.pyz_0123456789abcdef" / "site-packages"
+    site.mkdir(parents=True)
+    (site / paths.RECORD_NAME).write_text("{}")
+    monkeypatch.setattr(sys, "path", [str(site), *sys.path])
+    return site.parent
+
+
+def test_a_writable_path_inside_the_extraction_is_e004(django_project, extraction, tmp_path):
+    assert checks.check_writable_paths(None) == []
+    with override_settings(MEDIA_ROOT=str(extraction / "site-packages" / "media")):
+        messages = checks.check_writable_paths(None)
+    assert ids(messages) == ["zipserve.E004"]
+    assert "MEDIA_ROOT is " in messages[0].msg and str(extraction) in messages[0].msg
+    logging = {
+        "version": 1,
+        "handlers": {"file": {"class": "logging.FileHandler", "filename": str(extraction / "x.log")}},
+    }
+    cache = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(extraction / "c"),
+        }
+    }
+    with override_settings(LOGGING=logging, CACHES=cache, FILE_UPLOAD_TEMP_DIR=str(extraction / "tmp")):
+        messages = checks.check_writable_paths(None)
+    assert ids(messages) == ["zipserve.E004"] * 3
+    assert "LOGGING['handlers']['file']['filename']" in messages[-1].msg
+
+
+def test_a_writable_path_inside_the_source_tree_is_e005(django_project):
+    # The test project's settings are in the package "tests".
+    sessions = {"SESSION_ENGINE": "django.contrib.sessions.backends.file"}
+    with override_settings(SESSION_FILE_PATH=str(REPO / "tests" / "sessions"), **sessions):
+        messages = checks.check_writable_paths(None)
+    assert ids(messages) == ["zipserve.E005"]
+    assert f"inside the project's source tree {REPO / 'tests'}" in messages[0].msg
+    database = dict(django_project.DATABASES["default"], NAME=str(REPO / "tests" / "db.sqlite3"))
+    with override_settings(DATABASES={"default": database}):
+        assert ids(checks.check_writable_paths(None)) == ["zipserve.E005"]
+
+
+def test_relative_data_directories_are_w002(django_project, tmp_path):
+    assert checks.check_relative_data_directories(None) == []
+    templates = [
+        {"BACKEND": "django.template.backends.django.DjangoTemplates", "DIRS": ["templates", tmp_path]}
+    ]
+    relative = {
+        "TEMPLATES": templates,
+        "STATICFILES_DIRS": [("vendor", "assets/vendor"), str(tmp_path)],
+        "LOCALE_PATHS": ["locale"],
+        "FIXTURE_DIRS": [tmp_path / "fixtures"],
+    }
+    with override_settings(**relative):
+        messages = checks.check_relative_data_directories(None)
+    assert ids(messages) == ["zipserve.W002"] * 3
+    assert "TEMPLATES[0]['DIRS'] has the relative directory 'templates'" in messages[0].msg
+    assert "'assets/vendor'" in messages[1].msg
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"WHITENOISE_IMMUTABLE_FILE_TEST": r"^/static/vendor/"},
+        {"WHITENOISE_IMMUTABLE_FILE_TEST": lambda path, url: url.endswith(".woff2")},
+        {"WHITENOISE_IMMUTABLE_FILE_TEST": lambda path, url: 1 / 0},
+        {"WHITENOISE_MAX_AGE": 60},
+        {"STORAGES": {"staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}},
+    ],
+    ids=["regex", "callable", "raises", "max-age", "storage"],
+)
+def test_settings_that_defeat_caching_are_w003(django_project, overrides):
+    assert checks.check_static_caching(None) == []
+    with override_settings(**overrides):
+        assert ids(checks.check_static_caching(None)) == ["zipserve.W003"]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        # A project's own test that adds immutable files and keeps ours.
+        {"WHITENOISE_IMMUTABLE_FILE_TEST": r"(^/static/vendor/|\.[0-9a-f]{12}\.)"},
+        {"WHITENOISE_MAX_AGE": 86400},
+        {
+            "STORAGES": {
+                "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"}
+            }
+        },
+    ],
+)
+def test_settings_that_keep_caching_are_fine(django_project, overrides):
+    with override_settings(**overrides):
+        assert checks.check_static_caching(None) == []
+
+
+def test_a_health_url_behind_a_catch_all_is_e006(django_project):
+    with override_settings(ROOT_URLCONF="tests.testproject.urls_catch_all"):
+        messages = checks.check_health_url(None)
+    assert ids(messages) == ["zipserve.E006"]
+    assert messages[0].msg == "GET /-/health/ reaches tests.testproject.views.page, not the health view."
+    assert 'include("django_zipserve.urls")) first in urlpatterns' in messages[0].hint

@@ -62,6 +62,7 @@ def test_a_declaration_changed_without_regenerating_is_stale(monkeypatch, capsys
 def test_every_declared_fact_is_in_the_reference():
     from django_zipserve.checks import CHECKS
     from django_zipserve.conf import ZipserveConfig
+    from django_zipserve.conf.django_settings import SETTINGS
     from django_zipserve.deploy.systemd import HARDENING
     from django_zipserve.servers import gunicorn, uwsgi
     from django_zipserve.zipapp.settings import BUILD_SETTINGS
@@ -72,6 +73,7 @@ def test_every_declared_fact_is_in_the_reference():
         "configuration.md": [f"## `{name}`" for name in ZipserveConfig.model_fields],
         "servers.md": [f"`{default.option}`" for default in uwsgi.defaults(conf) + gunicorn.defaults(conf)],
         "checks.md": [f"`{check.id}`" for check in CHECKS],
+        "settings.md": [f"`{setting.name}`" for setting in SETTINGS],
         "systemd.md": [f"`{directive.name}={directive.value}`" for directive in HARDENING],
         "build.md": [f"`{setting.flag}`" for setting in BUILD_SETTINGS],
     }

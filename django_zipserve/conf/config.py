@@ -16,6 +16,7 @@ settings with one call::
     config.apply(globals())
 """
 
+import json
 import os
 import reprlib
 import secrets
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal, cast
 
 from goodconf import Field, GoodConf
-from pydantic import PrivateAttr, SecretStr, ValidationError
+from pydantic import PrivateAttr, SecretBytes, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 from typing_extensions import Self
 
@@ -35,6 +36,39 @@ from .errors import DEFAULT_NAME, ConfigError, Problem, describe_expectation
 __all__ = ["ConfigError", "Field", "ZipserveConfig"]
 
 _loaded: dict[type, "ZipserveConfig"] = {}
+
+#: Names of the variables ``export_environment()`` put into the environment:
+#: they are ours, not the operator's, so a process that inherits them (uWSGI
+#: re-executing itself on SIGHUP) reads its configuration file again
+#: instead of the values the previous one exported.
+EXPORTED_VARIABLE = "ZIPSERVE_EXPORTED_ENVIRONMENT"
+
+
+def exported_names(environ: Mapping[str, str]) -> set[str]:
+    return {name for name in environ.get(EXPORTED_VARIABLE, "").split(",") if name}
+
+
+def without_exported(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment as the operator gave it: without the variables an
+    earlier ``export_environment()`` of this process tree set."""
+    exported = exported_names(environ) | {EXPORTED_VARIABLE}
+    return {key: value for key, value in environ.items() if key not in exported}
+
+
+def environment_text(value: Any) -> str:
+    """A configuration value as an environment variable's text: a secret's
+    real value, lists comma-joined, booleans ``True``/``False``."""
+    if isinstance(value, (SecretStr, SecretBytes)):
+        value = value.get_secret_value()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "surrogateescape")
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return ",".join(environment_text(item) for item in value)
+    if isinstance(value, dict):
+        return json.dumps({key: environment_text(item) for key, item in value.items()})
+    return str(value)
 
 
 def _short_repr(value: Any) -> str:
@@ -67,6 +101,12 @@ class ZipserveConfig(GoodConf):
     #: Short name of the project: used for the state directory, process
     #: names and messages. Projects set it on their subclass.
     name: ClassVar[str] = DEFAULT_NAME
+
+    #: Environment variables the project's own settings read with
+    #: ``os.getenv`` (found by ``init``): each must be a field, and
+    #: :meth:`export_environment` puts the field's value into the variable
+    #: before the project's settings are imported.
+    environment: ClassVar[tuple[str, ...]] = ()
 
     model_config = {
         # pydantic must never echo a value in its errors: one of them may be
@@ -156,8 +196,15 @@ class ZipserveConfig(GoodConf):
     )
     WARMUP: bool = Field(
         default=True,
-        description="Before serving, send one request to the health view "
-        "in-process and refuse to start if it fails.",
+        description="Before serving, send in-process requests to the health view and to "
+        "WARMUP_PATHS, and refuse to start if one fails.",
+    )
+    WARMUP_PATHS: list[str] = Field(
+        default=["/"],
+        description="Pages the warm-up requests after the health view (which must answer 200): "
+        "an answer of 500 or more, or an exception, refuses the start and names it; redirects "
+        "and 4xx answers are fine. Paths on this site, such as / or /about/. In the "
+        "environment: a JSON list or comma-separated paths.",
     )
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
         default="INFO",
@@ -167,6 +214,17 @@ class ZipserveConfig(GoodConf):
     _sources: dict = PrivateAttr(default_factory=dict)
     _file: str | None = PrivateAttr(default=None)
     _environ: dict | None = PrivateAttr(default=None)
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        unknown = [name for name in cls.environment if name not in cls.model_fields]
+        if unknown:
+            raise TypeError(
+                f"{cls.__name__}.environment names {', '.join(unknown)}, which "
+                f"{'is not a field' if len(unknown) == 1 else 'are not fields'}: declare each, e.g. "
+                f'{unknown[0]}: str | None = Field(default=None, description="...")'
+            )
 
     def __init__(self, **values: Any) -> None:
         # goodconf's constructor validates nothing unless asked to load;
@@ -211,7 +269,7 @@ class ZipserveConfig(GoodConf):
     @classmethod
     def from_sources(cls, environ: Mapping[str, str] | None = None, config_file: str | None = None) -> Self:
         """Build a validated configuration, or raise ConfigError."""
-        environ = os.environ if environ is None else environ
+        environ = without_exported(os.environ if environ is None else environ)
         if sources.defaults_only(environ):
             return cls._defaults_only()
         raw, path, problems = sources.collect(cls, environ, config_file)
@@ -286,6 +344,13 @@ class ZipserveConfig(GoodConf):
             problem = database_problem(self.database_url())
             if problem:
                 yield Problem("DATABASE_URL", self.source_of("DATABASE_URL"), problem)
+        relative = [path for path in self.WARMUP_PATHS if not path.startswith("/")]
+        if relative:
+            yield Problem(
+                "WARMUP_PATHS",
+                self.source_of("WARMUP_PATHS"),
+                f"expected paths starting with /, got {_short_repr(relative)}",
+            )
 
     def source_of(self, key: str) -> str:
         """Where a field's value came from: a file, a variable, or the default."""
@@ -324,6 +389,37 @@ class ZipserveConfig(GoodConf):
         """Names of the fields a project added to this base class."""
         return [key for key in type(self).model_fields if key not in ZipserveConfig.model_fields]
 
+    def settings_fields(self) -> list[str]:
+        """The project's fields ``apply()`` sets as Django settings of the
+        same name: all but those in :attr:`environment`, which reach the
+        project's settings through the environment instead."""
+        return [key for key in self.project_fields() if key not in self.environment]
+
+    def export_environment(self, environ: MutableMapping[str, str] | None = None) -> list[str]:
+        """Put each :attr:`environment` field that has a value into the
+        environment variable of its name, as text (see
+        :func:`environment_text`), unless the operator set that variable;
+        call it before the project's own settings are imported. A variable
+        an earlier export set whose field no longer has a value is removed.
+        Returns the names exported; prints nothing."""
+        environ = os.environ if environ is None else environ
+        earlier = exported_names(environ)
+        exported = []
+        for name in self.environment:
+            value = getattr(self, name)
+            if name in environ and name not in earlier:
+                continue  # the operator's own
+            if value is None:
+                environ.pop(name, None)
+                continue
+            environ[name] = environment_text(value)
+            exported.append(name)
+        if exported:
+            environ[EXPORTED_VARIABLE] = ",".join(exported)
+        else:
+            environ.pop(EXPORTED_VARIABLE, None)
+        return exported
+
     def apply(self, namespace: MutableMapping[str, Any]) -> None:
         """Turn this configuration into Django settings in ``namespace``
         (the ``globals()`` of a settings module)."""
@@ -332,7 +428,8 @@ class ZipserveConfig(GoodConf):
 
 def setting(field: str, settings: Any = None) -> Any:
     """A configuration value as the running site has it (``"BIND"``,
-    ``"WORKERS"``, ``"THREADS"``, ``"TIMEOUT"``, ``"WARMUP"``, or ``"NAME"``
+    ``"WORKERS"``, ``"THREADS"``, ``"TIMEOUT"``, ``"WARMUP"``,
+    ``"WARMUP_PATHS"``, or ``"NAME"``
     for the project's name): what ``config.apply()`` put into Django's
     settings, else the value the configuration class declares as default,
     so a project that does not apply the configuration gets the same answer

@@ -1,21 +1,46 @@
-"""Turn a loaded :class:`~django_zipserve.conf.ZipserveConfig` into Django settings.
+"""Turn a loaded :class:`~django_zipserve.conf.ZipserveConfig` into Django
+settings: the contract of ``config.apply()``.
+
+:data:`SETTINGS` declares every Django setting ``apply()`` touches, once,
+with its policy and the reason for it; :func:`apply_config` only walks that
+declaration, and ``docs/reference/settings.md`` is generated from it. The
+policies:
+
+- *sets*: always ours; a value in the project's settings is replaced;
+- *merges*: ours combined with the project's (its other databases, its
+  middleware, its logging handlers stay);
+- *default*: ours only when the project's settings have none;
+- *relocates*: the project's own value, with the paths that a release would
+  lose moved (writable files into the state directory, packaged data
+  directories to where the build put them).
 
 Everything a deployment varies (debug, secret key, hosts, database, HTTPS)
 comes from the configuration; everything that must be right in every
-deployment (WhiteNoise's place in the middleware, hashed and compressed
-static files, logging to standard error) is set here so no project has to
-get it right by hand.
+deployment (WhiteNoise's place, hashed static files, logs on standard
+error, uploads that survive a release) is settled here, so that no project
+has to get it right by hand.
 """
 
+import copy
 import importlib.util
+import os
 import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
+
+from . import paths
 
 WHITENOISE_MIDDLEWARE = "whitenoise.middleware.WhiteNoiseMiddleware"
 SECURITY_MIDDLEWARE = "django.middleware.security.SecurityMiddleware"
 STATIC_STORAGE = "django_zipserve.storage.ZipserveStaticFilesStorage"
+FILE_SYSTEM_STORAGE = "django.core.files.storage.FileSystemStorage"
+FILE_BASED_CACHE = "django.core.cache.backends.filebased.FileBasedCache"
+SQLITE_ENGINE = "django.db.backends.sqlite3"
 #: Where ``django_zipserve.urls`` puts the health view, relative to the
 #: URLconf it is included in; load balancers and the switch probe it.
 HEALTH_PATH = "-/health/"
@@ -31,33 +56,162 @@ SERVER_SETTINGS = {
     "ZIPSERVE_THREADS": "THREADS",
     "ZIPSERVE_TIMEOUT": "TIMEOUT",
     "ZIPSERVE_WARMUP": "WARMUP",
+    "ZIPSERVE_WARMUP_PATHS": "WARMUP_PATHS",
 }
+
+SETS = "sets"
+MERGES = "merges"
+DEFAULT = "default"
+RELOCATES = "relocates"
+#: What each policy means, for the reference.
+POLICIES = {
+    SETS: "always ours: a value in the project's settings is replaced",
+    MERGES: "ours combined with the project's own value",
+    DEFAULT: "ours only when the project's settings have none",
+    RELOCATES: "the project's own value, with the paths a release would lose moved",
+}
+
+#: "No value": the setting is absent, or a value function leaves it alone.
+MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING"})()
+
+
+@dataclass
+class Context:
+    """What the value functions share while one configuration is applied."""
+
+    config: Any
+    namespace: Any  # the settings module's globals()
+
+    @cached_property
+    def state_dir(self):
+        return self.config.state_dir()
+
+    @cached_property
+    def base_dir(self):
+        value = self.namespace.get("BASE_DIR")
+        return Path(value) if value else None
+
+    @cached_property
+    def package_dirs(self):
+        """The directory of the project's package (the top-level package
+        of the settings module being applied)."""
+        return paths.package_directories([self.namespace.get("__name__", "")])
+
+    @cached_property
+    def read_only(self):
+        """Where nothing may be written: the running artifact's extraction
+        and the project's own package."""
+        return [*paths.extraction_directories(), *self.package_dirs]
+
+    def relocated(self, path, kind):
+        """``path`` itself, or where it goes under the state directory when
+        a release would lose it (see :func:`paths.needs_relocating`)."""
+        if not path or not isinstance(path, (str, os.PathLike)):
+            return path
+        if not paths.needs_relocating(path, self.read_only):
+            return path
+        return paths.in_state_directory(path, self.state_dir, kind)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One Django setting ``config.apply()`` touches: declared once, applied
+    and documented from here."""
+
+    name: str
+    policy: str  # SETS, MERGES, DEFAULT or RELOCATES
+    #: ``value(context, current)``: the new value, or MISSING to leave the
+    #: setting as it is; ``current`` is the project's value or MISSING.
+    value: Callable[[Context, Any], Any]
+    why: str
+    #: Where our value comes from (configuration fields), for the reference.
+    source: str = ""
+    #: The part of the setting concerned, when it has two entries.
+    part: str = ""
+    #: Settings removed along with this one (folded into it).
+    removes: tuple[str, ...] = ()
+
+    def apply(self, context):
+        current = context.namespace.get(self.name, MISSING)
+        if self.policy == DEFAULT and current is not MISSING:
+            return
+        if self.policy == RELOCATES and current is MISSING:
+            return
+        value = self.value(context, current)
+        if value is not MISSING:
+            context.namespace[self.name] = value
+        for name in self.removes:
+            context.namespace.pop(name, None)
 
 
 def apply_config(config, namespace):
-    """Set Django settings in ``namespace`` (a settings module's globals)."""
-    base_dir = Path(namespace.get("BASE_DIR") or ".")
-    namespace["DEBUG"] = config.DEBUG
-    namespace["SECRET_KEY"] = config.secret_key()
-    namespace["ALLOWED_HOSTS"] = list(config.ALLOWED_HOSTS)
-    namespace["CSRF_TRUSTED_ORIGINS"] = list(config.CSRF_TRUSTED_ORIGINS)
-    namespace["DATABASES"] = {"default": database_settings(config)}
-    namespace["ZIPSERVE_STATE_DIR"] = config.state_dir()
-    namespace["ZIPSERVE_NAME"] = config.name
-    namespace.setdefault("MEDIA_ROOT", str(config.state_dir() / "media"))
-    namespace.setdefault("STATIC_URL", "static/")
-    namespace.setdefault("STATIC_ROOT", base_dir / "static_collected")
-    namespace["STORAGES"] = storages(namespace.get("STORAGES"))
-    namespace["MIDDLEWARE"] = with_whitenoise(namespace.get("MIDDLEWARE", []))
-    namespace["INSTALLED_APPS"] = with_runserver_nostatic(namespace.get("INSTALLED_APPS", []))
-    namespace.update(security_settings(config))
-    namespace.setdefault("LOGGING", logging_settings(config.LOG_LEVEL))
-    namespace.setdefault("TEST_RUNNER", "django_zipserve.testing.ProjectTestRunner")
-    for setting, field in SERVER_SETTINGS.items():
-        namespace[setting] = getattr(config, field)
-    for field in config.project_fields():
+    """Set Django settings in ``namespace`` (a settings module's globals),
+    as :data:`SETTINGS` declares, then the project's own fields."""
+    context = Context(config, namespace)
+    for setting in SETTINGS:
+        setting.apply(context)
+    for field in config.settings_fields():
         value = getattr(config, field)
         namespace[field] = value.get_secret_value() if hasattr(value, "get_secret_value") else value
+
+
+def from_config(field, convert=lambda value: value):
+    """A value function: the configuration's ``field``."""
+
+    def value(context, current):
+        return convert(getattr(context.config, field))
+
+    return value
+
+
+def constant(value):
+    return lambda context, current: value
+
+
+# -- databases ----------------------------------------------------------------
+
+#: What the database URL decides; everything else of the project's own
+#: ``default`` database (OPTIONS, TEST, ATOMIC_REQUESTS...) stays.
+CONNECTION_KEYS = ("ENGINE", "NAME", "USER", "PASSWORD", "HOST", "PORT")
+
+
+def merge_databases(context, current):
+    databases = dict(current) if isinstance(current, Mapping) else {}
+    databases["default"] = merge_database(database_settings(context.config), databases.get("default"))
+    return databases
+
+
+def merge_database(ours, theirs):
+    """Ours, with the project's own settings of the same engine kept: its
+    OPTIONS (the URL's own options win), TEST, CONN_MAX_AGE..."""
+    if not isinstance(theirs, Mapping) or theirs.get("ENGINE") != ours["ENGINE"]:
+        return ours
+    merged = {**ours, **{key: value for key, value in theirs.items() if key not in CONNECTION_KEYS}}
+    options = {**(theirs.get("OPTIONS") or {}), **(ours.get("OPTIONS") or {})}
+    if options:
+        merged["OPTIONS"] = options
+    return merged
+
+
+def is_sqlite_file(database):
+    if not isinstance(database, Mapping) or database.get("ENGINE") != SQLITE_ENGINE:
+        return False
+    name = str(database.get("NAME") or "")
+    return bool(name) and name != ":memory:" and not name.startswith("file:")
+
+
+def relocate_sqlite_files(context, current):
+    if not isinstance(current, Mapping):
+        return MISSING
+    databases = {}
+    for alias, database in current.items():
+        if alias != "default" and is_sqlite_file(database):
+            name = context.relocated(database["NAME"], "database")
+            if name != database["NAME"]:
+                database = {**database, "NAME": name}
+                paths.make_parent(name)
+        databases[alias] = database
+    return databases
 
 
 #: Database drivers Django's backends import, any one of which will do.
@@ -104,24 +258,141 @@ def database_settings(config):
         conn_max_age=60,
         conn_health_checks=True,
     )
-    if settings["ENGINE"] == "django.db.backends.sqlite3":
+    if settings["ENGINE"] == SQLITE_ENGINE:
         settings["CONN_MAX_AGE"] = 0
-        _make_parent_dir(settings["NAME"])
+        # SQLite cannot create the directory of its database file; an
+        # unwritable location is reported by the zipserve.E002 check instead.
+        paths.make_parent(settings["NAME"])
     return settings
 
 
-def _make_parent_dir(path):
-    # SQLite cannot create the directory of its database file; an unwritable
-    # location is reported by the zipserve.E002 system check instead.
-    try:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        pass
+# -- other writable paths -----------------------------------------------------
 
 
-def storages(existing):
-    result = dict(existing or {})
-    result.setdefault("default", {"BACKEND": "django.core.files.storage.FileSystemStorage"})
+def relocate_file_caches(context, current):
+    if not isinstance(current, Mapping):
+        return MISSING
+    caches = {}
+    for alias, cache in current.items():
+        if isinstance(cache, Mapping) and cache.get("BACKEND") == FILE_BASED_CACHE and cache.get("LOCATION"):
+            cache = {**cache, "LOCATION": context.relocated(cache["LOCATION"], "cache")}
+        caches[alias] = cache
+    return caches
+
+
+def relocate_session_files(context, current):
+    relocated = context.relocated(current, "sessions")
+    if relocated is not current:
+        # Django's file session backend refuses a directory that does not exist.
+        paths.make_parent(Path(relocated) / "x")
+    return relocated
+
+
+def media_root(context, current):
+    return str(context.state_dir / "media")
+
+
+# -- logging ------------------------------------------------------------------
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+#: The names our handler and formatter take in a project's own LOGGING.
+STDERR_HANDLER = "zipserve_stderr"
+STDERR_FORMATTER = "zipserve_plain"
+DICT_CONFIG = "logging.config.dictConfig"
+
+
+def logging_settings(level):
+    """Everything to standard error, where systemd's journal or the
+    container runtime collects it. Django's default sends request errors
+    only to e-mail when DEBUG is false, so a 500 would leave no trace."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"plain": {"format": LOG_FORMAT}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
+        "root": {"handlers": ["stderr"], "level": level},
+        "loggers": {"django": {"handlers": ["stderr"], "level": level, "propagate": False}},
+    }
+
+
+def merge_logging(context, current):
+    """The project's LOGGING with standard error added wherever its records
+    would otherwise reach no console: the root logger, and every logger
+    that does not propagate (unless it is silenced with NullHandlers on
+    purpose or already writes to a console)."""
+    level = context.config.LOG_LEVEL
+    if current is MISSING or not current:
+        return logging_settings(level)
+    if (
+        not isinstance(current, Mapping)
+        or current.get("incremental")
+        or context.namespace.get("LOGGING_CONFIG", DICT_CONFIG) != DICT_CONFIG
+    ):
+        return MISSING  # the project configures logging in a way of its own
+    merged = copy.deepcopy(dict(current))
+    merged.setdefault("formatters", {})[STDERR_FORMATTER] = {"format": LOG_FORMAT}
+    handlers = merged.setdefault("handlers", {})
+    handlers[STDERR_HANDLER] = {
+        "class": "logging.StreamHandler",
+        "formatter": STDERR_FORMATTER,
+        "level": level,
+    }
+    loggers = merged.setdefault("loggers", {})
+    root = loggers[""] if "" in loggers else merged.setdefault("root", {})
+    root.setdefault("level", level)
+    also_to_stderr(root, handlers)
+    for name, logger in loggers.items():
+        if name and isinstance(logger, dict) and logger.get("propagate", True) is False:
+            also_to_stderr(logger, handlers)
+    return merged
+
+
+def also_to_stderr(logger, handlers):
+    names = list(logger.get("handlers") or [])
+    configured = [handlers.get(name) or {} for name in names]
+    if STDERR_HANDLER in names or any(is_console(handler) for handler in configured):
+        return
+    if names and all(handler.get("class") == "logging.NullHandler" for handler in configured):
+        return  # silenced on purpose
+    logger["handlers"] = [*names, STDERR_HANDLER]
+
+
+def is_console(handler):
+    return handler.get("class") == "logging.StreamHandler" and handler.get("stream", "ext://sys.stderr") in (
+        "ext://sys.stderr",
+        "ext://sys.stdout",
+    )
+
+
+def relocate_log_files(context, current):
+    if not isinstance(current, Mapping) or not isinstance(current.get("handlers"), Mapping):
+        return MISSING
+    handlers = dict(current["handlers"])
+    for name, handler in current["handlers"].items():
+        filename = handler.get("filename") if isinstance(handler, Mapping) else None
+        target = context.relocated(filename, "log")
+        if filename and target != filename:
+            paths.make_parent(target)
+            handlers[name] = {**handler, "filename": target}
+    if handlers == current["handlers"]:
+        return MISSING
+    return {**current, "handlers": handlers}
+
+
+# -- static files, middleware, apps -------------------------------------------
+
+
+def default_static_root(context, current):
+    base = context.package_dirs[0] if context.package_dirs else context.base_dir or Path(".")
+    return base / "static_collected"
+
+
+def merge_storages(context, current):
+    result = dict(current) if isinstance(current, Mapping) else {}
+    legacy_default = context.namespace.get("DEFAULT_FILE_STORAGE")
+    if legacy_default and "default" not in result:
+        result["default"] = {"BACKEND": legacy_default}
+    result.setdefault("default", {"BACKEND": FILE_SYSTEM_STORAGE})
     result["staticfiles"] = {"BACKEND": STATIC_STORAGE}
     return result
 
@@ -147,34 +418,322 @@ def with_runserver_nostatic(installed_apps):
     return apps
 
 
+def merge_installed_apps(context, current):
+    apps = with_runserver_nostatic([] if current is MISSING else current)
+    if not any(app == "django_zipserve" or app.startswith("django_zipserve.") for app in apps):
+        apps.append("django_zipserve")
+    return apps
+
+
+# -- packaged data directories ------------------------------------------------
+
+
+def packaged(context, entries):
+    """``entries`` (a list or tuple of directories, or of ``(prefix,
+    directory)`` pairs) with each missing one under BASE_DIR replaced by
+    where the build packaged it (see :func:`paths.packaged_copy`)."""
+    if context.base_dir is None or not isinstance(entries, (list, tuple)):
+        return entries
+    return type(entries)(packaged_entry(entry, context.base_dir) for entry in entries)
+
+
+def packaged_entry(entry, base_dir):
+    if isinstance(entry, (list, tuple)) and len(entry) == 2:
+        prefix, path = entry
+        return type(entry)((prefix, packaged_entry(path, base_dir)))
+    if not isinstance(entry, (str, os.PathLike)):
+        return entry
+    return paths.packaged_copy(entry, base_dir) or entry
+
+
+def packaged_directories(context, current):
+    return packaged(context, current)
+
+
+def packaged_template_directories(context, current):
+    if not isinstance(current, (list, tuple)):
+        return MISSING
+    return type(current)(
+        {**backend, "DIRS": packaged(context, backend["DIRS"])}
+        if isinstance(backend, Mapping) and "DIRS" in backend
+        else backend
+        for backend in current
+    )
+
+
+# -- security -----------------------------------------------------------------
+
+
+def secure(config):
+    return config.HTTPS and not config.DEBUG
+
+
+def merge_redirect_exempt(context, current):
+    patterns = [] if current is MISSING else list(current)
+    return patterns if HEALTH_PATH_PATTERN in patterns else [*patterns, HEALTH_PATH_PATTERN]
+
+
+def proxy_ssl_header(context, current):
+    if context.config.TRUST_X_FORWARDED_PROTO:
+        return ("HTTP_X_FORWARDED_PROTO", "https")
+    return MISSING
+
+
 def security_settings(config):
-    """What ``manage.py check --deploy`` asks for, driven by HTTPS."""
-    secure = config.HTTPS and not config.DEBUG
-    settings = {
-        "SECURE_SSL_REDIRECT": secure,
-        # A load balancer probes the health view over plain HTTP.
-        "SECURE_REDIRECT_EXEMPT": [HEALTH_PATH_PATTERN],
-        "SESSION_COOKIE_SECURE": secure,
-        "CSRF_COOKIE_SECURE": secure,
-        "SECURE_HSTS_SECONDS": config.HSTS_SECONDS if secure else 0,
-        "SECURE_CONTENT_TYPE_NOSNIFF": True,
-        "SECURE_REFERRER_POLICY": "same-origin",
-        "X_FRAME_OPTIONS": "DENY",
-    }
-    if config.TRUST_X_FORWARDED_PROTO:
-        settings["SECURE_PROXY_SSL_HEADER"] = ("HTTP_X_FORWARDED_PROTO", "https")
-    return settings
+    """What ``manage.py check --deploy`` asks for, driven by HTTPS: the
+    settings :data:`SETTINGS` derives from the configuration, as applied to
+    a project that sets none of them."""
+    namespace = {}
+    context = Context(config, namespace)
+    for setting in SETTINGS:
+        if setting.name.startswith(("SECURE_", "SESSION_COOKIE_", "CSRF_COOKIE_", "X_FRAME_")):
+            setting.apply(context)
+    return namespace
 
 
-def logging_settings(level):
-    """Everything to standard error, where systemd's journal or the
-    container runtime collects it. Django's default sends request errors
-    only to e-mail when DEBUG is false, so a 500 would leave no trace."""
-    return {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
-        "root": {"handlers": ["stderr"], "level": level},
-        "loggers": {"django": {"handlers": ["stderr"], "level": level, "propagate": False}},
-    }
+SERVER_FIELD_REASONS = {
+    "BIND": "read by the server commands",
+    "WORKERS": "read by the server commands",
+    "THREADS": "read by the server commands",
+    "TIMEOUT": "read by the server commands",
+    "WARMUP": "read by the server commands",
+    "WARMUP_PATHS": "read by the server commands' warm-up",
+}
+
+#: Every Django setting ``config.apply()`` touches, in the order it applies
+#: them. Each field a project adds to its configuration class also becomes a
+#: setting of the same name (sets), except those listed in its
+#: ``environment``, which reach the project's settings through
+#: ``export_environment()``.
+SETTINGS = (
+    Setting(
+        "DEBUG",
+        SETS,
+        from_config("DEBUG"),
+        "The deployment decides, not a settings file that could ship with DEBUG on.",
+        source="DEBUG",
+    ),
+    Setting(
+        "SECRET_KEY",
+        SETS,
+        lambda context, current: context.config.secret_key(),
+        "Kept out of the source: from the configuration, a `SECRET_KEY_FILE` or a systemd credential.",
+        source="SECRET_KEY",
+    ),
+    Setting(
+        "ALLOWED_HOSTS",
+        SETS,
+        from_config("ALLOWED_HOSTS", list),
+        "Each deployment has its own host names.",
+        source="ALLOWED_HOSTS",
+    ),
+    Setting(
+        "CSRF_TRUSTED_ORIGINS",
+        SETS,
+        from_config("CSRF_TRUSTED_ORIGINS", list),
+        "Each deployment has its own origins.",
+        source="CSRF_TRUSTED_ORIGINS",
+    ),
+    Setting(
+        "DATABASES",
+        MERGES,
+        merge_databases,
+        "The connection (engine, name, user, password, host, port) comes from `DATABASE_URL`, its query "
+        "options win in OPTIONS; when the project's `default` uses the same engine, the rest of it stays "
+        "(its OPTIONS such as SQLite's `init_command` or `transaction_mode`, TEST, ATOMIC_REQUESTS, "
+        "CONN_MAX_AGE). Other aliases stay as they are.",
+        source="DATABASE_URL, STATE_DIR",
+        part="the `default` alias",
+    ),
+    Setting(
+        "DATABASES",
+        RELOCATES,
+        relocate_sqlite_files,
+        "An SQLite file of another alias that is relative or inside the extraction or the project's "
+        "package goes to `STATE_DIR/databases/<file name>`: a release would replace it.",
+        source="STATE_DIR",
+        part="SQLite `NAME` of the other aliases",
+    ),
+    Setting(
+        "MEDIA_ROOT",
+        SETS,
+        media_root,
+        'Uploads must survive releases: a project\'s `BASE_DIR / "media"` is inside the extraction that '
+        "the next release replaces and `zipapp prune` deletes.",
+        source="STATE_DIR (`STATE_DIR/media`)",
+    ),
+    Setting(
+        "CACHES",
+        RELOCATES,
+        relocate_file_caches,
+        "A file-based cache's directory that is relative or inside the extraction or the project's "
+        "package goes to `STATE_DIR/cache/<directory name>`.",
+        source="STATE_DIR",
+        part="`LOCATION` of each `FileBasedCache`",
+    ),
+    Setting(
+        "SESSION_FILE_PATH",
+        RELOCATES,
+        relocate_session_files,
+        "File sessions that are relative or inside the extraction or the project's package go to "
+        "`STATE_DIR/sessions/<directory name>` (created): a release would log every user out.",
+        source="STATE_DIR",
+    ),
+    Setting(
+        "LOGGING",
+        MERGES,
+        merge_logging,
+        "Without a LOGGING of the project's: everything to standard error at `LOG_LEVEL` (Django's own "
+        "default mails request errors and prints nothing when DEBUG is off). With one: the project's "
+        "handlers and loggers stay, and a standard-error handler is added to the root logger and to every "
+        "logger that does not propagate, unless it already writes to the console or is silenced with "
+        "`NullHandler`s; errors reach the journal whatever else the project logs to. Left alone when "
+        "`LOGGING_CONFIG` is not dictConfig or the configuration is incremental.",
+        source="LOG_LEVEL",
+    ),
+    Setting(
+        "LOGGING",
+        RELOCATES,
+        relocate_log_files,
+        "A log file that is relative or inside the extraction or the project's package goes to "
+        "`STATE_DIR/log/<file name>` (its directory created).",
+        source="STATE_DIR",
+        part="`filename` of each handler",
+    ),
+    Setting("STATIC_URL", DEFAULT, constant("static/"), "Django has no default for it."),
+    Setting(
+        "STATIC_ROOT",
+        DEFAULT,
+        default_static_root,
+        "`static_collected` in the project's package (else in BASE_DIR): `collectstatic` writes there "
+        "when the artifact is built, so the files are part of it whatever BASE_DIR is. A project's own "
+        "must lie inside what the build packages (`zipserve.E003` tells when it does not).",
+    ),
+    Setting(
+        "STORAGES",
+        MERGES,
+        merge_storages,
+        "`staticfiles` is `django_zipserve.storage.ZipserveStaticFilesStorage` (WhiteNoise's compressed "
+        "manifest storage: the hashed, immutable files we promise); the project's other backends stay. "
+        "The legacy `DEFAULT_FILE_STORAGE` becomes `default` and `STATICFILES_STORAGE` goes: Django 4.2 "
+        "refuses them next to STORAGES.",
+        removes=("DEFAULT_FILE_STORAGE", "STATICFILES_STORAGE"),
+    ),
+    Setting(
+        "MIDDLEWARE",
+        MERGES,
+        lambda context, current: with_whitenoise([] if current is MISSING else current),
+        "WhiteNoise right after SecurityMiddleware (added when missing): after it so that HTTPS "
+        "redirects and security headers cover static files, before the rest so that static requests "
+        "skip sessions and CSRF. The project's middleware stays in its order.",
+    ),
+    Setting(
+        "INSTALLED_APPS",
+        MERGES,
+        merge_installed_apps,
+        "`whitenoise.runserver_nostatic` before `django.contrib.staticfiles` (runserver serves static "
+        "files as production does) and `django_zipserve` when missing (its commands and checks).",
+    ),
+    Setting(
+        "TEMPLATES",
+        RELOCATES,
+        packaged_template_directories,
+        "An entry that does not exist and lies under BASE_DIR is replaced by the first existing "
+        "`<sys.path entry>/<its path relative to BASE_DIR>`: where the build packaged the project's "
+        "root-level data directories (needed when BASE_DIR is not site-packages, as in a `src/` layout).",
+        part="`DIRS` of each backend",
+    ),
+    Setting(
+        "STATICFILES_DIRS",
+        RELOCATES,
+        packaged_directories,
+        "As for TEMPLATES `DIRS` (a `(prefix, directory)` entry keeps its prefix).",
+    ),
+    Setting("LOCALE_PATHS", RELOCATES, packaged_directories, "As for TEMPLATES `DIRS`."),
+    Setting("FIXTURE_DIRS", RELOCATES, packaged_directories, "As for TEMPLATES `DIRS`."),
+    Setting(
+        "SECURE_SSL_REDIRECT",
+        SETS,
+        lambda context, current: secure(context.config),
+        "Plain HTTP is redirected when the site is reached over HTTPS (and DEBUG is off).",
+        source="HTTPS, DEBUG",
+    ),
+    Setting(
+        "SECURE_REDIRECT_EXEMPT",
+        MERGES,
+        merge_redirect_exempt,
+        "The project's patterns, and the health view's: a load balancer probes it over plain HTTP.",
+    ),
+    Setting(
+        "SESSION_COOKIE_SECURE",
+        SETS,
+        lambda context, current: secure(context.config),
+        "Cookies only over HTTPS when the site is reached over HTTPS.",
+        source="HTTPS, DEBUG",
+    ),
+    Setting(
+        "CSRF_COOKIE_SECURE",
+        SETS,
+        lambda context, current: secure(context.config),
+        "As SESSION_COOKIE_SECURE.",
+        source="HTTPS, DEBUG",
+    ),
+    Setting(
+        "SECURE_HSTS_SECONDS",
+        SETS,
+        lambda context, current: context.config.HSTS_SECONDS if secure(context.config) else 0,
+        "HSTS only when the site is reached over HTTPS: browsers remember it.",
+        source="HSTS_SECONDS, HTTPS, DEBUG",
+    ),
+    Setting(
+        "SECURE_CONTENT_TYPE_NOSNIFF",
+        DEFAULT,
+        constant(True),
+        "What `check --deploy` asks for (Django's own default too).",
+    ),
+    Setting(
+        "SECURE_REFERRER_POLICY",
+        DEFAULT,
+        constant("same-origin"),
+        "What `check --deploy` asks for (Django's own default too).",
+    ),
+    Setting(
+        "X_FRAME_OPTIONS",
+        DEFAULT,
+        constant("DENY"),
+        "Django's own default; a project that frames its own pages (a CMS toolbar wants `SAMEORIGIN`) "
+        "keeps its value.",
+    ),
+    Setting(
+        "SECURE_PROXY_SSL_HEADER",
+        DEFAULT,
+        proxy_ssl_header,
+        '`("HTTP_X_FORWARDED_PROTO", "https")` when `TRUST_X_FORWARDED_PROTO` is true and the project '
+        "sets none; a project behind a proxy of its own keeps its value.",
+        source="TRUST_X_FORWARDED_PROTO",
+    ),
+    Setting(
+        "TEST_RUNNER",
+        DEFAULT,
+        constant("django_zipserve.testing.ProjectTestRunner"),
+        "`test` without labels runs the project's own tests, also from inside the artifact.",
+    ),
+    Setting(
+        "ZIPSERVE_NAME",
+        SETS,
+        lambda context, current: context.config.name,
+        "The project's name, for process titles and messages.",
+        source="the class's `name`",
+    ),
+    Setting(
+        "ZIPSERVE_STATE_DIR",
+        SETS,
+        lambda context, current: context.state_dir,
+        "The resolved state directory, for the checks.",
+        source="STATE_DIR",
+    ),
+    *(
+        Setting(name, SETS, from_config(field), SERVER_FIELD_REASONS[field].capitalize() + ".", source=field)
+        for name, field in SERVER_SETTINGS.items()
+    ),
+)

@@ -127,6 +127,11 @@ def markdown(config_cls):
         if secret:
             variables += f", `{sources.env_var_name(config_cls, name)}_FILE`, credential `{name.lower()}`"
         lines.append(f"- environment: {variables}")
+        if name in getattr(config_cls, "environment", ()):
+            lines.append(
+                f"- exported as `${name}` for the project's own settings, which read it "
+                "(`environment`, `export_environment()`)"
+            )
         lines.append("")
     return "\n".join(lines)
 

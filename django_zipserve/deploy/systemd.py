@@ -13,13 +13,65 @@ settings that can break some applications declare a :class:`Relaxation`:
 the ``systemd render`` option that leaves them out, and what that costs.
 """
 
+import os
+import subprocess
 from dataclasses import dataclass, field
 
 from ..conf.django_settings import INSTANCE_VARIABLE
+from ..errors import ZipserveError
 from .releases import ReleaseStore
 
-DEFAULT_PYTHON = "/usr/bin/python3"
+#: What an interpreter is asked to say about itself: its major.minor version.
+VERSION_CODE = "import sys; print('%d.%d' % sys.version_info[:2])"
 COLOURS = ("blue", "green")
+
+
+class InterpreterError(ZipserveError):
+    """No interpreter of the artifact's Python version to run it with."""
+
+    exit_status = 2
+
+
+def interpreter_version(path):
+    """The ``major.minor`` an interpreter reports when run, or None when it
+    does not run (missing, not executable, a pyenv shim of another version)."""
+    try:
+        result = subprocess.run(
+            [path, "-c", VERSION_CODE], capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    found = result.stdout.strip()
+    return found if result.returncode == 0 and found else None
+
+
+def find_interpreter(version, search_path=None):
+    """The first ``python<version>`` on PATH that runs and is that version."""
+    for folder in (search_path if search_path is not None else os.environ.get("PATH", "")).split(os.pathsep):
+        candidate = os.path.join(folder or ".", f"python{version}")
+        if os.access(candidate, os.X_OK) and interpreter_version(candidate) == version:
+            return candidate
+    return None
+
+
+def choose_interpreter(given, version, search_path=None):
+    """The interpreter the units run the artifact with: ``given``, once it
+    proved to be ``version`` (the build's), else ``python<version>`` found on
+    PATH. Refused in one line otherwise: a unit that starts the artifact
+    with another Python fails at every start."""
+    if given:
+        found = interpreter_version(given)
+        if found != version:
+            what = f"is Python {found}" if found else "does not run"
+            raise InterpreterError(f"--python {given} {what}, but the artifact is built for Python {version}")
+        return given
+    found = find_interpreter(version, search_path)
+    if found is None:
+        raise InterpreterError(
+            f"no python{version} on PATH, and the artifact is built for Python {version}: "
+            f"install Python {version} or give --python PATH"
+        )
+    return found
 
 
 @dataclass(frozen=True)
@@ -160,7 +212,7 @@ class UnitOptions:
     listen: str  # the configuration's BIND unless given
     timeout: int  # the configuration's TIMEOUT: seconds a request may run
     server: str = "pyuwsgi"
-    python: str = DEFAULT_PYTHON
+    python: str = "/usr/bin/python3"  # the command chooses one of the build's version (choose_interpreter)
     root: str | None = None  # the release folder; None: the default (see releases.default_root)
     config_file: str = ""
     credentials: tuple = ()  # (credential name, optional) pairs

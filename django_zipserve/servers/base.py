@@ -228,7 +228,7 @@ class ServerCommand(ZipserveCommand):
 
     def prepare_application(self):
         """Check the project (deployment checks included), load its WSGI
-        application and send it one request. A failure raises Django's
+        application and warm it up. A failure raises Django's
         SystemCheckError or a ZipserveError; Django's run_from_argv reports
         either once, with a traceback only under ``--traceback``."""
         self.check(include_deployment_checks=True, display_num_errors=False)
@@ -240,10 +240,15 @@ class ServerCommand(ZipserveCommand):
         return application
 
     def warm_up(self, application):
+        """The health view and WARMUP_PATHS, in this process: an answer of
+        500 or more refuses the start (see ``warmup``)."""
         if not setting("WARMUP"):
             return
-        if warmup.warm_up(application) is None:
-            self.stderr.write("warm-up skipped: django_zipserve.urls is not included (zipserve.W001)")
+        if warmup.health_path() is None:
+            self.stderr.write(
+                "warm-up without the health view: django_zipserve.urls is not included (zipserve.W001)"
+            )
+        warmup.warm_up(application)
 
 
 def load_application():

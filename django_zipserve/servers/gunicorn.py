@@ -75,7 +75,13 @@ DEFAULTS = (
         setting="accesslog",
     ),
     Default("--error-logfile", "-", "errors to standard error", setting="errorlog"),
-    Default.configured("--proc-name", "NAME", "ps shows the project's name", setting="proc_name"),
+    Default.configured(
+        "--proc-name",
+        "NAME",
+        "ps shows `gunicorn: master [NAME]` and `gunicorn: worker [NAME]` (gunicorn sets process "
+        "titles only with the setproctitle package, a dependency of django-zipserve)",
+        setting="proc_name",
+    ),
     # No single setting: control_socket_settings() picks one at start.
     Default(
         "--control-socket",

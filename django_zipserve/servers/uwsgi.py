@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..conf import setting
 from .base import RECYCLE_AFTER, RECYCLE_REASON, Default, listen_fds, wsgi_app_path
+from .procname import set_title, uwsgi_title
 
 #: uWSGI's one-letter options and aliases, mapped to one canonical name.
 ALIASES = {
@@ -184,8 +185,13 @@ DEFAULTS = (
     Default("--ignore-sigpipe", None, "a client that hangs up is not an error"),
     Default("--ignore-write-errors", None, "likewise for write errors to a departed client"),
     Default("--disable-write-exception", None, "and no exception for them in the application"),
-    Default("--auto-procname", None, "ps shows what each process is"),
-    Default.configured("--procname-prefix-spaced", "NAME", "ps shows the project's name"),
+    Default(
+        "--import",
+        "django_zipserve.servers.uwsgi_titles",
+        "ps shows `NAME uWSGI master` and `NAME uWSGI worker N` (uWSGI's own --auto-procname changes "
+        "nothing under pyuwsgi); the HTTP router keeps the master's title",
+        repeatable=True,
+    ),
     Default(
         "--module",
         wsgi_app_path,
@@ -322,6 +328,9 @@ def run(server_args):
     sys.stdout.flush()
     sys.stderr.flush()
     args = build_args(server_args)
+    # pyuwsgi has copied the command line a reload re-executes: the title
+    # changes what ps shows, not what uWSGI runs again.
+    set_title(uwsgi_title(setting("NAME")))
     remember_inherited_sockets()
     pyuwsgi.run(args)
 

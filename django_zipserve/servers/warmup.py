@@ -1,24 +1,42 @@
-"""One in-process request before serving: a broken release refuses to start.
+"""In-process requests before serving: a broken release refuses to start.
 
-The request goes through the real WSGI application (every middleware, the
-URL resolver, the database), so an import error, a bad setting or an
-unreachable database shows up as a clear message at start instead of as
-errors served to users. It asks for the health view over HTTPS, with a host
-the site accepts, so neither the HTTPS redirect nor ALLOWED_HOSTS gets in
-the way.
+The requests go through the real WSGI application (every middleware, the
+URL resolver, the database, the templates), so an import error, a bad
+setting, an unreachable database or a missing template shows up as one
+clear line at start instead of as errors served to users. They ask over
+HTTPS, with a host the site accepts, so neither the HTTPS redirect nor
+ALLOWED_HOSTS gets in the way.
+
+First the health view, which must answer 200; then each of ``WARMUP_PATHS``
+(``/`` by default), for which any answer below 500 will do (a redirect to
+the login page, a 404 for a site without a home page). An answer of 500 or
+more, or an exception, refuses the start with one line naming the URL, the
+status and the exception (caught through Django's ``got_request_exception``
+signal), never a page of HTML; the exception's traceback goes to standard
+error as well, whatever the project's LOGGING does with it.
 """
 
 import io
+import re
 import sys
+import traceback
+from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.urls import NoReverseMatch, reverse
+from django.core.signals import got_request_exception
+from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 
+from ..conf import setting
 from ..errors import ZipserveError
+
+#: Content types whose body a report may quote (one line, bounded).
+QUOTABLE_TYPES = ("application/json", "text/plain")
+QUOTED_LENGTH = 300
+MESSAGE_LENGTH = 200
 
 
 class WarmupFailed(ZipserveError):
-    """The warm-up request was not answered 200: the release must not serve."""
+    """A warm-up request failed: the release must not serve."""
 
 
 def health_path():
@@ -26,6 +44,20 @@ def health_path():
         return reverse("zipserve:health")
     except NoReverseMatch:
         return None
+
+
+def health_view_at(path):
+    """None when ``path`` reaches the health view; otherwise what it
+    reaches instead (a view's dotted name, or "no view")."""
+    from ..health import health
+
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return "no view (404)"
+    if match.func is health:
+        return None
+    return getattr(match, "_func_path", None) or repr(match.func)
 
 
 def accepted_host():
@@ -40,11 +72,12 @@ def accepted_host():
 
 
 def build_environ(path, host):
+    path_info, _, query = path.partition("?")
     return {
         "REQUEST_METHOD": "GET",
         "SCRIPT_NAME": "",
-        "PATH_INFO": path,
-        "QUERY_STRING": "",
+        "PATH_INFO": path_info,
+        "QUERY_STRING": query,
         "SERVER_NAME": host.strip("[]"),
         "SERVER_PORT": "443",
         "SERVER_PROTOCOL": "HTTP/1.1",
@@ -61,28 +94,107 @@ def build_environ(path, host):
     }
 
 
-def warm_up(application):
-    """Send one request to the health view; return its path, or None when
-    the project does not include ``django_zipserve.urls``.
+def one_line(text, limit):
+    text = re.sub(r"\s+", " ", str(text)).strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
-    Raises WarmupFailed with a readable reason when the answer is not 200.
-    """
-    path = health_path()
-    if path is None:
-        return None
-    status = []
+
+@dataclass
+class Answer:
+    """What one warm-up request got."""
+
+    path: str
+    status: str = ""  # the status line, "" when the application raised
+    content_type: str = ""
+    body: bytes = b""
+    #: ``sys.exc_info()`` of each exception raised while answering.
+    exceptions: list = field(default_factory=list)
+
+    @property
+    def code(self):
+        try:
+            return int(self.status.split()[0])
+        except (IndexError, ValueError):
+            return None
+
+    def exception_text(self):
+        if not self.exceptions:
+            return ""
+        kind, value, _ = self.exceptions[-1]
+        message = one_line(value, MESSAGE_LENGTH)
+        return f"{kind.__name__}: {message}" if message else kind.__name__
+
+    def report(self):
+        """One line: the URL, the status and the exception, or a short
+        quote of a JSON or plain text answer; never a page of HTML."""
+        start = f"refusing to start: warm-up request GET {self.path}"
+        if self.code is None:
+            return f"{start} raised {self.exception_text() or 'no response'}"
+        line = f"{start} answered {self.code}"
+        if self.exceptions:
+            return f"{line} ({self.exception_text()})"
+        quoted = one_line(self.body[:QUOTED_LENGTH].decode("utf-8", "replace"), QUOTED_LENGTH)
+        if quoted and self.content_type.split(";")[0].strip().lower() in QUOTABLE_TYPES:
+            return f"{line}: {quoted}"
+        return line
+
+
+def request(application, path):
+    """Send ``GET path`` to the WSGI application in this process."""
+    answer = Answer(path)
+
+    def capture(sender, **kwargs):
+        answer.exceptions.append(sys.exc_info())
 
     def start_response(status_line, headers, exc_info=None):
-        status.append(status_line)
+        answer.status = status_line
+        answer.content_type = next((value for name, value in headers if name.lower() == "content-type"), "")
 
-    response = application(build_environ(path, accepted_host()), start_response)
+    got_request_exception.connect(capture, weak=False)
     try:
-        body = b"".join(response)
+        response = application(build_environ(path, accepted_host()), start_response)
+        try:
+            answer.body = b"".join(response)
+        finally:
+            if hasattr(response, "close"):
+                response.close()
+    except Exception:
+        answer.status = ""
+        answer.exceptions.append(sys.exc_info())
     finally:
-        if hasattr(response, "close"):
-            response.close()
-    if not status or not status[0].startswith("200"):
-        answer = status[0] if status else "no response"
-        detail = body[:300].decode("utf-8", "replace").strip()
-        raise WarmupFailed(f"refusing to start: warm-up request GET {path} answered {answer}: {detail}")
-    return path
+        got_request_exception.disconnect(capture)
+    return answer
+
+
+def show_tracebacks(answer, stream=None):
+    """Each exception of a failed request, with its traceback, on standard
+    error: the project's LOGGING may send Django's report anywhere."""
+    stream = sys.stderr if stream is None else stream
+    for exc_info in answer.exceptions:
+        print(f"warm-up request GET {answer.path} raised:", file=stream)
+        traceback.print_exception(*exc_info, file=stream)
+    stream.flush()
+
+
+def fail(answer):
+    show_tracebacks(answer)
+    raise WarmupFailed(answer.report())
+
+
+def warm_up(application, paths=None):
+    """Request the health view (it must answer 200), then each of ``paths``
+    (default: ``WARMUP_PATHS``; each must answer below 500). Returns the
+    paths requested; raises WarmupFailed with a one-line reason."""
+    requested = []
+    health = health_path()
+    if health is not None:
+        answer = request(application, health)
+        if answer.code != 200:
+            fail(answer)
+        requested.append(health)
+    for path in setting("WARMUP_PATHS") if paths is None else paths:
+        answer = request(application, path)
+        if answer.code is None or answer.code >= 500:
+            fail(answer)
+        requested.append(path)
+    return requested

@@ -9,12 +9,22 @@ Before shiv extracts anything it:
 - refuses the ``SHIV_*`` variables that let whoever sets the environment
   change what the artifact runs (prepend paths, another entry point, an
   interactive interpreter);
+- refuses, in one line, an interpreter of another minor version than the
+  build's (its compiled extensions would not load): the build record says
+  which one it needs;
+- answers ``version``, ``zipapp version``, ``zipapp info`` and ``zipapp
+  prune`` itself, from the build record and the extraction root: describing
+  or pruning the artifact needs neither its configuration nor an extraction;
 - chooses where the bundled packages are extracted: ``SHIV_ROOT``, else
   systemd's ``$CACHE_DIRECTORY``, else ``$XDG_CACHE_HOME/shiv`` or
   ``~/.cache/shiv``. An existing extraction of this very build is used even
   where nothing may be written (a read-only file system); otherwise the first
   writable place wins, and when there is none it stops with one message that
-  says what to set.
+  says what to set;
+- for ``test`` only: finds the test sidecar built with this artifact
+  (``<name>-<version>.tests.zip`` beside it), refuses one of another build,
+  and extracts it into a temporary directory that goes on ``sys.path`` after
+  the artifact's own packages.
 
 Before it runs from an extraction (and, after a first extraction, in shiv's
 "preamble"), it:
@@ -27,6 +37,10 @@ Before it runs from an extraction (and, after a first extraction, in shiv's
   nor the artifact: the user's site-packages, the system's site- and
   dist-packages and ``PYTHONPATH``, so the artifact runs exactly what it was
   built and tested with.
+
+The extractions on disk (listing, sizes as ``du`` counts them, pruning) are
+handled here too, so that the management command ``zipapp`` and this module
+share one implementation (``artifact`` re-exports it).
 """
 
 import json
@@ -36,8 +50,13 @@ import zipfile
 
 #: The build record inside site-packages (written by the build, read at run time).
 RECORD_NAME = "zipserve_build.json"
+RECORD_MEMBER = f"site-packages/{RECORD_NAME}"
 #: The file every running process holds a shared lock on (see hold_extraction).
 LOCK_NAME = "zipserve_in_use.lock"
+#: The test sidecar: ``<artifact file name without .pyz>`` + this, beside the artifact.
+TESTS_SUFFIX = ".tests.zip"
+#: The record inside the sidecar: the build id of the artifact it belongs to.
+TESTS_RECORD_NAME = "zipserve_tests.json"
 REFUSED_VARIABLES = (
     "SHIV_PREPEND_PYTHONPATH",
     "SHIV_EXTEND_PYTHONPATH",
@@ -47,6 +66,11 @@ REFUSED_VARIABLES = (
     "SHIV_MODULE",
 )
 EXIT_USAGE = 2
+MIB = 1 << 20
+SIZE_UNIT = "sizes: MiB of disk usage, as `du -s` counts it"
+
+#: For ``test``: the extracted sidecar, appended to sys.path after the artifact's packages.
+_tests_path = None
 
 
 def fail(message):
@@ -60,18 +84,56 @@ def archive_path():
     return os.path.dirname(os.path.abspath(__file__))
 
 
-def read_environment(archive):
-    """shiv's build metadata. Read through the zipimporter that loaded this
-    module: it has parsed the archive's directory already, and parsing it
-    again (thousands of entries) would cost more than the rest of start-up."""
+def read_member(archive, member):
+    """One file of the archive. Read through the zipimporter that loaded
+    this module: it has parsed the archive's directory already, and parsing
+    it again (thousands of entries) would cost more than the rest of
+    start-up. KeyError when the archive has no such member."""
     loader = globals().get("__loader__")
     if hasattr(loader, "get_data"):
         try:
-            return json.loads(loader.get_data(os.path.join(archive, "environment.json")).decode("utf-8"))
+            return loader.get_data(os.path.join(archive, member))
         except OSError:
             pass
     with zipfile.ZipFile(archive) as zipped:
-        return json.loads(zipped.read("environment.json").decode("utf-8"))
+        return zipped.read(member)
+
+
+def read_environment(archive):
+    """shiv's build metadata."""
+    return json.loads(read_member(archive, "environment.json").decode("utf-8"))
+
+
+def read_build_record(archive):
+    """The build record (``site-packages/zipserve_build.json``), or None."""
+    try:
+        return json.loads(read_member(archive, RECORD_MEMBER).decode("utf-8"))
+    except (KeyError, OSError, ValueError):
+        return None
+
+
+def python_version():
+    return f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+def check_python(record, invoked):
+    """Stop, in one line, when this interpreter is not the build's minor
+    version: the bundled compiled extensions would fail to import, deep in a
+    traceback, after extracting everything."""
+    built = (record or {}).get("python")
+    if built and built != python_version():
+        fail(
+            f"built for Python {built}, but this is Python {python_version()} "
+            f"({sys.executable or 'unknown interpreter'}); run it with python{built} {invoked}"
+        )
+
+
+def refuse_injection(environ):
+    for variable in REFUSED_VARIABLES:
+        if environ.get(variable):
+            fail(
+                f"{variable} is set; this artifact refuses it, because it would change what the artifact runs"
+            )
 
 
 def candidate_roots(environ):
@@ -119,15 +181,19 @@ def choose_root(environ, extraction_name):
 
 
 def main():
-    for variable in REFUSED_VARIABLES:
-        if os.environ.get(variable):
-            fail(
-                f"{variable} is set; this artifact refuses it, because it would change what the artifact runs"
-            )
+    refuse_injection(os.environ)
     archive = archive_path()
+    record = read_build_record(archive)
+    check_python(record, sys.argv[0] or os.path.basename(archive))
     environment = read_environment(archive)
-    extraction_name = f"{os.path.basename(os.path.realpath(archive))}_{environment['build_id']}"
+    name = os.path.basename(os.path.realpath(archive))
+    extraction_name = f"{name}_{environment['build_id']}"
+    words = command_words(sys.argv[1:])
+    if record is not None and answer_early(words, record, name, extraction_name):
+        return
     root = choose_root(os.environ, extraction_name)
+    if words[:1] == ["test"]:
+        use_test_sidecar(archive, record, environment["build_id"])
     os.environ["SHIV_ROOT"] = root
     site_packages = os.path.join(root, extraction_name, "site-packages")
     # shiv renames a finished extraction into place: if it exists, it is
@@ -140,6 +206,141 @@ def main():
         _bootstrap.bootstrap()  # extracts, runs preamble() and the entry point
 
 
+# Commands answered before extracting -------------------------------------
+
+
+def command_words(argv):
+    """The command line after the entry point's global options (``--config FILE``)."""
+    words = list(argv)
+    while words and words[0].startswith("--config"):
+        words = words[2:] if words[0] == "--config" else words[1:]
+    return words
+
+
+def answer_early(words, record, name, extraction_name):
+    """Answer ``version``, ``zipapp version [--json]``, ``zipapp info`` and
+    ``zipapp prune [--keep N] [--dry-run]`` from the record and the
+    extraction root; False for any other command line (``--help`` included),
+    which the project's entry point then runs."""
+    if words in (["version"], ["--version"], ["zipapp", "version"]):
+        lines = version_lines(record, record.get("packages", {}).get("Django", "unknown"))
+    elif words == ["zipapp", "version", "--json"]:
+        lines = [json.dumps(record, indent=2, sort_keys=True)]
+    elif words == ["zipapp", "info"]:
+        root = choose_root(os.environ, extraction_name)
+        lines = info_lines(root, name, os.path.join(root, extraction_name))
+    elif words[:2] == ["zipapp", "prune"] and prune_arguments(words[2:]) is not None:
+        keep, dry_run = prune_arguments(words[2:])
+        root = choose_root(os.environ, extraction_name)
+        lines = prune_lines(root, name, os.path.join(root, extraction_name), keep, dry_run)
+    else:
+        return False
+    sys.stdout.write("".join(f"{line}\n" for line in lines))
+    sys.stdout.flush()
+    return True
+
+
+def prune_arguments(args):
+    """``(keep, dry_run)`` from ``--keep N``, ``--keep=N``, ``--dry-run``;
+    None for anything else, which the management command then reports."""
+    keep, dry_run, rest = 2, False, list(args)
+    while rest:
+        word = rest.pop(0)
+        if word == "--dry-run":
+            dry_run = True
+            continue
+        if word == "--keep" and rest:
+            word = f"--keep={rest.pop(0)}"
+        value = word.partition("=")[2]
+        if not word.startswith("--keep=") or not value.isdigit():
+            return None
+        keep = int(value)
+    return keep, dry_run
+
+
+def version_lines(record, django_version):
+    """What ``version`` prints: the build, then the versions that run it."""
+    return [
+        f"{record['name']} {record['version']} (build {record['build_id']}, "
+        f"commit {record.get('commit') or 'unknown'}, built for Python {record['python']})",
+        runtime_line(django_version),
+    ]
+
+
+def runtime_line(django_version):
+    return f"Django {django_version}, Python {sys.version.split()[0]}"
+
+
+def info_lines(root, name, current):
+    """What ``zipapp info`` prints: the extractions of the artifact file
+    ``name`` under ``root``, newest first; ``current`` is this build's."""
+    found = extractions(root, name, current)
+    lines = [f"extraction root: {root} ({SIZE_UNIT})"]
+    for item in found:
+        flags = ", ".join(flag for flag, on in (("current", item.current), ("in use", item.in_use)) if on)
+        flags = f"  ({flags})" if flags else ""
+        lines.append(f"  {os.path.basename(item.path)}  {item.size / MIB:.1f} MiB{flags}")
+    if not any(item.current for item in found):
+        lines.append(f"  {os.path.basename(current)}  not extracted (this build)")
+    total = sum(item.size for item in found)
+    lines.append(f"{len(found)} extraction{'' if len(found) == 1 else 's'}, {total / MIB:.1f} MiB")
+    return lines
+
+
+def prune_lines(root, name, current, keep, dry_run):
+    """Prune (see :func:`prune`) and say what was done."""
+    removed, kept = prune(root, keep, name, current, dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    lines = [f"{verb} {item.path} ({item.size / MIB:.1f} MiB)" for item in removed]
+    return [*lines, f"{len(removed)} {verb}, {len(kept)} kept"]
+
+
+# The test sidecar ---------------------------------------------------------
+
+
+def find_test_sidecar(archive, record):
+    """The sidecar beside the artifact: ``<stem>.tests.zip``, or the file
+    name the build recorded (the artifact may have been copied to another
+    name); None when there is none."""
+    folder, file_name = os.path.split(archive)
+    names = [file_name[: -len(".pyz")] + TESTS_SUFFIX if file_name.endswith(".pyz") else None]
+    names.append((record or {}).get("tests", {}).get("file"))
+    found = (os.path.join(folder, name) for name in names if name)
+    return next((path for path in found if os.path.isfile(path)), None)
+
+
+def use_test_sidecar(archive, record, build_id):
+    """For ``test``: extract the sidecar built with this artifact into a
+    temporary directory (removed at exit), to go on ``sys.path`` after the
+    artifact's own packages. A sidecar of another build is refused. Without
+    a sidecar, nothing changes."""
+    global _tests_path
+    path = find_test_sidecar(archive, record)
+    if path is None:
+        return
+    try:
+        with zipfile.ZipFile(path) as sidecar:
+            belongs = json.loads(sidecar.read(TESTS_RECORD_NAME).decode("utf-8")).get("build_id")
+            if belongs != build_id:
+                fail(
+                    f"{os.path.basename(path)} holds the test packages of build {belongs}, not of this "
+                    f"artifact's build {build_id}; use the .tests.zip built with this artifact"
+                )
+            import atexit
+            import shutil
+            import tempfile
+
+            target = tempfile.mkdtemp(prefix="zipserve-tests-")
+            atexit.register(shutil.rmtree, target, True)
+            sidecar.extractall(target)
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        fail(f"{os.path.basename(path)} is not a test sidecar of this artifact: {exc}")
+    _tests_path = target
+
+
+# Running from an extraction ----------------------------------------------
+
+
 def run_extracted(site_packages, entry_point):
     """What shiv's bootstrap does once everything is extracted, without
     opening the archive again; the caller holds the extraction."""
@@ -148,11 +349,18 @@ def run_extracted(site_packages, entry_point):
 
     isolate(site_packages)
     site.addsitedir(site_packages)
+    add_test_sidecar()
     module_name, _, attribute = entry_point.partition(":")
     target = import_module(module_name)
     for name in attribute.split("."):
         target = getattr(target, name)
     sys.exit(target())
+
+
+def add_test_sidecar():
+    """The test packages go last: the artifact's own always win."""
+    if _tests_path and _tests_path not in sys.path:
+        sys.path.append(_tests_path)
 
 
 def standard_library_paths():
@@ -226,3 +434,161 @@ def preamble(site_packages):
             "start it again"
         )
     isolate(site_packages)
+    add_test_sidecar()
+
+
+# Extractions on disk ------------------------------------------------------
+#
+# shiv extracts an artifact's packages once, into
+# ``<root>/<file name>_<build id>/``, and never removes anything; a server
+# that is upgraded daily collects a copy per release. Pruning keeps the
+# current extraction and the N most recent others, and never removes one
+# that a running process uses: each process holds a shared lock on a file
+# inside its extraction (hold_extraction), and pruning takes that lock
+# exclusively or leaves the directory alone. It keeps the exclusive lock
+# until the directory is gone, and renames it away first, in one step: a
+# process that starts meanwhile either finds no extraction, or gets its lock
+# only once the directory has moved, notices, and extracts again.
+
+
+class Extraction:
+    """One extraction directory: its path (a string), modification time,
+    disk usage in bytes, and whether it is this build's and in use."""
+
+    __slots__ = ("path", "modified", "size", "current", "in_use")
+
+    def __init__(self, path, modified, size, current, in_use):
+        self.path, self.modified, self.size, self.current, self.in_use = path, modified, size, current, in_use
+
+    def __repr__(self):
+        return f"Extraction({self.path!r}, current={self.current}, in_use={self.in_use})"
+
+
+def disk_usage(path):
+    """Bytes allocated on disk under ``path``, as ``du -s`` counts them:
+    512-byte blocks of every file, directory and link, each inode once."""
+    seen = set()
+    total = 0
+    entries = [str(path)]
+    for root, directories, files in os.walk(path):
+        entries += [os.path.join(root, name) for name in (*directories, *files)]
+    for entry in entries:
+        try:
+            found = os.lstat(entry)
+        except OSError:
+            continue
+        if found.st_nlink > 1:
+            if (found.st_dev, found.st_ino) in seen:
+                continue
+            seen.add((found.st_dev, found.st_ino))
+        total += found.st_blocks * 512
+    return total
+
+
+def extractions(root, name=None, current=None):
+    """Extractions under ``root``, newest first; ``name`` limits them to
+    one artifact's file name; ``current`` is the path of this build's."""
+    root = str(root)
+    if not os.path.isdir(root):
+        return []
+    current = os.path.realpath(current) if current else None
+    found = []
+    for entry in os.listdir(root):
+        path = os.path.join(root, entry)
+        # shiv extracts into NAME.tmp; a prune removes from .NAME.removing-PID.
+        unfinished = entry.endswith(".tmp") or entry.startswith(".")
+        if unfinished or "_" not in entry or not os.path.isdir(os.path.join(path, "site-packages")):
+            continue
+        if name and not entry.startswith(f"{name}_"):
+            continue
+        is_current = current is not None and os.path.realpath(path) == current
+        found.append(Extraction(path, os.stat(path).st_mtime, disk_usage(path), is_current, in_use(path)))
+    return sorted(found, key=lambda item: item.modified, reverse=True)
+
+
+def prune(root, keep, name=None, current=None, dry_run=False):
+    """Remove all but the current and the ``keep`` most recent extractions,
+    skipping any in use. Returns ``(removed, kept)``."""
+    found = extractions(root, name, current)
+    kept = [extraction for extraction in found if extraction.current]
+    others = [extraction for extraction in found if not extraction.current]
+    kept += others[:keep]
+    removed = []
+    for extraction in others[keep:]:
+        # The listing's in_use is a moment's look; the removal decides again
+        # under the exclusive lock.
+        gone = not extraction.in_use if dry_run else remove_unless_in_use(extraction.path)
+        (removed if gone else kept).append(extraction)
+    return removed, kept
+
+
+def lock_exclusively(extraction):
+    """``(free, descriptor)``: free when no process uses the extraction, and
+    then ``descriptor`` (to be closed by the caller) holds its lock
+    exclusively. An extraction without a lock file (made by an older build)
+    is in use while a process maps one of its files."""
+    import fcntl
+
+    lock = os.path.join(str(extraction), "site-packages", LOCK_NAME)
+    if not os.path.isfile(lock):
+        return not mapped_by_a_process(extraction), None
+    try:
+        descriptor = os.open(lock, os.O_RDONLY)
+    except OSError:
+        return False, None  # cannot tell: keep it
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(descriptor)
+        return False, None
+    return True, descriptor
+
+
+def in_use(extraction):
+    """True when a process uses the extraction (a moment's look)."""
+    free, descriptor = lock_exclusively(extraction)
+    if descriptor is not None:
+        os.close(descriptor)
+    return not free
+
+
+def mapped_by_a_process(extraction):
+    prefix = str(extraction) + "/"
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/maps", errors="replace") as maps:
+                if prefix in maps.read():
+                    return True
+        except OSError:
+            continue
+    return False
+
+
+def remove_unless_in_use(extraction):
+    """Remove an extraction unless a process uses it; True when removed.
+    The exclusive lock is held until the directory is gone, so no process
+    starts using it in between."""
+    free, descriptor = lock_exclusively(extraction)
+    try:
+        if free:
+            _remove(str(extraction))
+        return free
+    finally:
+        if descriptor is not None:
+            os.close(descriptor)
+
+
+def _remove(extraction):
+    import shutil
+
+    # Renamed in one step first: from then on no process finds it in its
+    # place, and one that opened its lock file before will see it moved.
+    parent, name = os.path.split(extraction)
+    doomed = os.path.join(parent, f".{name}.removing-{os.getpid()}")
+    os.rename(extraction, doomed)
+    shutil.rmtree(doomed)
+    shiv_lock = os.path.join(parent, f".{name}_lock")
+    if os.path.exists(shiv_lock):
+        os.unlink(shiv_lock)

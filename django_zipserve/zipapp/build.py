@@ -2,18 +2,29 @@
 
 ``python -m django_zipserve build`` in a project's directory:
 
-1. copies the project's source into a temporary folder (the source tree is
-   never written to; only the output folder is);
-2. installs the project and its dependencies (from its lock or requirements
-   file when it has one) into a fresh ``site-packages``;
-3. runs ``collectstatic`` (and ``compilemessages`` when the project has
-   ``.po`` files) against that installed copy, so hashed, compressed static
-   files are package data of the artifact;
-4. normalises what pip wrote (timestamps, file modes, build paths, caches)
+1. checks its prerequisites (pip and shiv, the pyproject.toml, the settings
+   module, the requirements file, msgfmt for .po files, the data
+   directories) and reports every missing one at once;
+2. copies the project's source into a temporary folder (the source tree is
+   never written to; only the output folder is) and runs the project's
+   ``shell-steps`` there (a front-end build), so that what they write is
+   packaged;
+3. installs the project and its dependencies (from its lock or requirements
+   file when it has one, saying which and why) into a fresh
+   ``site-packages``, lists the largest distributions and warns about known
+   mistakes (uwsgi beside pyuwsgi, cloud SDKs); copies the ``data-dirs``
+   (templates, static folders outside the package) beside the package;
+4. runs the ``manage-steps`` (``compress --force``), then ``collectstatic``
+   (and ``compilemessages`` when the project has ``.po`` files) against that
+   installed copy, so hashed, compressed static files are package data of
+   the artifact;
+5. normalises what pip wrote (timestamps, file modes, build paths, caches)
    so that two builds of the same source are bit-for-bit identical;
-5. records what is inside (versions, build id, commit, Python) and calls
-   shiv;
-6. writes ``<name>-<version>.pyz``, its ``.sha256`` and a ``.json`` record.
+6. builds the test sidecar when the project has ``test-requirements``;
+7. records what is inside (versions, build id, commit, Python, sidecar) and
+   calls shiv;
+8. writes ``<name>-<version>.pyz``, its ``.sha256``, a ``.json`` record and
+   the sidecar ``<name>-<version>.tests.zip``.
 
 Settings come from ``[tool.django-zipserve]`` in the project's
 ``pyproject.toml``; command-line flags override them. Both are declared in
@@ -24,8 +35,8 @@ import argparse
 import hashlib
 import json
 import os
+import shlex
 import shutil
-import stat
 import subprocess
 import sys
 import tempfile
@@ -34,48 +45,26 @@ import zipfile
 from pathlib import Path
 
 from .. import __version__
-from ..errors import ZipserveError
-from .boot import LOCK_NAME, RECORD_NAME
-from .settings import BUILD_SETTINGS, BY_KEY, TABLE
+from . import bundle, prerequisites, sidecar
+from .boot import LOCK_NAME, RECORD_NAME, TESTS_SUFFIX
+from .settings import BUILD_SETTINGS, BY_KEY, IGNORED_SOURCE, TABLE
+from .steps import PREREQUISITES, BuildError, StepFailed, Steps, run_command
+from .tree import installed_versions, normalise, tree_digest
+
+__all__ = ["BuildError", "build", "main", "normalise", "resolve_options"]
 
 BOOT_MODULE = "_zipserve_boot"
 PREAMBLE_NAME = "zipserve_preamble.py"
 MAIN_PY = f"import {BOOT_MODULE}\n\n{BOOT_MODULE}.main()\n".encode()
-IGNORED_SOURCE = shutil.ignore_patterns(
-    ".git",
-    ".hg",
-    ".tox",
-    ".venv",
-    "venv",
-    "dist",
-    "build",
-    "__pycache__",
-    "*.pyc",
-    "*.egg-info",
-    "static_collected",
-    "node_modules",
-    ".pytest_cache",
-)
 # 1980-01-01, the earliest time a zip file can hold: the default when
 # neither SOURCE_DATE_EPOCH nor a git commit gives one.
 FALLBACK_EPOCH = 315532800
 READ_SETTINGS = "read settings"
 
 
-class BuildError(ZipserveError):
-    """A build step failed; the message names the step."""
-
-    def __init__(self, step, message):
-        self.step = step
-        super().__init__(f"{step}: {message}")
-
-    def report(self):
-        return f"build failed at step {self}"
-
-
 def read_pyproject(path):
     if not path.is_file():
-        raise BuildError(READ_SETTINGS, f"no pyproject.toml in {path.parent}")
+        raise BuildError(PREREQUISITES, f"no pyproject.toml in {path.parent}")
     try:
         import tomllib
     except ImportError:  # Python 3.10
@@ -106,80 +95,46 @@ def declared_settings(pyproject, path):
 
 def resolve_options(args):
     """The build's options: each flag given, else its key in pyproject.toml,
-    else its derived default (see settings.BUILD_SETTINGS)."""
+    else its derived default (see settings.BUILD_SETTINGS). ``origins``
+    says which, by setting."""
     project_dir = Path(args.project_dir or ".").resolve()
     path = project_dir / "pyproject.toml"
     pyproject = read_pyproject(path)
     project = pyproject.get("project", {})
     if "name" not in project:
-        raise BuildError(READ_SETTINGS, f"{path} has no [project] name")
+        raise BuildError(PREREQUISITES, f"{path} has no [project] name")
     declared = declared_settings(pyproject, path)
     options = argparse.Namespace(
         project_dir=project_dir,
+        pyproject=pyproject,
         distribution=project["name"],
         version=project.get("version"),
         quiet=bool(args.quiet),
+        origins={},
     )
     for setting in BUILD_SETTINGS:
         if setting.key is not None:
-            value = setting.resolve(getattr(args, setting.dest), declared.get(setting.key), options)
-            setattr(options, setting.dest, value)
+            given, found = getattr(args, setting.dest), declared.get(setting.key)
+            setattr(options, setting.dest, setting.resolve(given, found, options))
+            origin = "flag" if given is not None else "pyproject" if found is not None else "default"
+            options.origins[setting.dest] = origin
     return options
 
 
-class Steps:
-    """Prints each step and how long it took; a failure names its step."""
-
-    def __init__(self, quiet=False, stream=None):
-        self.quiet = quiet
-        self.stream = stream or sys.stderr
-        self.started = time.monotonic()
-
-    def run(self, title, function, *args):
-        if not self.quiet:
-            print(f"==> {title} ...", file=self.stream, flush=True)
-        begun = time.monotonic()
-        try:
-            result = function(*args)
-        except BuildError:
+def checked_options(args):
+    """The options, once every prerequisite is there; otherwise one error
+    that lists everything missing."""
+    problems = prerequisites.tool_problems()
+    try:
+        options = resolve_options(args)
+    except BuildError as exc:
+        if exc.step != PREREQUISITES or not problems:
             raise
-        except subprocess.CalledProcessError as exc:
-            raise BuildError(
-                title, f"command failed with status {exc.returncode}: {_shown(exc.cmd)}\n{_tail(exc.stderr)}"
-            ) from None
-        except OSError as exc:
-            raise BuildError(title, str(exc)) from None
-        if not self.quiet:
-            print(f"    done in {time.monotonic() - begun:.1f} s", file=self.stream, flush=True)
-        return result
-
-    def total(self):
-        return time.monotonic() - self.started
-
-
-def _shown(command):
-    return " ".join(str(part) for part in command) if isinstance(command, (list, tuple)) else str(command)
-
-
-def _tail(text, lines=25):
-    if not text:
-        return ""
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", "replace")
-    return "\n".join(text.strip().splitlines()[-lines:])
-
-
-def run_command(command, quiet, env=None, cwd=None):
-    """Run a build tool; keep its output for the error message when quiet."""
-    return subprocess.run(
-        [str(part) for part in command],
-        check=True,
-        env=env,
-        cwd=cwd,
-        stdout=subprocess.PIPE if quiet else None,
-        stderr=subprocess.PIPE if quiet else None,
-        text=True,
-    )
+        raise prerequisites.missing([*problems, exc.detail]) from None
+    problems += prerequisites.project_problems(options)
+    if problems:
+        raise prerequisites.missing(problems)
+    return options
 
 
 def source_date_epoch(project_dir):
@@ -208,9 +163,46 @@ def _git(project_dir, *args):
 
 
 def copy_source(options, work):
-    target = work / "src"
-    shutil.copytree(options.project_dir, target, ignore=IGNORED_SOURCE, symlinks=True)
+    target = work / "src"  # the sidecar's pip runs there too
+    shutil.copytree(options.project_dir, target, ignore=source_filter(options), symlinks=True)
     return target
+
+
+def source_filter(options):
+    """What copytree leaves out of the source: IGNORED_SOURCE (virtualenvs,
+    caches, earlier builds), except in and on the way to a data directory,
+    whose ``dist`` or ``build`` folder is what the site serves."""
+    ignored = shutil.ignore_patterns(*IGNORED_SOURCE)
+    kept = [options.project_dir / name for name in options.data_dirs]
+
+    def ignore(directory, names):
+        path = Path(directory)
+        if any(path == folder or folder in path.parents for folder in kept):
+            return {name for name in names if name == "__pycache__" or name.endswith(".pyc")}
+        on_the_way = {folder.relative_to(path).parts[0] for folder in kept if path in folder.parents}
+        return set(ignored(directory, names)) - on_the_way
+
+    return ignore
+
+
+def run_shell_step(command, source, options, env):
+    """A project's build command, in the copy of its source (the source
+    tree is never written to)."""
+    run_command(["sh", "-c", command], options.quiet, env=env, cwd=source)
+
+
+def copy_data_dirs(options, source, site):
+    """Directories outside the package (templates, static) into
+    site-packages under the same relative path: with the package at the
+    project's root, ``BASE_DIR / "templates"`` finds them in the artifact."""
+    for name in options.data_dirs:
+        relative, problem = prerequisites.data_directory(source, name)
+        if problem:
+            raise StepFailed(f"{problem} (not in the project, nor written by its shell steps)")
+        target = site / relative
+        if target.exists():
+            raise StepFailed(f"{name} would overwrite site-packages/{relative}, which a package installed")
+        shutil.copytree(source / relative, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
 
 
 def install(options, source, site, env):
@@ -245,6 +237,10 @@ def django_command(options, site, env, *args, cwd=None):
     run_command([sys.executable, "-S", "-c", code, *args], options.quiet, env=command_env, cwd=cwd or site)
 
 
+def run_manage_step(options, site, env, command):
+    django_command(options, site, env, *shlex.split(command))
+
+
 def collect_static(options, site, env):
     verbosity = "0" if options.quiet else "1"
     django_command(options, site, env, "collectstatic", "--noinput", "--verbosity", verbosity)
@@ -252,7 +248,10 @@ def collect_static(options, site, env):
 
 def compile_messages(options, site, env):
     package_dir = site / options.package.replace(".", "/")
-    if not any(package_dir.rglob("*.po")):
+    # compilemessages finds the package's locale folders from there, and
+    # LOCALE_PATHS (a data directory's, say) from the settings.
+    searched = [package_dir, *(site / name for name in options.data_dirs)]
+    if not any(any(folder.rglob("*.po")) for folder in searched):
         return False
     if shutil.which("msgfmt") is None:
         raise BuildError(
@@ -303,73 +302,13 @@ def prune_translations(site, languages):
     return removed
 
 
-def normalise(site, epoch):
-    """Make the installed tree depend on nothing but its inputs."""
-    # Console scripts carry the build interpreter's path and are never run
-    # from inside a zipapp.
-    shutil.rmtree(site / "bin", ignore_errors=True)
-    for path in sorted(site.rglob("*"), reverse=True):
-        if path.is_symlink():
-            continue
-        if path.name == "__pycache__" and path.is_dir():
-            shutil.rmtree(path)
-            continue
-        if path.suffix in (".pyc", ".po") or path.name == "direct_url.json":
-            # direct_url.json holds the path of the temporary build folder;
-            # .po files are translation sources, and only the compiled .mo
-            # files are read at run time (a fifth of Django's files).
-            path.unlink()
-            continue
-        if path.name == "RECORD" and path.parent.name.endswith(".dist-info"):
-            _drop_record_lines(path)
-        mode = 0o755 if path.is_dir() or os.access(path, os.X_OK) else 0o644
-        path.chmod(mode)
-        os.utime(path, (epoch, epoch), follow_symlinks=False)
+def artifact_version(options, site):
+    return options.version or installed_versions(site).get(options.distribution) or "0"
 
 
-def _drop_record_lines(record):
-    kept = [
-        line
-        for line in record.read_text(encoding="utf-8").splitlines()
-        if not line.startswith(("../", "bin/"))
-        and "direct_url.json" not in line
-        and "__pycache__" not in line
-    ]
-    record.write_text("\n".join(kept) + "\n", encoding="utf-8")
-
-
-def tree_digest(site):
-    """sha256 over every file's relative path, mode and content."""
-    digest = hashlib.sha256()
-    for path in sorted(site.rglob("*"), key=lambda p: p.relative_to(site).as_posix()):
-        if path.is_dir():
-            continue
-        digest.update(path.relative_to(site).as_posix().encode() + b"\0")
-        digest.update(oct(stat.S_IMODE(path.lstat().st_mode)).encode() + b"\0")
-        digest.update(path.read_bytes() if not path.is_symlink() else os.readlink(path).encode())
-    return digest.hexdigest()
-
-
-def installed_versions(site):
-    versions = {}
-    for info in site.glob("*.dist-info"):
-        metadata = info / "METADATA"
-        if not metadata.is_file():
-            continue
-        fields = dict(
-            line.split(": ", 1)
-            for line in metadata.read_text(encoding="utf-8").splitlines()[:20]
-            if ": " in line
-        )
-        if "Name" in fields:
-            versions[fields["Name"]] = fields.get("Version", "")
-    return dict(sorted(versions.items(), key=lambda item: item[0].lower()))
-
-
-def write_record(options, site, epoch):
+def write_record(options, site, epoch, build_id, tests=None):
     versions = installed_versions(site)
-    version = options.version or versions.get(options.distribution) or "0"
-    build_id = tree_digest(site)[:16]
+    version = artifact_version(options, site)
     record = {
         "name": options.output_name,
         "distribution": options.distribution,
@@ -382,6 +321,8 @@ def write_record(options, site, epoch):
         "entry_point": options.entry_point,
         "packages": versions,
     }
+    if tests:
+        record["tests"] = tests
     path = site / RECORD_NAME
     path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     path.chmod(0o644)
@@ -480,7 +421,9 @@ def finish_archive(built, site, bytecode, epoch):
     original.unlink()
 
 
-def write_outputs(options, built, record):
+def write_outputs(options, built, record, tests_zip=None):
+    """The artifact, its .sha256, its .json record and its test sidecar; a
+    sidecar of an earlier build of the same name and version is removed."""
     options.output_dir.mkdir(parents=True, exist_ok=True)
     stem = f"{options.output_name}-{record['version']}"
     target = options.output_dir / f"{stem}.pyz"
@@ -488,11 +431,69 @@ def write_outputs(options, built, record):
     target.chmod(0o755)
     digest = hashlib.sha256(target.read_bytes()).hexdigest()
     (options.output_dir / f"{stem}.pyz.sha256").write_text(f"{digest}  {target.name}\n", encoding="utf-8")
+    published = dict(record, sha256=digest, size=target.stat().st_size)
+    tests_target = options.output_dir / f"{stem}{TESTS_SUFFIX}"
+    tests_target.unlink(missing_ok=True)
+    if tests_zip is not None:
+        shutil.copyfile(tests_zip, tests_target)
+        tests_target.chmod(0o644)
+        published["tests"] = dict(
+            record["tests"], sha256=hashlib.sha256(tests_target.read_bytes()).hexdigest()
+        )
     (options.output_dir / f"{stem}.json").write_text(
-        json.dumps(dict(record, sha256=digest, size=target.stat().st_size), indent=2, sort_keys=True) + "\n",
-        encoding="utf-8",
+        json.dumps(published, indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )
     return target, digest
+
+
+def install_site(options, steps, work, site, env):
+    """The project's source, its shell steps, its installed dependencies
+    (which, how large, what looks wrong) and its data directories."""
+    source = steps.run("copy the project source", copy_source, options, work)
+    for number, command in enumerate(options.shell_steps, 1):
+        title = f"shell step {number} of {len(options.shell_steps)}: {command}"
+        steps.run(title, run_shell_step, command, source, options, env)
+    steps.say(f"    requirements: {bundle.requirements_note(options)}")
+    steps.run("install the project and its dependencies", install, options, source, site, env)
+    for line in bundle.size_lines(site):
+        steps.say(f"    {line}")
+    for line in bundle.warnings(site):
+        steps.warn(line)
+    if options.data_dirs:
+        steps.run("copy the data directories", copy_data_dirs, options, source, site)
+
+
+def prepare_site(options, steps, site, env, epoch):
+    """What runs against the installed copy, then the clean-up that makes
+    the tree reproducible."""
+    for number, command in enumerate(options.manage_steps, 1):
+        title = f"manage step {number} of {len(options.manage_steps)}: {command}"
+        steps.run(title, run_manage_step, options, site, env, command)
+    steps.run("collect static files", collect_static, options, site, env)
+    steps.run("compile translations", compile_messages, options, site, env)
+    languages = steps.run("read the languages the site offers", offered_languages, options, site, env)
+    steps.run("remove translations of other languages", prune_translations, site, languages)
+    steps.run("normalise the installed files", normalise, site, epoch)
+    add_lock_file(site, epoch)
+
+
+def package(options, steps, work, site, env, epoch):
+    """The sidecar, the record, the zipapp and the outputs; ``(target, digest, record)``."""
+    build_id = tree_digest(site)[:16]
+    tests_zip = tests = None
+    if options.test_requirements:
+        stem = f"{options.output_name}-{artifact_version(options, site)}"
+        tests_zip, tests = steps.run(
+            "build the test sidecar", sidecar.build_sidecar, options, site, work, env, epoch, build_id, stem
+        )
+    record = steps.run("record the contents", write_record, options, site, epoch, build_id, tests)
+    built = work / "out.pyz"
+    preamble = write_preamble(work, epoch)
+    steps.run("build the zipapp with shiv", run_shiv, options, site, built, record, preamble, env)
+    bytecode = steps.run("compile bytecode", compile_bytecode, site)
+    steps.run("add bytecode and the start-up module", finish_archive, built, site, bytecode, epoch)
+    target, digest = steps.run("write the outputs", write_outputs, options, built, record, tests_zip)
+    return target, digest, record
 
 
 def build(options, stream=None):
@@ -502,30 +503,18 @@ def build(options, stream=None):
     with tempfile.TemporaryDirectory(prefix="zipserve-build-") as tmp:
         work = Path(tmp)
         site = work / "site-packages"
-        source = steps.run("copy the project source", copy_source, options, work)
-        steps.run("install the project and its dependencies", install, options, source, site, env)
-        steps.run("collect static files", collect_static, options, site, env)
-        steps.run("compile translations", compile_messages, options, site, env)
-        languages = steps.run("read the languages the site offers", offered_languages, options, site, env)
-        steps.run("remove translations of other languages", prune_translations, site, languages)
-        steps.run("normalise the installed files", normalise, site, epoch)
-        add_lock_file(site, epoch)
-        record = steps.run("record the contents", write_record, options, site, epoch)
-        built = work / "out.pyz"
-        preamble = write_preamble(work, epoch)
-        steps.run("build the zipapp with shiv", run_shiv, options, site, built, record, preamble, env)
-        bytecode = steps.run("compile bytecode", compile_bytecode, site)
-        steps.run("add bytecode and the start-up module", finish_archive, built, site, bytecode, epoch)
-        target, digest = steps.run("write the outputs", write_outputs, options, built, record)
-    if not options.quiet:
-        size = target.stat().st_size / 1e6
-        print(
-            f"built {target} ({size:.1f} MB, sha256 {digest[:12]}..., build id {record['build_id']}) "
-            f"in {steps.total():.0f} s",
-            file=stream or sys.stderr,
-        )
-    else:
+        install_site(options, steps, work, site, env)
+        prepare_site(options, steps, site, env, epoch)
+        target, digest, record = package(options, steps, work, site, env, epoch)
+    if options.quiet:
         print(target)
+        return target
+    size = target.stat().st_size / (1 << 20)
+    sidecar_note = f", test sidecar {record['tests']['file']}" if record.get("tests") else ""
+    steps.say(
+        f"built {target} ({size:.1f} MiB, sha256 {digest[:12]}..., build id {record['build_id']}, "
+        f"for Python {record['python']}{sidecar_note}) in {steps.total():.0f} s"
+    )
     return target
 
 
@@ -561,7 +550,7 @@ def main(argv=None):
     add_arguments(parser)
     args = parser.parse_args(argv)
     try:
-        build(resolve_options(args))
+        build(checked_options(args))
     except BuildError as exc:
         print(exc.report(), file=sys.stderr)
         return exc.exit_status

@@ -12,15 +12,31 @@ documentation generator can import it anywhere.
 """
 
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 #: The table of ``pyproject.toml`` that holds the build's settings.
 TABLE = "tool.django-zipserve"
-DEFAULT_SHEBANG = "/usr/bin/env python3"
 #: Lock or requirements files the build installs from when present, in this order.
 LOCK_FILES = ("requirements.lock", "requirements.txt")
+#: What the build never copies from the project's source (nor searches for .po files).
+IGNORED_SOURCE = (
+    ".git",
+    ".hg",
+    ".tox",
+    ".venv",
+    "venv",
+    "dist",
+    "build",
+    "__pycache__",
+    "*.pyc",
+    "*.egg-info",
+    "static_collected",
+    "node_modules",
+    ".pytest_cache",
+)
 
 #: What a value of each kind must be in ``pyproject.toml``.
 EXPECTED = {"text": "a non-empty string", "path": "a non-empty string (a path)", "list": "a list of strings"}
@@ -29,6 +45,12 @@ EXPECTED = {"text": "a non-empty string", "path": "a non-empty string (a path)",
 def normalise_name(name):
     """A distribution name as an importable package name (PEP 503, then ``_``)."""
     return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def default_shebang(options=None):
+    """The exact minor version that builds: the bundled compiled extensions
+    load in no other, and a plain ``python3`` may be another one."""
+    return f"/usr/bin/env python{sys.version_info.major}.{sys.version_info.minor}"
 
 
 def found_lock_file(options):
@@ -113,9 +135,10 @@ BUILD_SETTINGS = (
     BuildSetting(
         "python",
         "--python",
-        DEFAULT_SHEBANG,
-        "The interpreter of the artifact's shebang line.",
-        derive=lambda options: DEFAULT_SHEBANG,
+        "/usr/bin/env python3.X, where 3.X is the version of the Python that builds",
+        "The interpreter of the artifact's shebang line. The artifact runs only on the Python minor "
+        "version it was built with, and refuses another in one line before extracting anything.",
+        derive=default_shebang,
     ),
     BuildSetting(
         "requirements",
@@ -135,10 +158,47 @@ BUILD_SETTINGS = (
         metavar="REQUIREMENT",
     ),
     BuildSetting(
+        "data-dirs",
+        "--data-dir",
+        "none",
+        "Directories of the project, relative to its root (templates, static), whose contents are "
+        "copied into site-packages under the same relative path, so that BASE_DIR / 'templates' still "
+        "finds them in the artifact when BASE_DIR is the directory that holds the package.",
+        kind="list",
+        metavar="DIR",
+    ),
+    BuildSetting(
+        "shell-steps",
+        "--shell-step",
+        "none",
+        "Shell commands run, in order, in the build's copy of the source before it is installed (a "
+        "front-end build writing into a static directory): what they write is packaged.",
+        kind="list",
+        metavar="COMMAND",
+    ),
+    BuildSetting(
+        "manage-steps",
+        "--manage-step",
+        "none",
+        "Management commands with their arguments (compress --force), run in order against the "
+        "installed copy before collectstatic, so that what they write is in the artifact.",
+        kind="list",
+        metavar="COMMAND",
+    ),
+    BuildSetting(
+        "test-requirements",
+        "--test-require",
+        "none",
+        "Requirements that only the tests need (-r FILE for a requirements file): installed into "
+        "<name>-<version>.tests.zip beside the artifact, which only the artifact's test command uses.",
+        kind="list",
+        metavar="REQUIREMENT",
+    ),
+    BuildSetting(
         "output-dir",
         "--output-dir",
         "<project>/dist",
-        "The directory the artifact, its .sha256 and its .json record are written to.",
+        "The directory the artifact, its .sha256, its .json record and its test sidecar are written to.",
         kind="path",
         derive=lambda options: options.project_dir / "dist",
     ),
@@ -149,7 +209,14 @@ BUILD_SETTINGS = (
         "The base name of the artifact: <name>-<version>.pyz.",
         derive=lambda options: options.package,
     ),
-    BuildSetting(None, "--quiet", "off", "Print only the artifact's path.", kind="switch", short_flag="-q"),
+    BuildSetting(
+        None,
+        "--quiet",
+        "off",
+        "Print only the artifact's path (warnings still go to standard error).",
+        kind="switch",
+        short_flag="-q",
+    ),
 )
 
 #: The settings ``[tool.django-zipserve]`` may hold, by key: no other key is allowed.

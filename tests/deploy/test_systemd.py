@@ -1,8 +1,10 @@
 """Rendered systemd units: valid for systemd, and sandboxed."""
 
+import os
 import re
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -58,7 +60,7 @@ def test_units_name_interpreter_artifact_and_server(tmp_path, project_env, serve
         "--server",
         server,
         "--python",
-        "/usr/bin/python3.11",
+        sys.executable,
         "--root",
         "/opt/apps/myapp",
         "--listen",
@@ -67,7 +69,7 @@ def test_units_name_interpreter_artifact_and_server(tmp_path, project_env, serve
     service = (output / "myapp@.service").read_text()
     socket = (output / "myapp.socket").read_text()
     assert (
-        f"ExecStart=/usr/bin/python3.11 -I /opt/apps/myapp/current/myapp.pyz "
+        f"ExecStart={sys.executable} -I /opt/apps/myapp/current/myapp.pyz "
         f"--config /etc/myapp/config.yml {server}\n"
     ) in service
     assert "ListenStream=127.0.0.1:9001\n" in socket
@@ -82,11 +84,73 @@ def test_units_name_interpreter_artifact_and_server(tmp_path, project_env, serve
 def test_root_is_the_release_folder_as_for_deploy(tmp_path, project_env):
     """``--root`` means the same as for deploy, rollback and releases: the
     folder holding releases/ and current, /srv/NAME by default."""
-    service = (render(tmp_path, project_env) / "myapp@.service").read_text()
-    assert "ExecStart=/usr/bin/python3 -I /srv/myapp/current/myapp.pyz " in service
+    service = (render(tmp_path, project_env, "--python", sys.executable) / "myapp@.service").read_text()
+    assert f"ExecStart={sys.executable} -I /srv/myapp/current/myapp.pyz " in service
     store = ReleaseStore(tmp_path / "srv" / "myapp", "myapp")
-    relocated = (render(tmp_path / "other", project_env, "--root", store.root) / "myapp@.service").read_text()
-    assert f"ExecStart=/usr/bin/python3 -I {store.current_artifact} " in relocated
+    relocated = render(tmp_path / "other", project_env, "--root", store.root, "--python", sys.executable)
+    assert (
+        f"ExecStart={sys.executable} -I {store.current_artifact} "
+        in (relocated / "myapp@.service").read_text()
+    )
+
+
+VERSION = f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+def interpreters(folder, **programs):
+    """A folder of commands for PATH: a link to this interpreter, or a
+    script (text) in its place."""
+    folder.mkdir(parents=True)
+    for name, program in programs.items():
+        if program is None:
+            (folder / name).symlink_to(sys.executable)
+        else:
+            (folder / name).write_text(program)
+            (folder / name).chmod(0o755)
+    return folder
+
+
+#: What a pyenv shim of a Python that is installed but not selected does.
+SHIM = '#!/bin/sh\necho "pyenv: $(basename $0): command not found" >&2\nexit 127\n'
+
+
+def test_default_interpreter_is_the_builds_version_found_on_path(tmp_path, project_env):
+    """Not /usr/bin/python3: the first python3.X on PATH, X the version the
+    artifact was built for (here the one that runs the command), that runs
+    and says so; a shim that does not run is passed over."""
+    shims = interpreters(tmp_path / "shims", **{f"python{VERSION}": SHIM})
+    real = interpreters(tmp_path / "real", **{f"python{VERSION}": None, "python3": SHIM})
+    env = dict(project_env, PATH=os.pathsep.join([str(shims), str(real)]))
+    service = (render(tmp_path, env) / "myapp@.service").read_text()
+    assert f"ExecStart={real / f'python{VERSION}'} -I /srv/myapp/current/myapp.pyz " in service
+    assert f"ExecStartPre={real / f'python{VERSION}'} -I " in service
+
+
+def test_no_interpreter_of_the_version_is_one_line_and_no_unit(tmp_path, project_env):
+    env = dict(project_env, PATH=str(interpreters(tmp_path / "bin", python3=None)))
+    result = run_project(env, "systemd", "render", "--name", "myapp", "--output", str(tmp_path / "units"))
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"CommandError: no python{VERSION} on PATH, and the artifact is built for Python {VERSION}: "
+        f"install Python {VERSION} or give --python PATH\n"
+    )
+    assert not (tmp_path / "units").exists()
+
+
+@pytest.mark.parametrize(
+    "program, says",
+    [("#!/bin/sh\necho 3.99\n", "is Python 3.99"), (SHIM, "does not run"), ("", "does not run")],
+)
+def test_a_given_interpreter_of_another_version_is_refused(tmp_path, project_env, program, says):
+    given = interpreters(tmp_path / "bin", python3=program) / "python3"
+    result = run_project(
+        project_env, "systemd", "render", "--output", str(tmp_path / "units"), "--python", str(given)
+    )
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"CommandError: --python {given} {says}, but the artifact is built for Python {VERSION}\n"
+    )
+    assert not (tmp_path / "units").exists()
 
 
 def test_credential_option_activates_a_secret(tmp_path, project_env):

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from tests.helpers import (
+    EXAMPLE_VALUES,
     SERVERS,
     ServerProcess,
     bind_args,
@@ -26,7 +27,7 @@ def artifact_site(tmp_path_factory, shiv_root, example_pyz):
     home = tmp_path_factory.mktemp("site")
     pyz = home / example_pyz.name
     shutil.copyfile(example_pyz, pyz)
-    config = write_site_config(home / "example.yml", home / "state")
+    config = write_site_config(home / "example.yml", home / "state", **EXAMPLE_VALUES)
     env = clean_environ(SHIV_ROOT=shiv_root, HOME=home, PYTHONUNBUFFERED=1)
     migrate = subprocess.run(
         [sys.executable, str(pyz), "--config", str(config), "migrate", "--noinput"],

@@ -38,7 +38,7 @@ def test_concurrent_first_starts_extract_once(tmp_path, example_pyz, artifact_si
 
     starts = [
         subprocess.Popen(
-            [sys.executable, str(pyz), "version"],
+            [sys.executable, str(pyz), "zipapp", "extract"],
             env=env,
             cwd=tmp_path,
             stdout=subprocess.PIPE,
@@ -60,7 +60,7 @@ def test_concurrent_first_starts_extract_once(tmp_path, example_pyz, artifact_si
     for returncode, out, err in outcomes:
         assert returncode == 0, err[-3000:]
         assert "Traceback" not in err
-        assert f"build {build_id}" in out, out
+        assert out == f"extracted: {root / f'{pyz.name}_{build_id}'}\n", out
 
     extraction = f"{pyz.name}_{build_id}"
     entries = sorted(path.name for path in root.iterdir())

@@ -88,3 +88,44 @@ def test_warm_up_failure_is_a_zipserve_error(django_project):
     from django_zipserve.servers import warmup
 
     assert issubclass(warmup.WarmupFailed, ZipserveError)
+
+
+@pytest.mark.parametrize("server", ["gunicorn", "pyuwsgi"])
+def test_a_release_that_serves_errors_refuses_to_start(project_env, server):
+    """The health view answers 200 but a page does not: the start is
+    refused with one line, and the traceback reaches standard error although
+    the project's own LOGGING sends every record elsewhere."""
+    result = run_project(
+        project_env,
+        server,
+        "--settings",
+        "tests.servers.settings_broken_page",
+        BIND_OPTION[server],
+        f"127.0.0.1:{free_port()}",
+    )
+    assert result.returncode == 1
+    summary = "refusing to start: warm-up request GET /broken/ answered 500 (TemplateDoesNotExist: home.html)"
+    assert result.stderr.count(summary) == 1, result.stderr
+    assert "django.template.exceptions.TemplateDoesNotExist: home.html" in result.stderr
+    assert "<html" not in result.stderr.lower()
+    assert "Listening at" not in result.stdout + result.stderr
+    assert "spawned uWSGI" not in result.stdout + result.stderr
+
+
+def test_a_health_url_behind_a_catch_all_refuses_to_start_saying_where_it_belongs(project_env):
+    result = run_project(
+        project_env,
+        "gunicorn",
+        "--settings",
+        "tests.servers.settings_catch_all",
+        "--bind",
+        f"127.0.0.1:{free_port()}",
+    )
+    assert result.returncode != 0
+    assert "zipserve.E006" in result.stderr, result.stderr
+    assert "GET /-/health/ reaches tests.testproject.views.page, not the health view" in result.stderr
+    assert (
+        'before the catch-all pattern: put path("", include("django_zipserve.urls")) first' in result.stderr
+    )
+    assert "<html" not in result.stderr.lower()
+    assert "Listening at" not in result.stdout + result.stderr

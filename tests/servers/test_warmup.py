@@ -1,4 +1,6 @@
-"""The in-process warm-up request run before a server starts."""
+"""The in-process warm-up requests run before a server starts."""
+
+import json
 
 import pytest
 from django.core.wsgi import get_wsgi_application
@@ -12,8 +14,13 @@ def application(django_project):
     return get_wsgi_application()
 
 
-def test_warm_up_requests_the_health_view(application):
-    assert warmup.warm_up(application) == "/-/health/"
+def test_warm_up_requests_the_health_view_then_the_warmup_paths(application):
+    assert warmup.warm_up(application) == ["/-/health/", "/"]
+
+
+def test_warmup_paths_come_from_the_configuration(application):
+    with override_settings(ZIPSERVE_WARMUP_PATHS=["/info/", "/slow/?s=0"]):
+        assert warmup.warm_up(application) == ["/-/health/", "/info/", "/slow/?s=0"]
 
 
 @pytest.mark.parametrize(
@@ -33,22 +40,76 @@ def test_host_is_one_the_site_accepts(django_project, allowed, expected):
 
 def test_warm_up_passes_https_redirect_and_strict_hosts(application):
     with override_settings(SECURE_SSL_REDIRECT=True, ALLOWED_HOSTS=["shop.example.com"]):
-        assert warmup.warm_up(application) == "/-/health/"
+        assert warmup.warm_up(application) == ["/-/health/", "/"]
 
 
-def test_failed_warm_up_says_what_answered(django_project):
-    def broken(environ, start_response):
-        start_response("500 Internal Server Error", [("Content-Type", "text/plain")])
-        return [b"database is on fire"]
+def test_redirects_and_client_errors_are_fine(application):
+    # /slow without its slash: CommonMiddleware redirects; /nowhere/: 404.
+    assert warmup.warm_up(application, ["/slow", "/nowhere/"]) == ["/-/health/", "/slow", "/nowhere/"]
 
-    message = (
-        "^refusing to start: warm-up request GET /-/health/ answered 500 Internal Server Error: "
-        "database is on fire$"
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_page_that_raises_refuses_with_one_line_and_its_traceback(application, capsys, debug):
+    # With DEBUG on, the answer is Django's technical 500 page: never quoted.
+    with override_settings(DEBUG=debug), pytest.raises(warmup.WarmupFailed) as info:
+        warmup.warm_up(application, ["/", "/broken/"])
+    message = str(info.value)
+    assert (
+        message
+        == "refusing to start: warm-up request GET /broken/ answered 500 (TemplateDoesNotExist: home.html)"
     )
-    with pytest.raises(warmup.WarmupFailed, match=message):
-        warmup.warm_up(broken)
+    err = capsys.readouterr().err
+    assert "warm-up request GET /broken/ raised:" in err
+    assert "Traceback (most recent call last)" in err
+    assert "django.template.exceptions.TemplateDoesNotExist: home.html" in err
 
 
-def test_no_health_url_means_no_warm_up(django_project):
+def test_an_html_error_page_is_never_quoted(django_project):
+    def broken(environ, start_response):
+        start_response("502 Bad Gateway", [("Content-Type", "text/html; charset=utf-8")])
+        return [b"<!DOCTYPE html><html><body>" + b"<p>oops</p>" * 500 + b"</body></html>"]
+
+    with pytest.raises(warmup.WarmupFailed) as info:
+        warmup.warm_up(broken, ["/"])
+    assert str(info.value) == "refusing to start: warm-up request GET /-/health/ answered 502"
+
+
+def test_a_failing_health_check_is_quoted_in_one_line(django_project):
+    body = {"status": "error", "checks": {"database": {"default": "error: OperationalError"}}}
+
+    def unhealthy(environ, start_response):
+        start_response("503 Service Unavailable", [("Content-Type", "application/json")])
+        return [json.dumps(body, indent=2).encode()]
+
+    with pytest.raises(warmup.WarmupFailed) as info:
+        warmup.warm_up(unhealthy)
+    message = str(info.value)
+    assert message.startswith("refusing to start: warm-up request GET /-/health/ answered 503: {")
+    assert '"default": "error: OperationalError"' in message
+    assert "\n" not in message
+
+
+def test_the_health_view_must_answer_200(django_project):
+    def redirecting(environ, start_response):
+        start_response("302 Found", [("Location", "/login/")])
+        return [b""]
+
+    with pytest.raises(warmup.WarmupFailed, match=r"GET /-/health/ answered 302$"):
+        warmup.warm_up(redirecting)
+
+
+def test_an_application_that_raises_is_named(django_project, capsys):
+    def crashing(environ, start_response):
+        raise RuntimeError("no database\nat all")
+
+    with pytest.raises(warmup.WarmupFailed) as info:
+        warmup.warm_up(crashing)
+    assert str(info.value) == (
+        "refusing to start: warm-up request GET /-/health/ raised RuntimeError: no database at all"
+    )
+    assert "RuntimeError: no database" in capsys.readouterr().err
+
+
+def test_without_the_health_url_only_the_pages_are_requested(django_project):
     with override_settings(ROOT_URLCONF="tests.urls_without_health"):
-        assert warmup.warm_up(lambda environ, start_response: []) is None
+        assert warmup.warm_up(get_wsgi_application()) == ["/"]

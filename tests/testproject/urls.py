@@ -6,5 +6,6 @@ urlpatterns = [
     path("", views.hello),
     path("slow/", views.slow),
     path("info/", views.info),
+    path("broken/", views.broken),
     path("", include("django_zipserve.urls")),
 ]

@@ -3,7 +3,8 @@ import sys
 import time
 
 from django.conf import settings
-from django.http import HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import render
 
 
 def hello(request):
@@ -21,3 +22,14 @@ def slow(request):
 
 def info(request):
     return JsonResponse({"pid": os.getpid(), "ppid": os.getppid(), "marker": settings.MARKER})
+
+
+def broken(request):
+    """A page whose template is missing: what a release with a
+    working-directory-relative template directory serves."""
+    return render(request, "home.html")
+
+
+def page(request, slug):
+    """A CMS-like page tree: every path is a page, most of them missing."""
+    raise Http404(f"no page {slug!r}")

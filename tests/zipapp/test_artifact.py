@@ -12,7 +12,6 @@ import subprocess
 import sys
 import threading
 
-from django_zipserve.zipapp import artifact
 from django_zipserve.zipapp import boot as zipapp_boot
 from tests.helpers import wait_until
 from tests.zipapp.locks import hold, waiting_for_lock
@@ -39,21 +38,21 @@ def test_prune_keeps_an_extraction_a_process_starts_using_after_the_check(tmp_pa
     make_extraction(root, "app.pyz_new")
     target = make_extraction(root, "app.pyz_old", age=1000)
     holders = []
-    look = artifact.in_use
+    look = zipapp_boot.in_use
 
     def look_then_start_a_holder(extraction):
         found = look(extraction)
-        if extraction == target and not found and not holders:
-            holders.append(hold(lock_file(extraction)))  # starts right after the look
+        if extraction == str(target) and not found and not holders:
+            holders.append(hold(lock_file(target)))  # starts right after the look
         return found
 
-    monkeypatch.setattr(artifact, "in_use", look_then_start_a_holder)
+    monkeypatch.setattr(zipapp_boot, "in_use", look_then_start_a_holder)
     try:
-        removed, kept = artifact.prune(root, keep=0, name="app.pyz")
+        removed, kept = zipapp_boot.prune(root, keep=0, name="app.pyz")
         assert holders, "the holder started between the look and the removal"
         assert target.is_dir() and (target / "site-packages" / "module.py").is_file()
-        assert [item.path for item in removed] == [root / "app.pyz_new"]
-        assert [item.path for item in kept] == [target]
+        assert [item.path for item in removed] == [str(root / "app.pyz_new")]
+        assert [item.path for item in kept] == [str(target)]
     finally:
         for holder in holders:
             holder.kill()
@@ -68,12 +67,12 @@ def test_prune_removes_free_extractions_whole_and_leaves_nothing_behind(tmp_path
     held = make_extraction(root, "app.pyz_held", age=200)
     holder = hold(lock_file(held))
     try:
-        removed, kept = artifact.prune(root, keep=1, name="app.pyz")
+        removed, kept = zipapp_boot.prune(root, keep=1, name="app.pyz")
     finally:
         holder.kill()
         holder.wait(timeout=10)
-    assert [item.path for item in removed] == [free]
-    assert {item.path for item in kept} == {kept_path, held}
+    assert [item.path for item in removed] == [str(free)]
+    assert {item.path for item in kept} == {str(kept_path), str(held)}
     assert sorted(path.name for path in root.iterdir()) == ["app.pyz_held", "app.pyz_newest"]
 
 
@@ -114,9 +113,9 @@ def test_hold_extraction_holds_one_in_place_for_the_life_of_the_process(tmp_path
     )
     try:
         assert process.stdout.readline().strip() == "True"
-        assert artifact.in_use(site_packages.parent)
+        assert zipapp_boot.in_use(site_packages.parent)
     finally:
         process.kill()
         process.wait(timeout=10)
-    assert not artifact.in_use(site_packages.parent), "the lock ends with the process"
+    assert not zipapp_boot.in_use(site_packages.parent), "the lock ends with the process"
     assert zipapp_boot.hold_extraction(tmp_path / "cache" / "app.pyz_2" / "site-packages") is False

@@ -7,11 +7,13 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import zipfile
 from pathlib import Path
 
 import pytest
 
 from django_zipserve.zipapp import boot as zipapp_boot
+from django_zipserve.zipapp.build import BOOT_MODULE, MAIN_PY
 from tests.helpers import TEST_SECRET_KEY, clean_environ, free_port, require_tool, wait_for_http, wait_until
 from tests.zipapp.locks import hold, waiting_for_lock
 
@@ -65,15 +67,62 @@ def run(pyz, env, *args, timeout=300, python=sys.executable):
 
 @pytest.mark.e2e
 class TestArtifactStartUp:
-    def test_version_needs_no_configuration(self, example_pyz, tmp_path, shiv_root):
-        env = artifact_env(tmp_path, SHIV_ROOT=str(shiv_root))
+    def test_version_needs_no_configuration_and_extracts_nothing(self, example_pyz, tmp_path):
+        root = tmp_path / "root"
+        root.mkdir()
+        env = artifact_env(tmp_path, SHIV_ROOT=str(root))
         del env["SECRET_KEY"]
         result = run(example_pyz, env, "version")
         assert result.returncode == 0, result.stderr
         record = json.loads(example_pyz.with_suffix(".json").read_text())
-        assert result.stdout.startswith(f"example_project 1.0.0 (build {record['build_id']}, commit ")
-        assert f"built for Python {record['python']}" in result.stdout
-        assert "Django" in result.stdout
+        assert result.stdout == (
+            f"example_project 1.0.0 (build {record['build_id']}, commit {record['commit'] or 'unknown'}, "
+            f"built for Python {record['python']})\n"
+            f"Django {record['packages']['Django']}, Python {sys.version.split()[0]}\n"
+        )
+        assert list(root.iterdir()) == [], "version extracted the artifact"
+
+    def test_describing_and_pruning_extract_nothing(self, example_pyz, tmp_path):
+        """The operator's commands answer from the record and the extraction
+        root: no configuration, and no 100 MB extraction first."""
+        root = tmp_path / "root"
+        root.mkdir()
+        env = artifact_env(tmp_path, SHIV_ROOT=str(root))
+        del env["SECRET_KEY"]
+        record = json.loads(example_pyz.with_suffix(".json").read_text())
+        for args in (
+            ["--version"],
+            ["--config", str(tmp_path / "absent.yml"), "version"],
+            ["zipapp", "version", "--json"],
+            ["zipapp", "info"],
+            ["zipapp", "prune", "--keep", "1", "--dry-run"],
+            ["zipapp", "prune", "--keep=0"],
+        ):
+            result = run(example_pyz, env, *args)
+            assert result.returncode == 0, (args, result.stderr)
+            assert list(root.iterdir()) == [], f"{args} extracted the artifact"
+        as_json = json.loads(run(example_pyz, env, "zipapp", "version", "--json").stdout)
+        assert as_json == {key: value for key, value in record.items() if key not in ("sha256", "size")}
+        info = run(example_pyz, env, "zipapp", "info").stdout.splitlines()
+        assert info == [
+            f"extraction root: {root} (sizes: MiB of disk usage, as `du -s` counts it)",
+            f"  {example_pyz.name}_{record['build_id']}  not extracted (this build)",
+            "0 extractions, 0.0 MiB",
+        ]
+
+    def test_info_reports_disk_usage_as_du_counts_it(self, example_pyz, tmp_path):
+        root = tmp_path / "root"
+        env = artifact_env(tmp_path, SHIV_ROOT=str(root))
+        extracted = run(example_pyz, env, "zipapp", "extract")
+        assert extracted.returncode == 0, extracted.stderr
+        extraction = Path(extracted.stdout.split(": ", 1)[1].strip())
+        result = run(example_pyz, env, "zipapp", "info")
+        assert result.returncode == 0, result.stderr
+        kibibytes = int(
+            subprocess.run(["du", "-sk", extraction], capture_output=True, text=True).stdout.split()[0]
+        )
+        assert f"  {extraction.name}  {kibibytes / 1024:.1f} MiB  (current)" in result.stdout.splitlines()
+        assert result.stdout.splitlines()[-1] == f"1 extraction, {kibibytes / 1024:.1f} MiB"
 
     @pytest.mark.parametrize("variable", zipapp_boot.REFUSED_VARIABLES)
     def test_injection_variables_are_refused(self, example_pyz, tmp_path, shiv_root, variable):
@@ -88,7 +137,7 @@ class TestArtifactStartUp:
         not_a_directory = tmp_path / "file"
         not_a_directory.write_text("")
         env = artifact_env(tmp_path, HOME=not_a_directory / "home", SHIV_ROOT=not_a_directory / "root")
-        result = run(example_pyz, env, "version")
+        result = run(example_pyz, env, "zipapp", "extract")
         assert result.returncode == 2
         assert "cannot extract the bundled packages: no writable directory" in result.stderr
         assert "SHIV_ROOT" in result.stderr and "CacheDirectory=" in result.stderr
@@ -97,8 +146,9 @@ class TestArtifactStartUp:
     def test_cache_directory_is_used_under_systemd(self, example_pyz, tmp_path):
         cache = tmp_path / "cache"
         cache.mkdir()
-        result = run(example_pyz, artifact_env(tmp_path, CACHE_DIRECTORY=str(cache)), "version")
+        result = run(example_pyz, artifact_env(tmp_path, CACHE_DIRECTORY=str(cache)), "zipapp", "extract")
         assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith(f"extracted: {cache}/{example_pyz.name}_")
         assert any(path.name.startswith(f"{example_pyz.name}_") for path in cache.iterdir())
 
     def test_system_site_packages_and_pythonpath_are_not_imported(self, example_pyz, tmp_path, shiv_root):
@@ -153,7 +203,7 @@ class TestArtifactStartUp:
 def test_prune_keeps_current_recent_and_in_use_extractions(example_pyz, tmp_path):
     root = tmp_path / "cache"
     env = artifact_env(tmp_path, SHIV_ROOT=str(root))
-    assert run(example_pyz, env, "version").returncode == 0  # the current extraction
+    assert run(example_pyz, env, "zipapp", "extract").returncode == 0  # the current extraction
     old = {}
     for age, name in enumerate(["newest", "middle", "held", "oldest"], start=1):
         path = root / f"{example_pyz.name}_{name}"
@@ -185,13 +235,13 @@ def test_a_start_that_loses_the_race_with_prune_extracts_again(example_pyz, tmp_
     run from the deleted tree (ModuleNotFoundError) but extract again."""
     root = tmp_path / "cache"
     env = artifact_env(tmp_path, SHIV_ROOT=root)
-    assert run(example_pyz, env, "version").returncode == 0  # the extraction
+    assert run(example_pyz, env, "zipapp", "extract").returncode == 0  # the extraction
     extraction = next(path for path in root.iterdir() if path.is_dir() and not path.name.startswith("."))
     lock = extraction / "site-packages" / zipapp_boot.LOCK_NAME
     pruner = os.open(lock, os.O_RDONLY)
     fcntl.flock(pruner, fcntl.LOCK_EX)
     starting = subprocess.Popen(
-        [sys.executable, str(example_pyz), "version"],
+        [sys.executable, str(example_pyz), "zipapp", "extract"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -211,5 +261,90 @@ def test_a_start_that_loses_the_race_with_prune_extracts_again(example_pyz, tmp_
         os.close(pruner)
     out, err = starting.communicate(timeout=300)
     assert starting.returncode == 0, err
-    assert out.startswith("example_project 1.0.0 (build ")
+    assert out == f"extracted: {extraction}\n"
     assert (extraction / "site-packages" / zipapp_boot.RECORD_NAME).is_file(), "extracted again"
+
+
+def fake_artifact(folder, python, build_id="0123456789abcdef", name="fake.pyz"):
+    """A zipapp with the real start-up module and a build record, and
+    nothing else: no shiv bootstrap, no packages. Whatever tries to extract
+    it or run its entry point fails with a traceback."""
+    record = {
+        "name": "fake",
+        "version": "1.0",
+        "build_id": build_id,
+        "commit": "c0ffee",
+        "python": python,
+        "packages": {"Django": "5.2.1"},
+    }
+    environment = {"build_id": build_id, "entry_point": "fake.__main__:main"}
+    path = folder / name
+    with path.open("wb") as stream:
+        stream.write(f"#!/usr/bin/env python{python}\n".encode())
+        with zipfile.ZipFile(stream, "w") as archive:
+            archive.writestr("__main__.py", MAIN_PY)
+            archive.writestr(f"{BOOT_MODULE}.py", Path(zipapp_boot.__file__).read_bytes())
+            archive.writestr("environment.json", json.dumps(environment))
+            archive.writestr(f"site-packages/{zipapp_boot.RECORD_NAME}", json.dumps(record))
+    return path
+
+
+def other_minor_version():
+    return f"{sys.version_info[0]}.{sys.version_info[1] + 1}"
+
+
+def test_another_python_is_refused_in_one_line_before_extracting(tmp_path):
+    root = tmp_path / "root"
+    root.mkdir()
+    built_for = other_minor_version()
+    pyz = fake_artifact(tmp_path, built_for)
+    env = clean_environ(SHIV_ROOT=root, HOME=tmp_path)
+    for args in (["migrate"], ["version"], ["zipapp", "info"]):
+        result = run(pyz, env, *args)
+        assert result.returncode == 2, result
+        assert result.stderr == (
+            f"fake.pyz: built for Python {built_for}, but this is Python {zipapp_boot.python_version()} "
+            f"({sys.executable}); run it with python{built_for} {pyz}\n"
+        )
+        assert result.stdout == ""
+        assert list(root.iterdir()) == [], "something was extracted"
+
+
+def test_describing_commands_are_answered_by_the_start_up_module(tmp_path):
+    """The fake artifact has nothing to extract and no entry point: these
+    answers can only come from the start-up module."""
+    root = tmp_path / "root"
+    pyz = fake_artifact(tmp_path, zipapp_boot.python_version())
+    env = clean_environ(SHIV_ROOT=root, HOME=tmp_path)
+    result = run(pyz, env, "version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (
+        "fake 1.0 (build 0123456789abcdef, commit c0ffee, "
+        f"built for Python {zipapp_boot.python_version()})\nDjango 5.2.1, Python {sys.version.split()[0]}\n"
+    )
+    old = root / "fake.pyz_old"
+    (old / "site-packages").mkdir(parents=True)
+    (old / "site-packages" / "module.py").write_text("x = 1\n" * 1000)
+    result = run(pyz, env, "zipapp", "prune", "--keep", "0")
+    assert (result.returncode, result.stdout) == (0, f"removed {old} (0.0 MiB)\n1 removed, 0 kept\n"), result
+    assert not old.exists()
+    helped = run(pyz, env, "zipapp", "prune", "--keep", "many")
+    assert helped.returncode != 0 and "_bootstrap" in helped.stderr, "anything else goes to the project"
+
+
+def test_disk_usage_is_what_du_counts(tmp_path):
+    """Allocated blocks, directories and links included, a hard-linked file
+    once: the number ``du -sk`` prints."""
+    tree = tmp_path / "tree"
+    (tree / "a" / "b").mkdir(parents=True)
+    for size in (0, 1, 4095, 4097, 100_000, 1_000_001):
+        (tree / "a" / f"file-{size}").write_bytes(b"x" * size)
+    os.link(tree / "a" / "file-100000", tree / "a" / "b" / "hard-link")
+    (tree / "a" / "b" / "symlink").symlink_to("../file-1")
+    with (tree / "sparse").open("wb") as sparse:
+        sparse.seek(10_000_000)
+        sparse.write(b"end")
+    du = int(
+        subprocess.run(["du", "-sk", tree], capture_output=True, text=True, check=True).stdout.split()[0]
+    )
+    assert -(-zipapp_boot.disk_usage(tree) // 1024) == du

@@ -8,11 +8,13 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 
-from django_zipserve.zipapp import build, settings
+from django_zipserve.zipapp import build, bundle, settings
 from tests.helpers import REPO, build_artifact
+from tests.zipapp.flat_project import write_flat_project
 
 
 def args(*argv):
@@ -50,7 +52,8 @@ class TestOptions:
         assert options.package == "my_site"
         assert options.entry_point == "my_site.__main__:main"
         assert options.settings == "my_site.settings"
-        assert options.python == "/usr/bin/env python3"
+        minor = f"{sys.version_info.major}.{sys.version_info.minor}"
+        assert options.python == f"/usr/bin/env python{minor}", "the exact version that builds"
         assert options.version == "2.1"
         assert options.requirements is None
         assert options.output_dir == project / "dist"
@@ -80,8 +83,7 @@ class TestOptions:
     def test_missing_pyproject_names_the_step(self, tmp_path):
         result = run_build("--project-dir", tmp_path)
         assert result.returncode == 1
-        assert "build failed at step read settings: no pyproject.toml" in result.stderr
-        assert "Traceback" not in result.stderr
+        assert result.stderr == f"build failed at step check prerequisites: no pyproject.toml in {tmp_path}\n"
 
     def test_unknown_key_is_refused_with_the_valid_keys(self, tmp_path):
         project = write_project(tmp_path / "p", 'output-dir = "out"\noutput_dir = "typo"\n')
@@ -158,6 +160,194 @@ class TestDeclaration:
             if setting.key:
                 expected = f"Default: {setting.default_text}. In pyproject.toml: {setting.key}."
                 assert expected in line, setting.key
+
+
+def venv_without_build_tools(path):
+    """A real interpreter that can import django-zipserve but has neither
+    pip nor shiv: a build environment set up wrong."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", path], check=True, timeout=120)
+    purelib = subprocess.run(
+        [path / "bin" / "python", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    (Path(purelib) / "checkout.pth").write_text(f"{REPO}\n")
+    if sys.version_info < (3, 11):  # pyproject.toml is read with tomli there
+        import tomli
+
+        shutil.copytree(Path(tomli.__file__).parent, Path(purelib) / "tomli")
+    return path / "bin" / "python"
+
+
+class TestPrerequisites:
+    def test_every_missing_prerequisite_is_reported_at_once(self, tmp_path):
+        project = write_flat_project(tmp_path / "p", with_tests=False)
+        (project / "flatsite" / "settings.py").unlink()
+        (project / "flatsite" / "locale" / "fr" / "LC_MESSAGES").mkdir(parents=True)
+        (project / "flatsite" / "locale" / "fr" / "LC_MESSAGES" / "django.po").write_text("")
+        pyproject = project / "pyproject.toml"
+        pyproject.write_text(
+            pyproject.read_text()
+            + 'requirements = "requirements-prod.txt"\ndata-dirs = ["templates", "nope", "../outside"]\n'
+            + 'test-requirements = ["-r requirements-test.txt"]\n'
+        )
+        python = venv_without_build_tools(tmp_path / "venv")
+        empty_bin = tmp_path / "bin"  # no msgfmt (nor anything else) on PATH
+        empty_bin.mkdir()
+        result = subprocess.run(
+            [python, "-m", "django_zipserve", "build", "--output-dir", tmp_path / "dist"],
+            cwd=project,
+            env=dict(os.environ, PATH=str(empty_bin)),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 1
+        assert result.stderr.splitlines() == [
+            "build failed at step check prerequisites: 8 prerequisites are missing:",
+            f"  - pip is not importable by {python} (python -m ensurepip, or a virtualenv with pip)",
+            f"  - shiv is not importable by {python} (pip install 'django-zipserve[build]')",
+            f"  - settings module flatsite.settings: neither flatsite/settings.py nor "
+            f"flatsite/settings/__init__.py in {project}, {project / 'src'} (the settings setting)",
+            f"  - requirements file {project / 'requirements-prod.txt'} does not exist",
+            f"  - data-dirs: 'nope': no directory {project / 'nope'}",
+            "  - data-dirs: '../outside' must be a directory inside the project, relative to its root",
+            f"  - test-requirements: no requirements file {project / 'requirements-test.txt'}",
+            "  - the project has .po files (flatsite/locale/fr/LC_MESSAGES/django.po) but msgfmt "
+            "(GNU gettext) is not on PATH",
+        ]
+        assert not (tmp_path / "dist").exists()
+
+    def test_missing_tools_and_a_missing_pyproject_together(self, tmp_path):
+        python = venv_without_build_tools(tmp_path / "venv")
+        project = tmp_path / "empty"
+        project.mkdir()
+        result = subprocess.run(
+            [python, "-m", "django_zipserve", "build"],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 1
+        lines = result.stderr.splitlines()
+        assert lines[0] == "build failed at step check prerequisites: 3 prerequisites are missing:"
+        assert lines[-1] == f"  - no pyproject.toml in {project}"
+
+    def test_a_failing_shell_step_names_the_step_and_the_command(self, tmp_path):
+        project = write_flat_project(
+            tmp_path / "p",
+            tool={"shell-steps": ["true", "echo the front-end build broke >&2; exit 3"]},
+            with_tests=False,
+        )
+        result = run_build("--project-dir", project, "--quiet", "--output-dir", tmp_path / "dist")
+        assert result.returncode == 1
+        command = "echo the front-end build broke >&2; exit 3"
+        assert result.stderr.splitlines() == [
+            f"build failed at step shell step 2 of 2: {command}: "
+            f"command failed with status 3: sh -c {command}",
+            "the front-end build broke",
+        ]
+        assert not (tmp_path / "dist").exists()
+
+    def test_a_data_directory_a_shell_step_writes_need_not_exist_before(self, tmp_path):
+        project = write_flat_project(
+            tmp_path / "p",
+            tool={
+                "data-dirs": ["generated"],
+                "shell-steps": ["mkdir generated && echo built > generated/bundle.js", "exit 4"],
+            },
+            with_tests=False,
+        )
+        result = run_build("--project-dir", project, "--quiet", "--output-dir", tmp_path / "dist")
+        assert result.returncode == 1
+        assert result.stderr.startswith("build failed at step shell step 2 of 2: exit 4: "), result.stderr
+
+
+def test_the_source_copy_leaves_out_caches_but_keeps_data_directories_whole(tmp_path):
+    """``dist``, ``build`` and ``node_modules`` are left out of the copy, but
+    not inside or on the way to a data directory: a front-end build's output
+    is what the site serves."""
+    project = tmp_path / "project"
+    for name in (
+        ".venv/lib/x.py",
+        "node_modules/y.js",
+        "dist/old.pyz",
+        "mysite/build/leftover.py",
+        "frontend/dist/app.js",
+        "frontend/node_modules/dep.js",
+        "static/build/bundle.js",
+        "static/__pycache__/stale.pyc",
+    ):
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text("x")
+    options = argparse.Namespace(project_dir=project, data_dirs=["frontend/dist", "static"])
+    copied = build.copy_source(options, tmp_path / "work")
+    found = sorted(path.relative_to(copied).as_posix() for path in copied.rglob("*") if path.is_file())
+    assert found == ["frontend/dist/app.js", "static/build/bundle.js"]
+
+
+class TestWhatIsBundled:
+    def test_the_requirements_file_and_why(self, tmp_path):
+        project = write_flat_project(tmp_path / "p", with_tests=False)
+        found = build.resolve_options(args("--project-dir", project))
+        assert bundle.requirements_note(found) == "requirements.txt: found in the project"
+        (project / "requirements.lock").write_text("Django==5.2\n")
+        assert bundle.requirements_note(build.resolve_options(args("--project-dir", project))) == (
+            "requirements.lock: found in the project"
+        )
+        given = build.resolve_options(args("--project-dir", project, "--requirements", tmp_path / "r.txt"))
+        assert bundle.requirements_note(given) == f"{tmp_path / 'r.txt'}: given with --requirements"
+        pyproject = project / "pyproject.toml"
+        pyproject.write_text(pyproject.read_text() + 'requirements = "deploy/requirements.txt"\n')
+        declared = build.resolve_options(args("--project-dir", project))
+        assert bundle.requirements_note(declared) == (
+            "deploy/requirements.txt: given in pyproject.toml (requirements in [tool.django-zipserve])"
+        )
+        for name in ("requirements.txt", "requirements.lock"):
+            (project / name).unlink()
+        pyproject.write_text(pyproject.read_text().replace('requirements = "deploy/requirements.txt"\n', ""))
+        assert bundle.requirements_note(build.resolve_options(args("--project-dir", project))) == (
+            "no requirements file: the project's own dependencies only ([project] dependencies)"
+        )
+
+    @staticmethod
+    def install(site, name, version, size):
+        """What pip leaves for a distribution: its files and its .dist-info."""
+        module = f"{name.replace('-', '_')}_files"
+        (site / module).mkdir(parents=True)
+        (site / module / "data.bin").write_bytes(b"x" * size)
+        info = site / f"{name.replace('-', '_')}-{version}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
+        (info / "RECORD").write_text(f"{module}/data.bin,sha256=x,{size}\n{info.name}/METADATA,,\n")
+
+    def test_largest_distributions_and_the_total(self, tmp_path):
+        site = tmp_path / "site"
+        for number in range(7):
+            self.install(site, f"pkg-{number}", "1.0", (number + 1) * 1024 * 1024)
+        lines = bundle.size_lines(site)
+        assert lines[0].startswith("7 distributions, 28.0 MiB installed; the largest:")
+        assert [line.split()[0] for line in lines[1:]] == ["pkg-6", "pkg-5", "pkg-4", "pkg-3", "pkg-2"]
+        assert lines[1].split()[-2:] == ["7.0", "MiB"]
+
+    def test_warnings_about_a_requirements_file_written_for_another_platform(self, tmp_path):
+        site = tmp_path / "site"
+        for name in ("Django", "pyuwsgi", "uWSGI", "boto3", "botocore", "google-cloud-storage", "azure_core"):
+            self.install(site, name, "1.0", 2 * 1024 * 1024)
+        warnings = bundle.warnings(site)
+        assert len(warnings) == 2, warnings
+        assert warnings[0].startswith("uwsgi is installed beside pyuwsgi: it compiles uWSGI from source")
+        assert warnings[1].startswith(
+            "platform SDKs bundled: azure_core (2.0 MiB), boto3 (2.0 MiB), botocore (2.0 MiB), "
+            "google-cloud-storage (2.0 MiB); "
+        )
+        assert "a requirements file of its own (the requirements setting, or --requirements)" in warnings[1]
+        clean = tmp_path / "clean"
+        for name in ("Django", "pyuwsgi", "gunicorn"):
+            self.install(clean, name, "1.0", 1024)
+        assert bundle.warnings(clean) == []
 
 
 def test_normalise_removes_build_paths_and_fixes_modes(tmp_path):

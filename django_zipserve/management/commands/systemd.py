@@ -1,3 +1,4 @@
+import sys
 from pathlib import Path
 
 from django.core.management.base import CommandError
@@ -5,6 +6,7 @@ from django.core.management.base import CommandError
 from django_zipserve.conf import ZipserveConfig, setting
 from django_zipserve.deploy import systemd
 from django_zipserve.management.base import ZipserveCommand
+from django_zipserve.zipapp import artifact
 
 from ._release_options import add_release_options, release_name
 
@@ -25,8 +27,9 @@ class Command(ZipserveCommand):
         render.add_argument("--server", choices=("pyuwsgi", "gunicorn"), default="pyuwsgi")
         render.add_argument(
             "--python",
-            default=systemd.DEFAULT_PYTHON,
-            help=f"interpreter that runs the artifact (default: {systemd.DEFAULT_PYTHON})",
+            help="interpreter that runs the artifact; it must be the Python version the artifact was "
+            "built for, and is checked by running it (default: python3.X found on PATH, where 3.X is "
+            "that version; outside an artifact, the version running this command)",
         )
         render.add_argument("--listen", help="socket address (default: BIND from the configuration)")
         render.add_argument(
@@ -65,7 +68,7 @@ class Command(ZipserveCommand):
             listen=options["listen"] or setting("BIND"),
             timeout=setting("TIMEOUT"),
             server=options["server"],
-            python=options["python"],
+            python=systemd.choose_interpreter(options["python"], built_for()),
             root=options["root"],
             config_file=options["config_file"] or f"/etc/{name}/config.yml",
             credentials=systemd.credentials_for(type(config), extra=options["credential"]) if config else (),
@@ -83,3 +86,10 @@ class Command(ZipserveCommand):
         ):
             (output / filename).write_text(text, encoding="utf-8")
             self.stdout.write(f"wrote {output / filename}")
+
+
+def built_for():
+    """The Python version the artifact was built for; outside an artifact,
+    the one running this command."""
+    record = artifact.build_record()
+    return record["python"] if record else f"{sys.version_info[0]}.{sys.version_info[1]}"

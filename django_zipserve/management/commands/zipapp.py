@@ -1,5 +1,4 @@
 import json
-import platform
 
 import django
 from django.core.management.base import CommandError
@@ -13,16 +12,18 @@ class Command(ZipserveCommand):
     help = (
         "About the running artifact: 'version' prints the project version, build "
         "id, commit and Python it was built for (also as `version`); 'info' lists "
-        "the extractions under the extraction root; 'prune --keep N' removes all "
-        "but the current one and the N most recent, never one a running process uses."
+        "the extractions under the extraction root with their disk usage; 'prune "
+        "--keep N' removes all but the current one and the N most recent, never one "
+        "a running process uses; 'extract' extracts the bundled packages now and "
+        "says where. The artifact answers version, info and prune before extracting."
     )
-    runs_without_configuration = True  # version, info and prune read only the artifact and its cache
+    runs_without_configuration = True  # these read only the artifact and its cache
 
     def add_arguments(self, parser):
         actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
         version = actions.add_parser("version", help="print the version and build record")
         version.add_argument("--json", action="store_true", help="the whole build record as JSON")
-        actions.add_parser("info", help="list the extractions")
+        actions.add_parser("info", help="list the extractions and their disk usage (as du -s counts it)")
         prune = actions.add_parser("prune", help="remove old extractions")
         prune.add_argument(
             "--keep",
@@ -31,6 +32,9 @@ class Command(ZipserveCommand):
             help="recent extractions to keep besides the current one (default: 2)",
         )
         prune.add_argument("--dry-run", action="store_true", help="only say what would be removed")
+        actions.add_parser(
+            "extract", help="extract the bundled packages now (before a first start, a read-only one)"
+        )
 
     def handle(self, *args, action, **options):
         if action == "version":
@@ -42,25 +46,15 @@ class Command(ZipserveCommand):
         # Extractions of this artifact's file name, beside this one.
         root, name = current.parent, current.name.rpartition("_")[0]
         if action == "info":
-            self.show_extractions(root, name)
+            lines = artifact.info_lines(str(root), name, str(current))
+        elif action == "prune":
+            if options["keep"] < 0:
+                raise CommandError("--keep must be 0 or more")
+            lines = artifact.prune_lines(str(root), name, str(current), options["keep"], options["dry_run"])
         else:
-            self.prune(root, name, options["keep"], options["dry_run"])
-
-    def show_extractions(self, root, name):
-        self.stdout.write(f"extraction root: {root}")
-        for item in artifact.extractions(root, name):
-            flags = ", ".join(flag for flag, on in (("current", item.current), ("in use", item.in_use)) if on)
-            flags = f"  ({flags})" if flags else ""
-            self.stdout.write(f"  {item.path.name}  {item.size / 1e6:.1f} MB{flags}")
-
-    def prune(self, root, name, keep, dry_run):
-        if keep < 0:
-            raise CommandError("--keep must be 0 or more")
-        removed, kept = artifact.prune(root, keep, name, dry_run=dry_run)
-        verb = "would remove" if dry_run else "removed"
-        for item in removed:
-            self.stdout.write(f"{verb} {item.path} ({item.size / 1e6:.1f} MB)")
-        self.stdout.write(f"{len(removed)} {verb}, {len(kept)} kept")
+            lines = [f"extracted: {current}"]
+        for line in lines:
+            self.stdout.write(line)
 
     def show_version(self, as_json):
         record = artifact.build_record()
@@ -69,9 +63,7 @@ class Command(ZipserveCommand):
             return
         if record is None:
             self.stdout.write(f"{project_version() or 'unknown'} (not running from a built artifact)")
-        else:
-            self.stdout.write(
-                f"{record['name']} {record['version']} (build {record['build_id']}, "
-                f"commit {record.get('commit') or 'unknown'}, built for Python {record['python']})"
-            )
-        self.stdout.write(f"Django {django.get_version()}, Python {platform.python_version()}")
+            self.stdout.write(artifact.runtime_line(django.get_version()))
+            return
+        for line in artifact.version_lines(record, django.get_version()):
+            self.stdout.write(line)

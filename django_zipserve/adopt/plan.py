@@ -1,0 +1,492 @@
+"""What init writes, decided from a :class:`~.detect.Layout`, and what a
+human must review.
+
+Each Python file is created only when it does not exist (``--force``
+replaces it); ``pyproject.toml`` is merged with tomlkit: comments, order and
+every value already there are kept, only missing tables, keys and the
+``django-zipserve`` dependency are added. Keys of ``[tool.django-zipserve]``
+are written only when the build declares them
+(``django_zipserve.zipapp.settings.BY_KEY``).
+"""
+
+import re
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+
+from ..zipapp.settings import BY_KEY, normalise_name
+from . import AdoptError, templates
+from .detect import OTHER_LOCK_FILES, PACKAGE_DATA_DIRS, is_field_name
+
+SETUPTOOLS_BACKENDS = (None, "setuptools.build_meta", "setuptools.build_meta:__legacy__")
+#: Package data of every package: its templates, static files, translations, fixtures.
+PACKAGE_DATA = [f"{name}/**/*" for name in PACKAGE_DATA_DIRS] + ["migrations/*"]
+DEFAULT_PYTHON = ">=3.10"
+DEFAULT_VERSION = "0.1.0"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One file: ``create``, ``merge``, ``overwrite`` or ``keep``."""
+
+    path: str  # relative to the project
+    action: str
+    old: str | None
+    new: str | None
+    detail: str = ""
+
+    @property
+    def writes(self):
+        return self.action != "keep"
+
+
+@dataclass(frozen=True)
+class Plan:
+    changes: tuple[Change, ...]
+    settings: str  # the settings module the site runs with: "mysite.zipserve_settings"
+    environment: tuple[str, ...]
+    fields: tuple[str, ...]
+    review: tuple[str, ...]
+
+    @property
+    def pending(self):
+        return [change for change in self.changes if change.writes]
+
+
+def config_name(layout):
+    """The configuration's ``name``: state directory, process names."""
+    return normalise_name(layout.distribution)
+
+
+def replaced_by_the_configuration(read):
+    """The configuration values that replace what this read sets, or None
+    when the project's own value stays (the policies of ``config.apply()``)."""
+    from ..conf.django_settings import CONNECTION_KEYS, SETS, SETTINGS
+
+    if read.setting == "DATABASES":
+        # The connection of the default database comes from DATABASE_URL; the rest stays.
+        default = read.key[:1] == ("default",)
+        return "DATABASE_URL" if default and (len(read.key) == 1 or read.key[1] in CONNECTION_KEYS) else None
+    replaced = {
+        setting.name: setting.source or setting.name for setting in SETTINGS if setting.policy == SETS
+    }
+    return replaced.get(read.setting)
+
+
+def variables_plan(layout):
+    """(names for ``environment``, Variables to declare as fields, review lines)."""
+    from ..conf import ZipserveConfig
+
+    base = ZipserveConfig.model_fields
+    environment, fields, review = [], [], []
+    for variable in layout.variables:
+        if variable.name in base:
+            environment.append(variable.name)
+            continue
+        reads = [read for read in layout.source.variables if read.name == variable.name]
+        replaced = [replaced_by_the_configuration(read) for read in reads]
+        if all(replaced):
+            review.append(
+                f"{variable.name} ({variable.where}) is read into {variable.setting}, which config.apply() "
+                f"sets from the configuration ({replaced[0]}): give that instead (not declared)"
+            )
+            continue
+        if not is_field_name(variable.name) or hasattr(ZipserveConfig, variable.name):
+            review.append(
+                f"{variable.name} ({variable.where}) cannot be a configuration field: set it in the "
+                "environment yourself (not declared)"
+            )
+            continue
+        environment.append(variable.name)
+        fields.append(variable)
+    return tuple(environment), tuple(fields), review
+
+
+def python_file(layout, relative, text, force):
+    """Create the file, keep it, or replace it when forced."""
+    path = layout.root / relative
+    if not path.exists():
+        return Change(relative, "create", None, text)
+    old = path.read_text(encoding="utf-8", errors="replace")
+    if old == text:
+        return Change(relative, "keep", old, old, "unchanged")
+    if force:
+        return Change(relative, "overwrite", old, text)
+    return Change(relative, "keep", old, old, "exists; --force replaces it")
+
+
+def make_plan(layout, force=False):
+    package_path = (layout.package_dir.relative_to(layout.root)).as_posix()
+    review = []
+    if layout.configured:
+        settings = layout.settings
+        environment, fields = (), ()
+        review.append(
+            f"{layout.settings} already loads a ZipserveConfig: it is the production settings "
+            "(no zipserve_settings.py or zipserve_urls.py written)"
+        )
+    else:
+        settings = f"{layout.package}.zipserve_settings"
+        environment, fields, variable_review = variables_plan(layout)
+        review += variable_review
+    changes = []
+    main_text = templates.main_module(layout.package, settings)
+    main = python_file(layout, f"{package_path}/__main__.py", main_text, force)
+    if main.action == "keep" and main.old != main_text and "make_main" not in main.old:
+        review.append(
+            f"{main.path} exists and does not call make_main({settings!r}): the console script runs it"
+        )
+    changes.append(main)
+    if not layout.configured:
+        write_urls = bool(layout.root_urlconf) and not layout.urlconf_has_health
+        urlconf = f"{layout.package}.zipserve_urls" if write_urls else None
+        text = templates.settings_module(
+            project=layout.distribution,
+            name=config_name(layout),
+            settings=layout.settings,
+            environment=environment,
+            fields=fields,
+            add_app=not layout.has_zipserve_app,
+            urlconf=urlconf,
+        )
+        changes.append(python_file(layout, f"{package_path}/zipserve_settings.py", text, force))
+        if write_urls:
+            text = templates.urls_module(layout.distribution, layout.root_urlconf, layout.urlconf_handlers)
+            changes.append(python_file(layout, f"{package_path}/zipserve_urls.py", text, force))
+        review += settings_review(layout, settings, fields)
+    pyproject = merge_pyproject(layout, settings)
+    changes.append(pyproject.change)
+    review += pyproject.review
+    review += project_review(layout)
+    return Plan(
+        changes=tuple(changes),
+        settings=settings,
+        environment=tuple(environment),
+        fields=tuple(variable.name for variable in fields),
+        review=tuple(dict.fromkeys(review)),
+    )
+
+
+def settings_review(layout, settings, fields):
+    review = [
+        f"{settings} imports {layout.settings}: check that these are the settings to serve in production"
+    ]
+    if fields:
+        review.append(
+            f"declared {len(fields)} variable(s) as configuration values, each a string read as before: "
+            + ", ".join(variable.name for variable in fields)
+        )
+    if not layout.root_urlconf:
+        review.append("ROOT_URLCONF was not found in the settings: include django_zipserve.urls yourself")
+    elif layout.urlconf_has_health:
+        review.append(
+            f"{layout.root_urlconf} already includes django_zipserve.urls: "
+            "check that it comes before any catch-all pattern"
+        )
+    if not layout.source.mentions("INSTALLED_APPS", "django.contrib.staticfiles"):
+        review.append(
+            "django.contrib.staticfiles is not in INSTALLED_APPS: the build's collectstatic needs it"
+        )
+    for where in layout.source.computed:
+        review.append(f"{where} reads an environment variable whose name is computed: declare it yourself")
+    for where in layout.source.dotenv:
+        review.append(f"{where} reads a .env file: the zipapp has none, values come from the configuration")
+    for module in layout.source.outside:
+        review.append(f"settings star-import {module}, which is not part of the project: not read")
+    return review
+
+
+def project_review(layout):
+    review = []
+    if layout.settings_origin not in ("manage.py", "--settings"):
+        review.append(
+            f"settings {layout.settings} come from {layout.settings_origin}, not manage.py's: "
+            "check they are the production ones"
+        )
+    if layout.skipped:
+        review.append(f"not packaged: {', '.join(layout.skipped)} (tests or documentation)")
+    data_key = "data-dirs" in BY_KEY
+    if layout.data_dirs and not data_key:
+        review.append(
+            f"{', '.join(layout.data_dirs)} outside the packages: this django-zipserve's build cannot "
+            "ship them (no data-dirs setting); move them into a package"
+        )
+    if layout.missing_static:
+        shown = ", ".join(f"{reference} ({template})" for reference, template in layout.missing_static[:3])
+        more = f" and {len(layout.missing_static) - 3} more" if len(layout.missing_static) > 3 else ""
+        commands = f" (the project's commands: {', '.join(layout.commands)})" if layout.commands else ""
+        review.append(
+            f"templates use static files that are not in the source: {shown}{more}; a build step must "
+            f"write them: manage-steps{commands} or shell-steps in [tool.django-zipserve]"
+        )
+    if not layout.requirements:
+        if layout.other_lock_files:
+            for name in layout.other_lock_files:
+                review.append(f"{name}: export it for the build: {OTHER_LOCK_FILES[name]}")
+        else:
+            review.append("no requirements file: the build installs the dependencies of pyproject.toml only")
+    else:
+        review += requirements_review(layout)
+    if layout.python and layout.python_origin != "pyproject.toml":
+        review.append(
+            f"{layout.python_origin} asks for Python {layout.python.lstrip('>=')}: build with that Python "
+            "(the artifact runs with the version it was built with)"
+        )
+    return review
+
+
+def requirements_review(layout):
+    """Requirements that make a build slow or fragile (LESSONS: files written
+    for another platform)."""
+    review = []
+    path = layout.root / layout.requirements
+    names = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        requirement = re.split(r"[\s<>=!~;\[@]", line.strip(), maxsplit=1)[0].lower()
+        if requirement and not requirement.startswith(("#", "-")):
+            names.append(requirement.replace("_", "-"))
+    if "uwsgi" in names:
+        review.append(
+            f"{layout.requirements} names uwsgi, which compiles at build time: django-zipserve brings "
+            "pyuwsgi (a wheel); remove it"
+        )
+    if "psycopg2" in names or "mysqlclient" in names:
+        review.append(
+            f"{layout.requirements} names a database driver that compiles at build time "
+            "(psycopg2, mysqlclient): psycopg[binary] or psycopg2-binary install as wheels"
+        )
+    return review
+
+
+@dataclass(frozen=True)
+class Merged:
+    change: Change
+    review: list
+
+
+def merge_pyproject(layout, settings):
+    try:
+        import tomlkit
+    except ImportError:
+        raise AdoptError(
+            "tomlkit is needed to merge pyproject.toml: pip install 'django-zipserve[build]'"
+        ) from None
+
+    path = layout.root / "pyproject.toml"
+    old = path.read_text(encoding="utf-8") if path.is_file() else None
+    try:
+        document = tomlkit.parse(old) if old is not None else tomlkit.document()
+    except tomlkit.exceptions.ParseError as exc:
+        raise AdoptError(f"cannot read {path}: {exc}") from None
+    merge = _Merge(layout, document, settings)
+    merge.run()
+    new = tomlkit.dumps(document)
+    if merge.added:
+        new = new.rstrip("\n") + "\n"
+    if old is None:
+        change = Change("pyproject.toml", "create", None, new, ", ".join(merge.added))
+    elif new == old:
+        change = Change("pyproject.toml", "keep", old, old, "nothing to add")
+    else:
+        change = Change("pyproject.toml", "merge", old, new, "add " + ", add ".join(merge.added))
+    return Merged(change, merge.review)
+
+
+def _lookup(document, dotted):
+    current = document
+    for part in dotted.split("."):
+        if not hasattr(current, "get") or part not in current:
+            return None
+        current = current[part]
+    return current
+
+
+def _attach(document, dotted, table):
+    """Put a new table at ``dotted``, its missing parents as super tables."""
+    import tomlkit
+
+    *parents, last = dotted.split(".")
+    current = document
+    for part in parents:
+        if part not in current:
+            current[part] = tomlkit.table(is_super_table=True)
+        current = current[part]
+    current[last] = table
+
+
+def _array(items):
+    import tomlkit
+
+    array = tomlkit.array()
+    array.extend(items)
+    if len(", ".join(items)) > 60:
+        array.multiline(True)
+    return array
+
+
+def requirement_name(requirement):
+    return normalise_name(re.split(r"[\s<>=!~;\[@(]", requirement.strip(), maxsplit=1)[0])
+
+
+class _Merge:
+    def __init__(self, layout, document, settings):
+        self.layout = layout
+        self.document = document
+        self.settings = settings
+        self.added = []
+        self.review = []
+        self.pending = {}
+
+    def has(self, table_name, key):
+        table = _lookup(self.document, table_name)
+        return (table is not None and hasattr(table, "get") and key in table) or key in self.pending.get(
+            table_name, {}
+        )
+
+    def add(self, table_name, key, value, label=None):
+        """Add ``key`` to a table unless it is there; False when it was."""
+        if self.has(table_name, key):
+            return False
+        self.pending.setdefault(table_name, {})[key] = value
+        if label is None:
+            label = f"[{table_name}]" if _lookup(self.document, table_name) is None else f"{table_name}.{key}"
+        self.added.append(label)
+        return True
+
+    def apply(self):
+        """Write the pending keys: into existing tables (tomlkit puts them
+        before the table's trailing blank line), or as new tables."""
+        import tomlkit
+
+        for table_name, values in self.pending.items():
+            table = _lookup(self.document, table_name)
+            if table is not None:
+                for key, value in values.items():
+                    table[key] = value
+                continue
+            table = tomlkit.table()
+            for key, value in values.items():
+                table[key] = value
+            table.add(tomlkit.nl())
+            _attach(self.document, table_name, table)
+
+    def run(self):
+        layout = self.layout
+        backend = layout.build_backend
+        if "build-system" not in self.document:
+            self.add("build-system", "requires", _array(["setuptools>=68"]), "[build-system]")
+            self.add("build-system", "build-backend", "setuptools.build_meta", "[build-system]")
+        self.project()
+        if backend in SETUPTOOLS_BACKENDS:
+            self.setuptools()
+        else:
+            self.review.append(
+                f"pyproject.toml builds with {backend}: make sure it packages {', '.join(layout.packages)} "
+                f"and their {'/'.join(PACKAGE_DATA_DIRS)} directories (no [tool.setuptools] written)"
+            )
+        self.zipserve()
+        self.apply()
+        self.added = list(dict.fromkeys(self.added))
+
+    def project(self):
+        layout = self.layout
+        project = _lookup(self.document, "project") or {}
+        self.add("project", "name", layout.distribution)
+        dynamic = [str(item) for item in project.get("dynamic", [])]
+        if "version" not in project and "version" not in dynamic:
+            setuptools = layout.build_backend in SETUPTOOLS_BACKENDS
+            if layout.version and layout.version_origin != "pyproject.toml" and setuptools:
+                if "dynamic" in project:
+                    project["dynamic"].append("version")
+                    self.added.append("version to project.dynamic")
+                else:
+                    self.add("project", "dynamic", _array(["version"]))
+                version = _inline({"attr": f"{layout.package}.__version__"})
+                self.add("tool.setuptools.dynamic", "version", version)
+            else:
+                self.add("project", "version", layout.version or DEFAULT_VERSION)
+        self.add("project", "requires-python", layout.python or DEFAULT_PYTHON)
+        if "dependencies" in dynamic:
+            self.review.append("dependencies are dynamic: make sure they include django-zipserve")
+        elif "dependencies" not in project:
+            self.add("project", "dependencies", _array(["django-zipserve"]))
+        elif not any(requirement_name(str(item)) == "django_zipserve" for item in project["dependencies"]):
+            project["dependencies"].append("django-zipserve")
+            self.added.append("django-zipserve to project.dependencies")
+        scripts = _lookup(self.document, "project.scripts") or {}
+        target = f"{layout.package}.__main__:main"
+        name = str(project.get("name", layout.distribution))
+        if not any(str(value) == target for value in scripts.values()):
+            if name in scripts:
+                self.review.append(f"[project.scripts] {name} runs {scripts[name]}, not {target}")
+            else:
+                self.add("project.scripts", name, target, f"[project.scripts] {name}")
+
+    def setuptools(self):
+        layout = self.layout
+        tool = self.document.get("tool", {})
+        setuptools = tool.get("setuptools", {})
+        patterns = [pattern for package in layout.packages for pattern in (package, f"{package}.*")]
+        if "packages" in setuptools and not hasattr(setuptools["packages"], "get"):
+            listed = {str(item) for item in setuptools["packages"]}
+            missing = [package for package in layout.packages if package not in listed]
+            if missing:
+                self.review.append(f"[tool.setuptools] packages does not list {', '.join(missing)}")
+        else:
+            if layout.src:
+                self.add("tool.setuptools.packages.find", "where", _array(["src"]))
+            if not self.add("tool.setuptools.packages.find", "include", _array(patterns)):
+                include = [
+                    str(item) for item in _lookup(self.document, "tool.setuptools.packages.find.include")
+                ]
+                missing = [package for package in layout.packages if not _matches(package, include)]
+                if missing:
+                    self.review.append(
+                        f"[tool.setuptools.packages.find] include leaves out {', '.join(missing)}: add "
+                        + ", ".join(f'"{package}", "{package}.*"' for package in missing)
+                    )
+        if not self.add("tool.setuptools.package-data", "*", _array(PACKAGE_DATA)):
+            existing = [str(item) for item in _lookup(self.document, "tool.setuptools.package-data")["*"]]
+            missing = [pattern for pattern in PACKAGE_DATA[:2] if pattern not in existing]
+            if missing:
+                self.review.append('[tool.setuptools.package-data] "*" does not ship ' + ", ".join(missing))
+        for package, pattern in layout.extra_package_data:
+            data = _lookup(self.document, "tool.setuptools.package-data") or {}
+            if package not in data:
+                self.add("tool.setuptools.package-data", package, _array([pattern]))
+            elif pattern not in [str(item) for item in data[package]]:
+                data[package].append(pattern)
+                self.added.append(f"{pattern} to tool.setuptools.package-data {package}")
+
+    def zipserve(self):
+        layout = self.layout
+        table = "tool.django-zipserve"
+        wanted = {"settings": self.settings}
+        project = _lookup(self.document, "project") or {}
+        name = str(project.get("name", layout.distribution))
+        if normalise_name(name) != layout.package:
+            wanted["package"] = layout.package
+            wanted["output-name"] = normalise_name(name)
+        if layout.requirements:
+            wanted["requirements"] = layout.requirements
+        if layout.data_dirs:
+            wanted["data-dirs"] = _array(list(layout.data_dirs))
+        existing = _lookup(self.document, table) or {}
+        if existing.get("settings") not in (None, self.settings):
+            self.review.append(
+                f"[tool.django-zipserve] settings is {existing['settings']}, not {self.settings}: kept"
+            )
+        for key, value in wanted.items():
+            if key in BY_KEY:
+                self.add(table, key, value)
+
+
+def _inline(values):
+    import tomlkit
+
+    table = tomlkit.inline_table()
+    table.update(values)
+    return table
+
+
+def _matches(package, patterns):
+    return any(fnmatchcase(package, pattern) for pattern in patterns)

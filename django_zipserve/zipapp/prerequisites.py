@@ -1,0 +1,142 @@
+"""What a build needs before it starts working, checked all at once: a
+build that fails after minutes for a missing tool, then again for a missing
+file, wastes the first run."""
+
+import fnmatch
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path, PurePosixPath
+
+from .settings import IGNORED_SOURCE
+from .steps import PREREQUISITES, BuildError
+
+#: Modules the building interpreter runs (``python -m pip``, ``python -m shiv``), with the fix.
+TOOLS = {
+    "pip": "python -m ensurepip, or a virtualenv with pip",
+    "shiv": "pip install 'django-zipserve[build]'",
+}
+FIND_MODULES = (
+    "import importlib.util as u, sys; print(' '.join(m for m in sys.argv[1:] if u.find_spec(m) is None))"
+)
+
+
+def missing(problems):
+    """The error that lists every missing prerequisite."""
+    if len(problems) == 1:
+        return BuildError(PREREQUISITES, problems[0])
+    listed = "".join(f"\n  - {problem}" for problem in problems)
+    return BuildError(PREREQUISITES, f"{len(problems)} prerequisites are missing:{listed}")
+
+
+def tool_problems(python=sys.executable):
+    """pip and shiv, as the build will run them: ``python -m ...``."""
+    try:
+        result = subprocess.run(
+            [python, "-c", FIND_MODULES, *TOOLS], capture_output=True, text=True, timeout=60, check=False
+        )
+        absent = result.stdout.split() if result.returncode == 0 else list(TOOLS)
+    except (OSError, subprocess.TimeoutExpired):
+        absent = list(TOOLS)
+    return [f"{module} is not importable by {python} ({TOOLS[module]})" for module in absent]
+
+
+def project_problems(options):
+    """Files and tools the project's settings name or imply."""
+    problems = []
+    if settings_file(options) is None:
+        relative = options.settings.replace(".", "/")
+        problems.append(
+            f"settings module {options.settings}: neither {relative}.py nor {relative}/__init__.py "
+            f"in {', '.join(str(root) for root in source_roots(options))} (the settings setting)"
+        )
+    if options.requirements is not None and not options.requirements.is_file():
+        problems.append(f"requirements file {options.requirements} does not exist")
+    problems += [f"data-dirs: {problem}" for problem in directory_problems(options)]
+    problems += [f"test-requirements: {problem}" for problem in requirement_file_problems(options)]
+    example = first_po_file(options.project_dir)
+    if example is not None and shutil.which("msgfmt") is None:
+        problems.append(
+            f"the project has .po files ({example.relative_to(options.project_dir)}) but msgfmt "
+            "(GNU gettext) is not on PATH"
+        )
+    return problems
+
+
+def source_roots(options):
+    """Where the project's packages may live: its root, ``src``, and the
+    folders setuptools is told to look in."""
+    tool = options.pyproject.get("tool", {}).get("setuptools", {})
+    found = tool.get("packages", {}).get("find", {}) if isinstance(tool.get("packages"), dict) else {}
+    named = [*found.get("where", []), tool.get("package-dir", {}).get("", ".")]
+    roots = [options.project_dir, options.project_dir / "src"]
+    roots += [(options.project_dir / folder).resolve() for folder in named if isinstance(folder, str)]
+    return list(dict.fromkeys(roots))
+
+
+def settings_file(options):
+    relative = Path(*options.settings.split("."))
+    for root in source_roots(options):
+        for candidate in (root / relative.with_suffix(".py"), root / relative / "__init__.py"):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def data_directory(base, name):
+    """The relative path a data-dirs entry names, and why it cannot be
+    used under ``base`` (None when it can)."""
+    relative = PurePosixPath(name)
+    if relative.is_absolute() or ".." in relative.parts or str(relative) in ("", "."):
+        return None, f"{name!r} must be a directory inside the project, relative to its root"
+    if not (base / relative).is_dir():
+        return relative, f"{name!r}: no directory {base / relative}"
+    return relative, None
+
+
+def directory_problems(options):
+    """A data directory may be missing from the source when a shell step
+    writes it (a front-end build's output): then the copy step checks it."""
+    problems = []
+    for name in options.data_dirs:
+        relative, problem = data_directory(options.project_dir, name)
+        if problem and (relative is None or not options.shell_steps):
+            problems.append(problem)
+    return problems
+
+
+def requirement_arguments(item):
+    """pip's arguments for one test-requirements entry: ``-r FILE`` or a requirement."""
+    words = shlex.split(item)
+    if words[:1] in (["-r"], ["--requirement"]) and len(words) == 2:
+        return ["-r", words[1]]
+    return [item]
+
+
+def requirement_file_problems(options):
+    problems = []
+    for item in options.test_requirements:
+        arguments = requirement_arguments(item)
+        if arguments[0] == "-r" and not (options.project_dir / arguments[1]).is_file():
+            problems.append(f"no requirements file {options.project_dir / arguments[1]}")
+    return problems
+
+
+def ignored(name):
+    return any(fnmatch.fnmatch(name, pattern) for pattern in IGNORED_SOURCE)
+
+
+def first_po_file(project_dir):
+    """A translation source of the project (outside what is never copied), or None."""
+    for root, directories, files in os.walk(project_dir):
+        directories[:] = sorted(
+            name
+            for name in directories
+            if not any(fnmatch.fnmatch(name, pattern) for pattern in IGNORED_SOURCE)
+        )
+        for name in sorted(files):
+            if name.endswith(".po"):
+                return Path(root) / name
+    return None

@@ -1,0 +1,158 @@
+"""The installed tree of a build (``site-packages``, or the test sidecar's):
+its distributions and their sizes, and making it depend on nothing but its
+inputs (timestamps, modes, build paths), digesting and zipping it so that
+two builds of the same source are bit-for-bit identical."""
+
+import csv
+import hashlib
+import os
+import re
+import shutil
+import stat
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def canonical_name(name):
+    """A distribution name as PEP 503 compares them."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@dataclass
+class Distribution:
+    name: str
+    version: str
+    info: Path  # its .dist-info directory
+    files: list = field(default_factory=list)  # paths relative to the tree, as RECORD lists them
+
+    @property
+    def key(self):
+        return canonical_name(self.name)
+
+    def size(self, tree):
+        """Bytes of its files (as they are in the tree)."""
+        total = 0
+        for relative in self.files:
+            path = tree / relative
+            if path.is_file() and not path.is_symlink():
+                total += path.stat().st_size
+        return total
+
+
+def metadata_fields(info):
+    metadata = info / "METADATA"
+    if not metadata.is_file():
+        return {}
+    lines = metadata.read_text(encoding="utf-8", errors="replace").splitlines()[:20]
+    return dict(line.split(": ", 1) for line in lines if ": " in line)
+
+
+def recorded_files(info):
+    """RECORD's paths that lie inside the tree."""
+    record = info / "RECORD"
+    if not record.is_file():
+        return []
+    with record.open(encoding="utf-8", newline="") as stream:
+        paths = [row[0] for row in csv.reader(stream) if row]
+    return [path for path in paths if not path.startswith(("../", "/"))]
+
+
+def distributions(tree):
+    """The distributions installed in ``tree``, by name."""
+    found = []
+    for info in sorted(Path(tree).glob("*.dist-info")):
+        fields = metadata_fields(info)
+        if "Name" in fields:
+            found.append(Distribution(fields["Name"], fields.get("Version", ""), info, recorded_files(info)))
+    return sorted(found, key=lambda distribution: distribution.name.lower())
+
+
+def installed_versions(tree):
+    return {distribution.name: distribution.version for distribution in distributions(tree)}
+
+
+def remove_distribution(tree, distribution):
+    """Remove an installed distribution's files, its .dist-info and the
+    directories left empty."""
+    tree = Path(tree)
+    for relative in distribution.files:
+        path = tree / relative
+        if path.is_file() or path.is_symlink():
+            path.unlink()
+    shutil.rmtree(distribution.info, ignore_errors=True)
+    for directory in sorted((path for path in tree.rglob("*") if path.is_dir()), reverse=True):
+        if not any(directory.iterdir()):
+            directory.rmdir()
+
+
+def tree_size(tree):
+    return sum(
+        path.stat().st_size for path in Path(tree).rglob("*") if path.is_file() and not path.is_symlink()
+    )
+
+
+def normalise(site, epoch):
+    """Make the installed tree depend on nothing but its inputs."""
+    # Console scripts carry the build interpreter's path and are never run
+    # from inside a zipapp.
+    shutil.rmtree(site / "bin", ignore_errors=True)
+    for path in sorted(site.rglob("*"), reverse=True):
+        if path.is_symlink():
+            continue
+        if path.name == "__pycache__" and path.is_dir():
+            shutil.rmtree(path)
+            continue
+        if path.suffix in (".pyc", ".po") or path.name == "direct_url.json":
+            # direct_url.json holds the path of the temporary build folder;
+            # .po files are translation sources, and only the compiled .mo
+            # files are read at run time (a fifth of Django's files).
+            path.unlink()
+            continue
+        if path.name == "RECORD" and path.parent.name.endswith(".dist-info"):
+            _drop_record_lines(path)
+        mode = 0o755 if path.is_dir() or os.access(path, os.X_OK) else 0o644
+        path.chmod(mode)
+        os.utime(path, (epoch, epoch), follow_symlinks=False)
+
+
+def _drop_record_lines(record):
+    kept = [
+        line
+        for line in record.read_text(encoding="utf-8").splitlines()
+        if not line.startswith(("../", "bin/"))
+        and "direct_url.json" not in line
+        and "__pycache__" not in line
+    ]
+    record.write_text("\n".join(kept) + "\n", encoding="utf-8")
+
+
+def tree_digest(site):
+    """sha256 over every file's relative path, mode and content."""
+    digest = hashlib.sha256()
+    for path in sorted(site.rglob("*"), key=lambda p: p.relative_to(site).as_posix()):
+        if path.is_dir():
+            continue
+        digest.update(path.relative_to(site).as_posix().encode() + b"\0")
+        digest.update(oct(stat.S_IMODE(path.lstat().st_mode)).encode() + b"\0")
+        digest.update(path.read_bytes() if not path.is_symlink() else os.readlink(path).encode())
+    return digest.hexdigest()
+
+
+def write_zip(tree, target, epoch):
+    """Zip a normalised tree: sorted names, one timestamp, fixed modes, so
+    the same tree always gives the same bytes."""
+    date_time = time.gmtime(max(epoch, 315532800))[:6]
+    files = sorted(
+        (path for path in Path(tree).rglob("*") if path.is_file()),
+        key=lambda path: path.relative_to(tree).as_posix(),
+    )
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in files:
+            info = zipfile.ZipInfo(path.relative_to(tree).as_posix(), date_time=date_time)
+            mode = 0o755 if os.access(path, os.X_OK) else 0o644
+            info.external_attr = (0o100000 | mode) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes())
+    return target

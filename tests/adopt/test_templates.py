@@ -1,0 +1,128 @@
+"""The Python files init writes: valid, formatted, and what they say."""
+
+import ast
+
+from django_zipserve.adopt import templates
+from django_zipserve.adopt.source import Variable
+
+
+def variable(name, where="site/settings.py:3"):
+    return Variable(name, where, "os.getenv", name)
+
+
+def settings(**overrides):
+    arguments = {
+        "project": "mysite",
+        "name": "mysite",
+        "settings": "mysite.settings.production",
+        "environment": ("SITE_NAME", "SECRET_KEY"),
+        "fields": (variable("SITE_NAME"),),
+        "add_app": True,
+        "urlconf": "mysite.zipserve_urls",
+        **overrides,
+    }
+    return templates.settings_module(**arguments)
+
+
+def statements(text):
+    return [ast.unparse(node) for node in ast.parse(text).body]
+
+
+def test_entry_point():
+    text = templates.main_module("mysite", "mysite.zipserve_settings")
+    assert "main = make_main('mysite.zipserve_settings')" in statements(text)
+    assert "from django_zipserve.entrypoint import make_main" in statements(text)
+    assert text.rstrip().endswith('if __name__ == "__main__":\n    main()')
+
+
+class TestSettings:
+    def test_order_config_then_project_settings_then_apply(self):
+        body = statements(settings())
+        order = [
+            "config = Config.load()",
+            "config.export_environment()",
+            "from mysite.settings.production import *",
+            "INSTALLED_APPS = [*INSTALLED_APPS, 'django_zipserve']",
+            "ROOT_URLCONF = 'mysite.zipserve_urls'",
+            "config.apply(globals())",
+        ]
+        assert [line for line in body if line in order] == order
+        assert body[-1] == "config.apply(globals())"
+
+    def test_config_class(self):
+        tree = ast.parse(settings())
+        config = next(node for node in tree.body if isinstance(node, ast.ClassDef))
+        assert [ast.unparse(base) for base in config.bases] == ["ZipserveConfig"]
+        namespace = {}
+        for node in config.body:
+            if isinstance(node, ast.Assign):
+                namespace[node.targets[0].id] = ast.literal_eval(node.value)
+        assert namespace["name"] == "mysite"
+        assert namespace["model_config"] == {
+            "file_env_var": "MYSITE_CONFIG",
+            "default_files": ["/etc/mysite/config.yml"],
+        }
+        assert namespace["environment"] == ("SITE_NAME", "SECRET_KEY")
+        fields = {
+            node.target.id: ast.unparse(node.annotation)
+            for node in config.body
+            if isinstance(node, ast.AnnAssign)
+        }
+        assert fields == {"SITE_NAME": "str | None"}
+
+    def test_a_secret_is_a_secret_str(self):
+        text = settings(fields=(variable("SITE_NAME"), variable("EMAIL_HOST_PASSWORD")))
+        assert "from pydantic import SecretStr" in statements(text)
+        assert "EMAIL_HOST_PASSWORD: SecretStr | None = Field(" in text
+        assert "A secret, read by the project's settings (site/settings.py)" in text
+
+    def test_no_fields_no_field_import(self):
+        text = settings(fields=(), environment=())
+        assert "from django_zipserve.conf import ZipserveConfig" in statements(text)
+        assert "SecretStr" not in text
+        assert "environment = ()" in text
+
+    def test_one_variable_is_still_a_tuple(self):
+        tree = ast.parse(settings(environment=("DEBUG",), fields=()))
+        config = next(node for node in tree.body if isinstance(node, ast.ClassDef))
+        values = [ast.literal_eval(node.value) for node in config.body if isinstance(node, ast.Assign)]
+        assert ("DEBUG",) in values
+
+    def test_what_is_left_out(self):
+        body = statements(settings(add_app=False, urlconf=None))
+        assert not any(line.startswith(("INSTALLED_APPS", "ROOT_URLCONF")) for line in body)
+
+    def test_lines_fit_88_columns(self):
+        long = Variable(
+            "A_VERY_LONG_VARIABLE_NAME_FOR_A_PASSWORD",
+            "some/deep/package/settings/production.py:120",
+            "x",
+            None,
+        )
+        text = settings(fields=(long,), environment=tuple(f"VARIABLE_{n}" for n in range(12)))
+        assert max(len(line) for line in text.splitlines()) <= 88
+        compile(text, "zipserve_settings.py", "exec")
+
+
+class TestUrls:
+    def test_health_first(self):
+        text = templates.urls_module("mysite", "mysite.urls")
+        tree = ast.parse(text)
+        patterns = next(node for node in tree.body if isinstance(node, ast.Assign)).value
+        assert [ast.unparse(item) for item in patterns.elts] == [
+            "path('', include('django_zipserve.urls'))",
+            "path('', include('mysite.urls'))",
+        ]
+
+    def test_error_handlers_are_carried_over(self):
+        text = templates.urls_module("mysite", "mysite.urls", ("handler404", "handler500"))
+        assert "from mysite.urls import handler404, handler500" in statements(text)
+
+    def test_many_handlers_of_a_long_module_wrap(self):
+        handlers = ("handler400", "handler403", "handler404", "handler500")
+        text = templates.urls_module("x", "a_rather_long_project_name.configuration.urls", handlers)
+        assert max(len(line) for line in text.splitlines()) <= 88
+        assert (
+            f"from a_rather_long_project_name.configuration.urls import {', '.join(handlers)}"
+            in statements(text)
+        )
