@@ -207,4 +207,4 @@ def test_secret_key_is_not_the_projects_development_key(built):
         "from django.conf import settings; print(settings.SECRET_KEY)",
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip() == TEST_SECRET_KEY
+    assert result.stdout.strip().splitlines()[-1] == TEST_SECRET_KEY

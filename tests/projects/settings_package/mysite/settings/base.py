@@ -49,6 +49,7 @@ DATABASES = {
 }
 USE_TZ = True
 STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "mysite" / "static"]
 STATIC_ROOT = BASE_DIR / "collected_static"
 MEDIA_URL = "/media/"
 MEDIA_ROOT = BASE_DIR / "media"
