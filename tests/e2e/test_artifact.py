@@ -134,14 +134,20 @@ def test_release_that_cannot_reach_its_database_refuses_to_start(site, tmp_path,
     assert "Starting" not in result.stderr and "Listening" not in result.stderr
 
 
-@pytest.mark.parametrize("where", ["next to the artifact", "the repository root"])
+TEST_FOLDERS = {
+    "next to the artifact": None,
+    "the repository root": REPO,  # holds a folder named like the package
+    "the project's directory": REPO / "example_project",  # holds the package's source
+}
+
+
+@pytest.mark.parametrize("where", TEST_FOLDERS)
 def test_the_artifact_runs_its_own_test_suite(example_pyz, shiv_root, tmp_path, where):
     """What CI runs before shipping: the project's tests against the packaged
     code, also from the checkout, where a folder named like the package
     would otherwise be discovered instead of the artifact's code."""
     env = clean_environ(SHIV_ROOT=shiv_root, HOME=tmp_path, DEBUG="true", STATE_DIR=tmp_path / "state")
-    cwd = REPO / "example_project" if where == "the repository root" else None
-    result = run_pyz(example_pyz, env, "test", "--noinput", "-v", "2", cwd=cwd)
+    result = run_pyz(example_pyz, env, "test", "--noinput", "-v", "2", cwd=TEST_FOLDERS[where])
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Ran 4 tests" in result.stderr
     assert "incorrectly imported" not in result.stderr
@@ -159,3 +165,20 @@ def test_a_test_run_that_finds_no_test_fails(example_pyz, shiv_root, tmp_path):
     assert result.returncode == 1
     assert "no tests found in" in result.stderr and "nothing was tested" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_help_needs_no_configuration_at_all(example_pyz, shiv_root, tmp_path):
+    env = clean_environ(SHIV_ROOT=shiv_root, HOME=tmp_path)  # no SECRET_KEY, no file
+    result = run_pyz(example_pyz, env, "--help", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "pyuwsgi" in result.stdout and "gunicorn" in result.stdout
+    assert "invalid configuration" not in result.stderr
+
+
+def test_health_names_the_build_that_version_prints(servers, site):
+    version = run_pyz(site["pyz"], site["env"], "version").stdout
+    build_id = re.search(r"build ([0-9a-f]{16})", version).group(1)
+    _, base = serve(servers, site, "gunicorn")
+    status, _, body = http_get(f"{base}/-/health/")
+    assert status == 200
+    assert json.loads(body)["release"]["build_id"] == build_id
