@@ -70,11 +70,14 @@ class ZipserveStaticFilesStorage(CompressedManifestStaticFilesStorage):
             return name
         return super().stored_name(name)
 
-    def url_converter(self, name: str, hashed_files: Any, template: Any = None) -> Callable[[re.Match], str]:
+    def url_converter(
+        self, name: str, hashed_files: Any, *args: Any, **kwargs: Any
+    ) -> Callable[[re.Match], str]:
         """Django's converter, with a reference to a missing file reported
         as :class:`MissingStaticReference`, or kept as it is for the files
-        listed in ``ZIPSERVE_UNHASHED_REFERENCES``."""
-        convert = super().url_converter(name, hashed_files, template)
+        listed in ``ZIPSERVE_UNHASHED_REFERENCES``. (Django 6.1 added an
+        argument; the others are passed on as they come.)"""
+        convert = super().url_converter(name, hashed_files, *args, **kwargs)
         referrer = name.replace("\\", "/")
 
         def converter(matchobj: re.Match) -> str:
