@@ -14,8 +14,10 @@ fallback.
 While collecting, a file that refers to another one that is not among the
 static files (a vendored script's ``//# sourceMappingURL=`` to a map that
 was not shipped, a CSS ``url()`` to a missing image) stops ``collectstatic``
-with :class:`MissingStaticReference`, which names both files and the ways
-out, instead of Django's "could not be found with <storage object>".
+with :class:`MissingStaticReference`, which names every such reference of
+the whole post-processing (each with both files) and the ways out once,
+instead of Django's "could not be found with <storage object>" for the
+first one.
 """
 
 import fnmatch
@@ -34,26 +36,51 @@ from whitenoise.storage import CompressedManifestStaticFilesStorage
 UNHASHED_REFERENCES_SETTING = "ZIPSERVE_UNHASHED_REFERENCES"
 
 
-class MissingStaticReference(CommandError):
-    """A static file refers to a file that is not among the static files."""
+def how_to_remove(reference: str) -> str:
+    if "sourceMappingURL" in reference:
+        return "delete its `//# sourceMappingURL=...` line"
+    return f"delete or change `{reference[:120]}`"
 
-    def __init__(self, referrer: str, missing: str, matched: str) -> None:
-        self.referrer, self.missing, self.matched = referrer, missing, matched
-        reference = matched.strip()
-        if "sourceMappingURL" in reference:
-            how_to_remove = "delete its `//# sourceMappingURL=...` line"
-        else:
-            how_to_remove = f"delete or change `{reference[:120]}`"
-        super().__init__(
-            f"collectstatic: {referrer} refers to {missing}, which is not among the static files "
-            f"(`{reference[:120]}`). Either:\n"
-            f"  - add {missing} to the static files (the static directory that holds {referrer});\n"
-            f"  - remove the reference from {referrer}: {how_to_remove};\n"
-            f"  - or leave that reference unhashed, as it is: add {referrer!r} to "
+
+class MissingStaticReference(CommandError):
+    """Static files refer to files that are not among the static files:
+    every such reference of a ``collectstatic``, in one error."""
+
+    def __init__(self, references: list[tuple[str, str, str]]) -> None:
+        #: (referring file, missing file, the reference as written), in order.
+        self.references = [(referrer, missing, matched.strip()) for referrer, missing, matched in references]
+        referrers = list(dict.fromkeys(referrer for referrer, _, _ in self.references))
+        unhashed = ", ".join(f'"{referrer}"' for referrer in referrers)
+        ways_out = (
+            f"  - or leave those references unhashed, as they are: add the referring files to "
             f"{UNHASHED_REFERENCES_SETTING} in settings.py (a list of glob patterns of static files "
-            "whose references to missing files are kept), e.g. "
-            f'{UNHASHED_REFERENCES_SETTING} = ["{referrer}"].'
+            f"whose references to missing files are kept), e.g. {UNHASHED_REFERENCES_SETTING} = [{unhashed}]."
         )
+        if len(self.references) == 1:
+            referrer, missing, reference = self.references[0]
+            message = (
+                f"collectstatic: {referrer} refers to {missing}, which is not among the static files "
+                f"(`{reference[:120]}`). Either:\n"
+                f"  - add {missing} to the static files (the static directory that holds {referrer});\n"
+                f"  - remove the reference from {referrer}: {how_to_remove(reference)};\n" + ways_out
+            )
+        else:
+            lines = [
+                f"collectstatic: {len(self.references)} references to files that are not among the "
+                "static files (referring file -> missing file):"
+            ]
+            for referrer, missing, reference in self.references:
+                lines.append(f"  {referrer} -> {missing} (`{reference[:120]}`)")
+            lines += [
+                "Either, for each of them:",
+                "  - add the missing file to the static files (the static directory that holds the "
+                "referring file);",
+                "  - remove the reference from the referring file (a `//# sourceMappingURL=...` line: "
+                "delete it; a `url(...)` or an import: delete or change it);",
+                ways_out,
+            ]
+            message = "\n".join(lines)
+        super().__init__(message)
 
 
 def keeps_unhashed(name: str) -> bool:
@@ -62,6 +89,29 @@ def keeps_unhashed(name: str) -> bool:
 
 
 class ZipserveStaticFilesStorage(CompressedManifestStaticFilesStorage):
+    #: (referring file, missing file) -> the reference as written, of the
+    #: ``collectstatic`` under way: reported all at once when it ends.
+    missing_references: dict[tuple[str, str], str]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.missing_references = {}
+
+    def post_process(self, *args: Any, **kwargs: Any) -> Any:
+        self.missing_references = {}
+        yield from super().post_process(*args, **kwargs)
+        self.report_missing_references()  # with --dry-run, no manifest is saved
+
+    def save_manifest(self) -> None:
+        self.report_missing_references()  # before a manifest that would hide them is written
+        super().save_manifest()
+
+    def report_missing_references(self) -> None:
+        found = getattr(self, "missing_references", None)
+        if found:
+            self.missing_references = {}
+            raise MissingStaticReference([(*key, matched) for key, matched in found.items()])
+
     def manifest_exists(self) -> bool:
         return self.exists(self.manifest_name)
 
@@ -73,8 +123,9 @@ class ZipserveStaticFilesStorage(CompressedManifestStaticFilesStorage):
     def url_converter(
         self, name: str, hashed_files: Any, *args: Any, **kwargs: Any
     ) -> Callable[[re.Match], str]:
-        """Django's converter, with a reference to a missing file reported
-        as :class:`MissingStaticReference`, or kept as it is for the files
+        """Django's converter, with a reference to a missing file kept as
+        it is and reported when post-processing ends (as
+        :class:`MissingStaticReference`), or kept for good for the files
         listed in ``ZIPSERVE_UNHASHED_REFERENCES``. (Django 6.1 added an
         argument; the others are passed on as they come.)"""
         convert = super().url_converter(name, hashed_files, *args, **kwargs)
@@ -88,9 +139,10 @@ class ZipserveStaticFilesStorage(CompressedManifestStaticFilesStorage):
                 if missing is None or self.exists(missing):
                     raise
                 matched = matchobj.groupdict().get("matched") or matchobj.group(0)
-                if keeps_unhashed(referrer):
-                    return matched
-                raise MissingStaticReference(referrer, missing, matched) from None
+                if not keeps_unhashed(referrer):
+                    # Reported when post-processing ends, with every other one.
+                    self.missing_references.setdefault((referrer, missing), matched)
+                return matched
 
         return converter
 

@@ -80,3 +80,51 @@ def test_the_command_line_shows_one_message_without_a_traceback(project_env, tmp
     )
     assert "Traceback" not in result.stderr
     assert "could not be found with <" not in result.stderr
+
+
+def add_several_missing_references(source):
+    (source / "vendor" / "graph.js").write_text("console.log('graph');\n//# sourceMappingURL=graph.js.map\n")
+    (source / "css" / "site.css").write_text("body { background: url('../img/bg.png'); }\n")
+
+
+def test_every_missing_reference_is_reported_in_one_error(django_project, tmp_path, source):
+    add_several_missing_references(source)
+    with pytest.raises(MissingStaticReference) as info:
+        collect(tmp_path, source)
+    assert sorted(info.value.references) == [
+        ("css/site.css", "img/bg.png", "url('../img/bg.png')"),
+        ("vendor/chart.js", "vendor/chart.js.map", "//# sourceMappingURL=chart.js.map"),
+        ("vendor/graph.js", "vendor/graph.js.map", "//# sourceMappingURL=graph.js.map"),
+    ]
+    message = str(info.value)
+    assert message.startswith("collectstatic: 3 references to files that are not among the static files")
+    assert "  vendor/chart.js -> vendor/chart.js.map (`//# sourceMappingURL=chart.js.map`)" in message
+    assert "  vendor/graph.js -> vendor/graph.js.map (`//# sourceMappingURL=graph.js.map`)" in message
+    assert "  css/site.css -> img/bg.png (`url('../img/bg.png')`)" in message
+    assert message.count("Either") == 1
+    assert message.count("ZIPSERVE_UNHASHED_REFERENCES = [") == 1
+    for referrer in ("vendor/chart.js", "vendor/graph.js", "css/site.css"):
+        assert f'"{referrer}"' in message.rpartition("ZIPSERVE_UNHASHED_REFERENCES = [")[2]
+
+
+def test_no_manifest_is_written_when_references_are_missing(django_project, tmp_path, source):
+    with pytest.raises(MissingStaticReference):
+        collect(tmp_path, source)
+    assert not (tmp_path / "collected" / "staticfiles.json").exists()
+
+
+def test_the_command_line_reports_every_missing_reference_once(project_env, tmp_path, source):
+    add_several_missing_references(source)
+    env = dict(
+        project_env,
+        TESTPROJECT_STATIC_SOURCE=str(source),
+        TESTPROJECT_STATIC_ROOT=str(tmp_path / "collected"),
+        DJANGO_SETTINGS_MODULE="tests.testproject.settings_static",
+    )
+    result = run_project(env, "collectstatic", "--noinput")
+    assert result.returncode == 1
+    assert result.stderr.count("MissingStaticReference: collectstatic: 3 references") == 1, result.stderr
+    for line in ("vendor/chart.js -> vendor/chart.js.map", "vendor/graph.js -> vendor/graph.js.map"):
+        assert result.stderr.count(line) == 1, result.stderr
+    assert result.stderr.count("css/site.css -> img/bg.png") == 1
+    assert "Traceback" not in result.stderr

@@ -9,18 +9,30 @@ are written only when the build declares them
 (``django_zipserve.zipapp.settings.BY_KEY``).
 """
 
+import ast
+import json
+import os
 import re
+import sys
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from importlib import metadata
+from urllib.parse import unquote, urlparse
+from urllib.request import url2pathname
 
 from ..zipapp.settings import BY_KEY, normalise_name
 from . import AdoptError, templates
-from .detect import OTHER_LOCK_FILES, PACKAGE_DATA_DIRS, is_field_name
+from .detect import DIRECTORY_SETTINGS, OTHER_LOCK_FILES, PACKAGE_DATA_DIRS, is_field_name
+from .source import string_constant
 
 SETUPTOOLS_BACKENDS = (None, "setuptools.build_meta", "setuptools.build_meta:__legacy__")
 #: Package data of every package: its templates, static files, translations, fixtures.
 PACKAGE_DATA = [f"{name}/**/*" for name in PACKAGE_DATA_DIRS] + ["migrations/*"]
 DEFAULT_PYTHON = ">=3.10"
+#: The oldest Python each Django major version supports.
+DJANGO_PYTHON = {6: (3, 12), 5: (3, 10), 4: (3, 8)}
+#: The build steps django-compressor's offline compression needs.
+COMPRESS_STEPS = ["collectstatic --noinput", "compress --force"]
 DEFAULT_VERSION = "0.1.0"
 
 
@@ -257,6 +269,162 @@ def requirements_review(layout):
     return review
 
 
+def installed_from():
+    """Where the running django-zipserve was installed from when it is not a
+    package index (PEP 610 ``direct_url.json``): a local path, or a PEP 508
+    requirement with its URL; else None."""
+    try:
+        text = metadata.distribution("django-zipserve").read_text("direct_url.json")
+    except metadata.PackageNotFoundError:
+        return None
+    if not text:
+        return None
+    try:
+        direct = json.loads(text)
+    except ValueError:
+        return None
+    url = direct.get("url") if isinstance(direct, dict) else None
+    if not isinstance(url, str) or not url:
+        return None
+    vcs = direct.get("vcs_info")
+    if isinstance(vcs, dict) and vcs.get("vcs"):
+        revision = vcs.get("commit_id") or vcs.get("requested_revision")
+        return f"django-zipserve @ {vcs['vcs']}+{url}" + (f"@{revision}" if revision else "")
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        return url2pathname(unquote(parsed.path))
+    return f"django-zipserve @ {url}"
+
+
+def running_python():
+    return sys.version_info[:2]
+
+
+def django_python(layout):
+    """The oldest Python the Django of the requirements file supports, or None."""
+    if not layout.requirements:
+        return None
+    path = layout.root / layout.requirements
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        line = line.split("#", 1)[0].strip()
+        match = re.match(r"(?i)django\s*(?:\[[^\]]*\])?\s*((?:[<>=!~]=?|===)\s*[^;]+)?", line)
+        if not match or requirement_name(line) != "django":
+            continue
+        lowest = None
+        for operator, version in re.findall(r"(~=|==|>=|>|===)\s*(\d+)", match.group(1) or ""):
+            major = int(version) + (1 if operator == ">" else 0)
+            lowest = major if lowest is None else max(lowest, major)
+        if lowest is None:
+            return None
+        needed = [python for major, python in DJANGO_PYTHON.items() if lowest >= major]
+        return max(needed) if needed else None
+    return None
+
+
+def requires_python(layout):
+    """The requires-python to write when pyproject.toml has none: the project's
+    own (.python-version, runtime.txt), else the running Python's; never lower
+    than its Django needs."""
+    needed = django_python(layout)
+    if layout.python:
+        bound = _lower_bound(layout.python)
+        if needed is None or bound is None or bound >= needed:
+            return layout.python
+        return ">={}.{}".format(*needed)
+    bound = max(running_python(), needed or (3, 10), _lower_bound(DEFAULT_PYTHON))
+    return ">={}.{}".format(*bound)
+
+
+def _lower_bound(specifier):
+    match = re.search(r">=?\s*(\d+)\.(\d+)", str(specifier))
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def relative_directories(source):
+    """(setting, entry, where) for each directory a setting names relative to the working directory."""
+    found = []
+    for name in DIRECTORY_SETTINGS:
+        for assignment in source.assigned(name):
+            if name == "TEMPLATES":
+                if assignment.key[-1:] == ("DIRS",):
+                    entries = _entries(assignment.value)
+                else:
+                    entries = [
+                        entry
+                        for node in ast.walk(assignment.value)
+                        if isinstance(node, ast.Dict)
+                        for key, value in zip(node.keys, node.values, strict=True)
+                        if key is not None and string_constant(key) == "DIRS"
+                        for entry in _entries(value)
+                    ]
+            else:
+                entries = _entries(assignment.value, pairs=name == "STATICFILES_DIRS")
+            for entry in entries:
+                if entry and not os.path.isabs(entry) and not entry.startswith("~"):
+                    found.append((name, entry, source.where(assignment)))
+    return found
+
+
+def _entries(node, pairs=False):
+    """The string entries of a list of directories (or of ``.append("x")``)."""
+    if isinstance(node, ast.Call):
+        items = node.args
+    elif isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+        items = node.elts
+    else:
+        items = [node]
+    entries = []
+    for item in items:
+        if pairs and isinstance(item, ast.Tuple) and len(item.elts) == 2:
+            item = item.elts[1]  # ("prefix", "directory")
+        text = string_constant(item)
+        if text is not None:
+            entries.append(text)
+    return entries
+
+
+def compress_offline(source):
+    """The assignment that turns django-compressor's offline compression on, or None."""
+    last = source.last("COMPRESS_OFFLINE")
+    if last is None or (isinstance(last.value, ast.Constant) and not last.value.value):
+        return None
+    return last
+
+
+def settings_file_review(layout, zipserve_table):
+    """What the settings do that the artifact does not serve as they expect."""
+    source = layout.source
+    review = []
+    for name, entry, where in relative_directories(source):
+        review.append(
+            f"{name} names {entry!r} ({where}), relative to the working directory: from the artifact it "
+            "reads the source tree or fails; build it from BASE_DIR or the package's path "
+            "(Path(__file__).resolve().parent / ...)"
+        )
+    offline = compress_offline(source)
+    if offline is not None and "manage-steps" not in zipserve_table:
+        steps = ", ".join(f'"{step}"' for step in COMPRESS_STEPS)
+        review.append(
+            f"COMPRESS_OFFLINE is on ({source.where(offline)}): add manage-steps = [{steps}] to "
+            "[tool.django-zipserve] (compress needs the collected files; the build runs its own "
+            "collectstatic afterwards)"
+        )
+    for path, where in source.files_read:
+        review.append(
+            f"the settings read {layout.relative(path)} ({where}) when imported: the artifact has no such "
+            "file; ship it with data-dirs in [tool.django-zipserve] (the build is being extended to "
+            "accept files there) or move it into a package"
+        )
+    proxy = source.last("SECURE_PROXY_SSL_HEADER")
+    if proxy is not None and not (isinstance(proxy.value, ast.Constant) and proxy.value.value is None):
+        review.append(
+            f"SECURE_PROXY_SSL_HEADER is set by the settings ({source.where(proxy)}): config.apply() keeps "
+            "it, so `config show` says TRUST_X_FORWARDED_PROTO is false while the header is trusted; "
+            "remove it and set TRUST_X_FORWARDED_PROTO instead"
+        )
+    return review
+
+
 @dataclass(frozen=True)
 class Merged:
     change: Change
@@ -404,7 +572,7 @@ class _Merge:
                 self.add("tool.setuptools.dynamic", "version", version)
             else:
                 self.add("project", "version", layout.version or DEFAULT_VERSION)
-        self.add("project", "requires-python", layout.python or DEFAULT_PYTHON)
+        self.add("project", "requires-python", requires_python(layout))
         if "dependencies" in dynamic:
             self.review.append("dependencies are dynamic: make sure they include django-zipserve")
         elif "dependencies" not in project:
@@ -475,9 +643,16 @@ class _Merge:
             self.review.append(
                 f"[tool.django-zipserve] settings is {existing['settings']}, not {self.settings}: kept"
             )
+        origin = installed_from()
+        if origin and "extra-requirements" in BY_KEY and "extra-requirements" not in existing:
+            wanted["extra-requirements"] = _array([origin])
+            self.review.append(
+                f"django-zipserve is not on PyPI: the build installs it from {origin}; change this when it is"
+            )
         for key, value in wanted.items():
             if key in BY_KEY:
                 self.add(table, key, value)
+        self.review += settings_file_review(layout, existing)
 
 
 def _inline(values):

@@ -60,6 +60,8 @@ ENV_METHOD_DEFAULTS = {
     "email_url": "EMAIL_URL",
     "search_url": "SEARCH_URL",
 }
+#: Methods of a path that read the file: ``(BASE_DIR / "VERSION").read_text()``.
+FILE_READERS = frozenset({"read_text", "read_bytes", "open"})
 #: Methods that change a setting in place: ``STATICFILES_DIRS.append(...)``.
 MUTATORS = frozenset({"append", "extend", "insert", "update", "setdefault"})
 
@@ -96,6 +98,7 @@ class Assignment:
     partial: bool  # changes part of the value: +=, [..] =, .append()
     paths: tuple[Path, ...]  # the paths the value names, evaluated
     guessed: tuple[str, ...]  # "name" of ``UNKNOWN / "name"`` when UNKNOWN is not known
+    key: tuple[str, ...] = ()  # the part of the setting assigned: ("DIRS",) for ``TEMPLATES[0]["DIRS"]``
 
     @property
     def strings(self):
@@ -118,6 +121,12 @@ class SettingsSource:
     computed: tuple[str, ...]  # where a variable whose name is computed is read
     outside: tuple[str, ...]  # star-imported modules outside the project, not read
     dotenv: tuple[str, ...]  # where a .env file is read
+    files_read: tuple[tuple[Path, str], ...] = ()  # (file, where) the settings open or read at import
+    root: Path | None = None
+
+    def where(self, assignment):
+        """``mysite/settings.py:12`` for an assignment."""
+        return f"{_relative(assignment.file, self.root or assignment.file.parent)}:{assignment.line}"
 
     def assigned(self, name):
         return [item for item in self.assignments if item.name == name]
@@ -257,6 +266,7 @@ class _Reader:
         self.wrappers = {}  # helper function name -> index of the parameter that names the variable
         self.outside = []
         self.dotenv = []
+        self.files_read = []  # (path, where)
 
     # Files and statements, in the order Python runs them.
 
@@ -271,6 +281,7 @@ class _Reader:
         self._statements(tree.body, path, module, conditional, imports)
         self._find_wrappers(tree, imports)
         self._collect_reads(tree, path, imports)
+        self._collect_files_read(tree, path)
 
     def _statements(self, body, path, module, conditional, imports):
         for statement in body:
@@ -292,6 +303,8 @@ class _Reader:
                     self._statements(getattr(statement, block, []), path, module, True, imports)
                 for handler in getattr(statement, "handlers", []):
                     self._statements(handler.body, path, module, True, imports)
+                if isinstance(statement, ast.If):
+                    self._guarded_reads(statement, imports)
 
     def _assign(self, target, value, statement, path, conditional, partial=False):
         if isinstance(target, ast.Name):
@@ -307,7 +320,15 @@ class _Reader:
         paths, guessed = self._paths(value, path)
         self.assignments.append(
             Assignment(
-                name, path, statement.lineno, value, conditional, partial, tuple(paths), tuple(guessed)
+                name,
+                path,
+                statement.lineno,
+                value,
+                conditional,
+                partial,
+                tuple(paths),
+                tuple(guessed),
+                _subscript_keys(target),
             )
         )
         if partial:
@@ -323,6 +344,21 @@ class _Reader:
                 self.env_objects.add(name)
             elif called.rpartition(".")[2] in ("AutoConfig", "Config", "RepositoryEnv"):
                 self.decouple.add(name)
+
+    def _guarded_reads(self, statement, imports):
+        """``if "X" in os.environ: SECRET_KEY = os.environ["X"]``: the test reads X
+        into the setting the block reads it into."""
+        inside = {}
+        for child in (*statement.body, *statement.orelse):
+            for key, _reader, call in self._reads_in(child, imports):
+                name = string_constant(key)
+                if name is not None and id(call) in self.targets:
+                    inside.setdefault(name, call)
+        for key, _reader, call in self._reads_in(statement.test, imports):
+            found = inside.get(string_constant(key))
+            if found is not None and id(call) not in self.targets:
+                self.targets[id(call)] = self.targets[id(found)]
+                self.keys[id(call)] = self.keys.get(id(found), ())
 
     def _record_keys(self, node, keys):
         """The dictionary keys each node of a setting's value sits under."""
@@ -438,6 +474,27 @@ class _Reader:
             index = self.wrappers[func.id]
             return (call.args[index] if len(call.args) > index else None), func.id, call
         return None
+
+    # Files read at import.
+
+    def _collect_files_read(self, tree, path):
+        """``open(BASE_DIR / "CHANGELOG.md")``, ``(BASE_DIR / "x").read_text()``: files of
+        the project the settings read when they are imported."""
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            called = dotted_name(node.func) or ""
+            target = None
+            if called in ("open", "io.open", "codecs.open") and node.args:
+                target = node.args[0]
+            elif isinstance(node.func, ast.Attribute) and node.func.attr in FILE_READERS:
+                target = node.func.value
+            evaluated = self._eval(target, path) if target is not None else None
+            if evaluated is None or evaluated.is_dir() or not _inside(evaluated, self.root):
+                continue
+            if evaluated.suffix == ".py" or evaluated in self.files:
+                continue
+            self.files_read.append((evaluated, self._where(path, node)))
 
     # Paths.
 
@@ -581,6 +638,8 @@ class _Reader:
             computed=tuple(dict.fromkeys(computed)),
             outside=tuple(dict.fromkeys(self.outside)),
             dotenv=tuple(self.dotenv),
+            files_read=tuple(dict.fromkeys(self.files_read)),
+            root=self.root,
         )
 
 
@@ -601,6 +660,14 @@ def _keyword(call, name):
 
 def _joined(base, *parts):
     return Path(os.path.normpath(os.path.join(base, *parts)))
+
+
+def _inside(path, root):
+    try:
+        Path(path).relative_to(root)
+    except ValueError:
+        return False
+    return Path(path) != Path(root)
 
 
 def _relative(path, root):

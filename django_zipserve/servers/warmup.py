@@ -8,19 +8,28 @@ HTTPS, with a host the site accepts, so neither the HTTPS redirect nor
 ALLOWED_HOSTS gets in the way.
 
 First the health view, which must answer 200; then each of ``WARMUP_PATHS``
-(``/`` by default), for which any answer below 500 will do (a redirect to
-the login page, a 404 for a site without a home page). An answer of 500 or
-more, or an exception, refuses the start with one line naming the URL, the
-status and the exception (caught through Django's ``got_request_exception``
-signal), never a page of HTML; the exception's traceback goes to standard
-error as well, whatever the project's LOGGING does with it.
+(``/`` by default), for which any answer below 500 will do (a 404 for a
+site without a home page). A redirect within the site (a relative Location,
+or one on the host asked) is followed, at most ``MAX_REDIRECTS`` times, so
+the page it leads to (the login page a home page sends visitors to) must
+answer below 500 as well; a redirect to another site is not followed. An
+answer of 500 or more, or an exception, refuses the start with one line
+naming the URL (the one a redirect led to), the status and the exception
+(caught through Django's ``got_request_exception`` signal), never a page
+of HTML. The exception's traceback goes to standard error exactly once,
+whatever the project's LOGGING does: while a warm-up request runs,
+Django's ``django.request`` records keep their message but lose their
+traceback, which every handler (the project's console, ours) would
+otherwise print again.
 """
 
 import io
+import logging
 import re
 import sys
 import traceback
 from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
 
 from django.conf import settings
 from django.core.signals import got_request_exception
@@ -33,6 +42,8 @@ from ..errors import ZipserveError
 QUOTABLE_TYPES = ("application/json", "text/plain")
 QUOTED_LENGTH = 300
 MESSAGE_LENGTH = 200
+#: Same-site redirects a warm-up request follows, at most.
+MAX_REDIRECTS = 3
 
 
 class WarmupFailed(ZipserveError):
@@ -106,7 +117,10 @@ class Answer:
     path: str
     status: str = ""  # the status line, "" when the application raised
     content_type: str = ""
+    location: str = ""
     body: bytes = b""
+    #: The paths asked before ``path``, whose redirects led to it.
+    redirected_from: list = field(default_factory=list)
     #: ``sys.exc_info()`` of each exception raised while answering.
     exceptions: list = field(default_factory=list)
 
@@ -128,6 +142,8 @@ class Answer:
         """One line: the URL, the status and the exception, or a short
         quote of a JSON or plain text answer; never a page of HTML."""
         start = f"refusing to start: warm-up request GET {self.path}"
+        if self.redirected_from:
+            start += f" (redirected from {' -> '.join(self.redirected_from)})"
         if self.code is None:
             return f"{start} raised {self.exception_text() or 'no response'}"
         line = f"{start} answered {self.code}"
@@ -137,6 +153,21 @@ class Answer:
         if quoted and self.content_type.split(";")[0].strip().lower() in QUOTABLE_TYPES:
             return f"{line}: {quoted}"
         return line
+
+
+class WithoutTraceback(logging.Filter):
+    """Drops the traceback of a record, keeps its message: the warm-up
+    prints each traceback itself, once."""
+
+    def filter(self, record):
+        record.exc_info = None
+        record.exc_text = None
+        record.stack_info = None
+        return True
+
+
+#: Django's logger of a request's exceptions ("Internal Server Error: ...").
+REQUEST_LOGGER = "django.request"
 
 
 def request(application, path):
@@ -149,8 +180,12 @@ def request(application, path):
     def start_response(status_line, headers, exc_info=None):
         answer.status = status_line
         answer.content_type = next((value for name, value in headers if name.lower() == "content-type"), "")
+        answer.location = next((value for name, value in headers if name.lower() == "location"), "")
 
     got_request_exception.connect(capture, weak=False)
+    request_logger = logging.getLogger(REQUEST_LOGGER)
+    without_traceback = WithoutTraceback()
+    request_logger.addFilter(without_traceback)
     try:
         response = application(build_environ(path, accepted_host()), start_response)
         try:
@@ -162,7 +197,36 @@ def request(application, path):
         answer.status = ""
         answer.exceptions.append(sys.exc_info())
     finally:
+        request_logger.removeFilter(without_traceback)
         got_request_exception.disconnect(capture)
+    return answer
+
+
+def redirect_target(answer, host):
+    """The path a same-site redirect of ``answer`` leads to (a relative
+    Location, or one on ``host``); None for any other answer."""
+    if answer.code not in (301, 302, 303, 307, 308) or not answer.location:
+        return None
+    location = urlsplit(urljoin(f"https://{host}{answer.path}", answer.location.strip()))
+    if location.scheme not in ("http", "https") or location.netloc.lower() != host.lower():
+        return None
+    path = location.path or "/"
+    return f"{path}?{location.query}" if location.query else path
+
+
+def request_following(application, path):
+    """``request``, following same-site redirects (at most MAX_REDIRECTS):
+    the answer of the last page reached."""
+    host = accepted_host()
+    asked = []
+    answer = request(application, path)
+    while len(asked) < MAX_REDIRECTS:
+        target = redirect_target(answer, host)
+        if target is None:
+            break
+        asked.append(answer.path)
+        answer = request(application, target)
+        answer.redirected_from = list(asked)
     return answer
 
 
@@ -193,7 +257,7 @@ def warm_up(application, paths=None):
             fail(answer)
         requested.append(health)
     for path in setting("WARMUP_PATHS") if paths is None else paths:
-        answer = request(application, path)
+        answer = request_following(application, path)
         if answer.code is None or answer.code >= 500:
             fail(answer)
         requested.append(path)

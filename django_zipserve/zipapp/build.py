@@ -10,14 +10,16 @@
    ``shell-steps`` there (a front-end build), so that what they write is
    packaged;
 3. installs the project and its dependencies (from its lock or requirements
-   file when it has one, saying which and why) into a fresh
-   ``site-packages``, lists the largest distributions and warns about known
-   mistakes (uwsgi beside pyuwsgi, cloud SDKs); copies the ``data-dirs``
-   (templates, static folders outside the package) beside the package;
+   file when it has one, saying which and why; a uwsgi requirement is
+   warned about before pip compiles it) into a fresh ``site-packages``,
+   lists the largest distributions and warns about known mistakes (cloud
+   SDKs); copies the ``data-dirs`` (templates, static folders, files outside
+   the package) beside the package;
 4. runs the ``manage-steps`` (``compress --force``), then ``collectstatic``
-   (and ``compilemessages`` when the project has ``.po`` files) against that
-   installed copy, so hashed, compressed static files are package data of
-   the artifact;
+   (the final collection; and ``compilemessages`` when the project has
+   ``.po`` files) against that installed copy, so hashed, compressed static
+   files are package data of the artifact; the gzip headers and JSON
+   manifests they wrote are made independent of the time of the build;
 5. normalises what pip wrote (timestamps, file modes, build paths, caches)
    so that two builds of the same source are bit-for-bit identical;
 6. builds the test sidecar when the project has ``test-requirements``;
@@ -41,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -49,7 +52,7 @@ from . import bundle, prerequisites, sidecar
 from .boot import LOCK_NAME, RECORD_NAME, TESTS_SUFFIX
 from .settings import BUILD_SETTINGS, BY_KEY, IGNORED_SOURCE, TABLE
 from .steps import PREREQUISITES, BuildError, StepFailed, Steps, run_command
-from .tree import installed_versions, normalise, tree_digest
+from .tree import installed_versions, normalise, normalise_gzip_headers, sort_json_manifests, tree_digest
 
 __all__ = ["BuildError", "build", "main", "normalise", "resolve_options"]
 
@@ -192,9 +195,10 @@ def run_shell_step(command, source, options, env):
 
 
 def copy_data_dirs(options, source, site):
-    """Directories outside the package (templates, static) into
-    site-packages under the same relative path: with the package at the
-    project's root, ``BASE_DIR / "templates"`` finds them in the artifact."""
+    """Directories and files outside the package (templates, static, a
+    CHANGELOG.md the settings read) into site-packages under the same
+    relative path: with the package at the project's root,
+    ``BASE_DIR / "templates"`` finds them in the artifact."""
     for name in options.data_dirs:
         relative, problem = prerequisites.data_directory(source, name)
         if problem:
@@ -202,6 +206,10 @@ def copy_data_dirs(options, source, site):
         target = site / relative
         if target.exists():
             raise StepFailed(f"{name} would overwrite site-packages/{relative}, which a package installed")
+        if (source / relative).is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source / relative, target)
+            continue
         shutil.copytree(source / relative, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
 
 
@@ -246,6 +254,13 @@ def collect_static(options, site, env):
     django_command(options, site, env, "collectstatic", "--noinput", "--verbosity", verbosity)
 
 
+def check_urls(options, site, env):
+    """Django's URL checks against the installed copy: a health view that an
+    earlier catch-all pattern shadows (zipserve.E006) stops the build, not
+    the first start on a server."""
+    django_command(options, site, env, "check", "--tag", "urls", "--fail-level", "ERROR")
+
+
 def compile_messages(options, site, env):
     package_dir = site / options.package.replace(".", "/")
     # compilemessages finds the package's locale folders from there, and
@@ -282,6 +297,38 @@ def offered_languages(options, site, env):
         return None
     codes = [*found["languages"], found["language_code"], "en"]
     return {code.split("-")[0].split("_")[0].lower() for code in codes}
+
+
+STATIC_ROOT_SCRIPT = """
+import json, django
+django.setup()
+from django.conf import settings
+print(json.dumps(str(settings.STATIC_ROOT) if settings.STATIC_ROOT else None))
+"""
+
+
+def static_root(options, site, env):
+    """The collected static tree (settings.STATIC_ROOT) when it is inside
+    site-packages, else None."""
+    command_env = dict(
+        env, PYTHONPATH=str(site), DJANGO_SETTINGS_MODULE=options.settings, DJANGO_ZIPSERVE_BUILD="1"
+    )
+    result = run_command([sys.executable, "-S", "-c", STATIC_ROOT_SCRIPT], True, env=command_env, cwd=site)
+    found = json.loads(result.stdout.strip().splitlines()[-1])
+    if found is None:
+        return None
+    root = (site / found).resolve()
+    return root if root.is_relative_to(site.resolve()) and root.is_dir() else None
+
+
+def reproducible_outputs(options, site, env, epoch):
+    """What the manage steps and collectstatic wrote, made independent of
+    when it was written: the gzip headers' mtime (django-compressor and
+    whitenoise write the current time) and the key order of the collected
+    static tree's JSON manifests (django-compressor's CACHE/manifest.json)."""
+    fixed = normalise_gzip_headers(site, epoch)
+    root = static_root(options, site, env)
+    return fixed, sort_json_manifests(root) if root is not None else 0
 
 
 def prune_translations(site, languages):
@@ -382,13 +429,26 @@ def compile_bytecode(site):
     # The directory name only shows in code objects, which the import system
     # points at the real file when it loads them; a fixed one keeps builds
     # identical.
-    compileall.compile_dir(
-        str(site),
-        ddir="site-packages",
-        quiet=2,
-        workers=0,
-        invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
-    )
+    # Without warnings: a SyntaxWarning of a dependency's packaged example
+    # file is not the user's to fix (the filter reaches the forked workers,
+    # and PYTHONWARNINGS others).
+    previous = os.environ.get("PYTHONWARNINGS")
+    os.environ["PYTHONWARNINGS"] = "ignore"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compileall.compile_dir(
+                str(site),
+                ddir="site-packages",
+                quiet=2,
+                workers=0,
+                invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+            )
+    finally:
+        if previous is None:
+            os.environ.pop("PYTHONWARNINGS", None)
+        else:
+            os.environ["PYTHONWARNINGS"] = previous
     return sorted(path for path in site.rglob("*.pyc"))
 
 
@@ -454,10 +514,13 @@ def install_site(options, steps, work, site, env):
         title = f"shell step {number} of {len(options.shell_steps)}: {command}"
         steps.run(title, run_shell_step, command, source, options, env)
     steps.say(f"    requirements: {bundle.requirements_note(options)}")
+    early = bundle.requirement_warnings(options)
+    for line in early:
+        steps.warn(line)
     steps.run("install the project and its dependencies", install, options, source, site, env)
     for line in bundle.size_lines(site):
         steps.say(f"    {line}")
-    for line in bundle.warnings(site):
+    for line in bundle.warnings(site, warned_uwsgi=bool(early)):
         steps.warn(line)
     if options.data_dirs:
         steps.run("copy the data directories", copy_data_dirs, options, source, site)
@@ -469,8 +532,18 @@ def prepare_site(options, steps, site, env, epoch):
     for number, command in enumerate(options.manage_steps, 1):
         title = f"manage step {number} of {len(options.manage_steps)}: {command}"
         steps.run(title, run_manage_step, options, site, env, command)
-    steps.run("collect static files", collect_static, options, site, env)
+    collected_before = any(shlex.split(command)[:1] == ["collectstatic"] for command in options.manage_steps)
+    # A collectstatic among the manage steps (before django-compressor's
+    # compress) does not collect what the later steps write: this one does.
+    title = "collect static files" + (
+        " (the final collection, after the manage steps)" if collected_before else ""
+    )
+    steps.run(title, collect_static, options, site, env)
+    steps.run("check the URL configuration", check_urls, options, site, env)
     steps.run("compile translations", compile_messages, options, site, env)
+    steps.run(
+        "make compressed files and manifests reproducible", reproducible_outputs, options, site, env, epoch
+    )
     languages = steps.run("read the languages the site offers", offered_languages, options, site, env)
     steps.run("remove translations of other languages", prune_translations, site, languages)
     steps.run("normalise the installed files", normalise, site, epoch)

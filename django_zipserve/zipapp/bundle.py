@@ -2,9 +2,12 @@
 the largest installed distributions, and the known mistakes of a
 requirements file written for another platform (warnings, not errors)."""
 
+import re
+import shlex
 from fnmatch import fnmatch
+from pathlib import Path
 
-from .tree import distributions, tree_size
+from .tree import canonical_name, distributions, tree_size
 
 MIB = 1 << 20
 LARGEST = 5
@@ -35,6 +38,74 @@ def requirements_note(options):
     return f"{shown}: {WHY_REQUIREMENTS[options.origins['requirements']]}"
 
 
+UWSGI_HINT = (
+    "pyuwsgi is uWSGI as a wheel, and is what the artifact serves with; remove uwsgi, or give the "
+    "artifact a requirements file of its own (the requirements setting, or --requirements)"
+)
+REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+INCLUDE_OPTIONS = ("-r", "--requirement")
+
+
+def requirement_names(path, seen=None):
+    """``(name, where)`` for each requirement of a requirements file and of
+    the files it includes with ``-r``; an unreadable file gives nothing (pip
+    says why)."""
+    seen = set() if seen is None else seen
+    path = Path(path)
+    if path.resolve() in seen:
+        return []
+    seen.add(path.resolve())
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    found = []
+    for number, line in enumerate(lines, 1):
+        line = line.split(" #", 1)[0].strip()
+        if not line or line.startswith("#"):
+            continue
+        words = line.split(maxsplit=1)
+        if words[0] in INCLUDE_OPTIONS and len(words) == 2:
+            found += requirement_names(path.parent / words[1].strip(), seen)
+            continue
+        for option in INCLUDE_OPTIONS:
+            if line.startswith(f"{option}="):
+                found += requirement_names(path.parent / line.split("=", 1)[1].strip(), seen)
+        if line.startswith("-"):
+            continue
+        match = REQUIREMENT_NAME.match(line)
+        if match:
+            found.append((canonical_name(match.group(1)), f"{path.name} line {number}"))
+    return found
+
+
+def requested_names(options):
+    """What the build will ask pip for, by name: the requirements file (and
+    its includes) and the extra requirements."""
+    found = requirement_names(options.requirements) if options.requirements else []
+    for item in options.extra_requirements:
+        words = shlex.split(item)
+        if words[:1] and words[0] in INCLUDE_OPTIONS and len(words) == 2:
+            found += requirement_names(options.project_dir / words[1])
+            continue
+        match = REQUIREMENT_NAME.match(item)
+        if match and not Path(item).exists() and "/" not in item:
+            found.append((canonical_name(match.group(1)), "extra-requirements"))
+    return found
+
+
+def requirement_warnings(options):
+    """Known mistakes of what is about to be installed, said before pip
+    spends minutes on them."""
+    places = [where for name, where in requested_names(options) if name == "uwsgi"]
+    if not places:
+        return []
+    return [
+        f"uwsgi is required ({', '.join(places)}): pip compiles uWSGI from source (a C compiler and "
+        f"minutes) and the artifact does not need it; {UWSGI_HINT}"
+    ]
+
+
 def mib(size):
     return f"{size / MIB:.1f} MiB"
 
@@ -49,12 +120,13 @@ def size_lines(site):
     return lines
 
 
-def warnings(site):
-    """One line per known problem of what was installed."""
+def warnings(site, warned_uwsgi=False):
+    """One line per known problem of what was installed (uwsgi beside
+    pyuwsgi only when ``requirement_warnings`` did not already say it)."""
     found = distributions(site)
     keys = {distribution.key for distribution in found}
     lines = []
-    if {"uwsgi", "pyuwsgi"} <= keys:
+    if {"uwsgi", "pyuwsgi"} <= keys and not warned_uwsgi:
         lines.append(
             "uwsgi is installed beside pyuwsgi: it compiles uWSGI from source at every build and is "
             "not needed (pyuwsgi is uWSGI as a wheel); leave it out of the artifact's requirements"

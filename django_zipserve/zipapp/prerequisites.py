@@ -86,13 +86,14 @@ def settings_file(options):
 
 
 def data_directory(base, name):
-    """The relative path a data-dirs entry names, and why it cannot be
-    used under ``base`` (None when it can)."""
+    """The relative path a data-dirs entry (a directory or a file) names,
+    and why it cannot be used under ``base`` (None when it can)."""
     relative = PurePosixPath(name)
     if relative.is_absolute() or ".." in relative.parts or str(relative) in ("", "."):
-        return None, f"{name!r} must be a directory inside the project, relative to its root"
-    if not (base / relative).is_dir():
-        return relative, f"{name!r}: no directory {base / relative}"
+        return None, f"{name!r} must be a directory or file inside the project, relative to its root"
+    path = base / relative
+    if not (path.is_dir() or path.is_file()):
+        return relative, f"{name!r}: no directory or file {path}"
     return relative, None
 
 

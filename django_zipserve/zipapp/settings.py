@@ -161,11 +161,12 @@ BUILD_SETTINGS = (
         "data-dirs",
         "--data-dir",
         "none",
-        "Directories of the project, relative to its root (templates, static), whose contents are "
-        "copied into site-packages under the same relative path, so that BASE_DIR / 'templates' still "
-        "finds them in the artifact when BASE_DIR is the directory that holds the package.",
+        "Directories or files of the project, relative to its root (templates, static, a CHANGELOG.md "
+        "the settings read), copied into site-packages under the same relative path, so that "
+        "BASE_DIR / 'templates' still finds them in the artifact when BASE_DIR is the directory that "
+        "holds the package.",
         kind="list",
-        metavar="DIR",
+        metavar="PATH",
     ),
     BuildSetting(
         "shell-steps",
@@ -181,7 +182,10 @@ BUILD_SETTINGS = (
         "--manage-step",
         "none",
         "Management commands with their arguments (compress --force), run in order against the "
-        "installed copy before collectstatic, so that what they write is in the artifact.",
+        "installed copy before the build's own collectstatic, so that what they write is in the artifact. "
+        'For django-compressor\'s offline compression: ["collectstatic --noinput", "compress --force"] '
+        "(compress reads the collected files; the build's collectstatic then runs again, as the final "
+        "collection, to collect what compress wrote).",
         kind="list",
         metavar="COMMAND",
     ),

@@ -5,6 +5,7 @@ two builds of the same source are bit-for-bit identical."""
 
 import csv
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -126,6 +127,84 @@ def _drop_record_lines(record):
         and "__pycache__" not in line
     ]
     record.write_text("\n".join(kept) + "\n", encoding="utf-8")
+
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def recorded_paths(tree):
+    """The files pip installed (their RECORDs list them), relative to ``tree``."""
+    return {relative for distribution in distributions(tree) for relative in distribution.files}
+
+
+def fix_gzip_header(path, epoch):
+    """Set a gzip file's header mtime (bytes 4 to 7, little-endian) to
+    ``epoch`` without recompressing; True when it changed. The rest of the
+    header (flags, the FNAME a compressor derives from the file's own name,
+    XFL, OS) depends on nothing but the file and the compressor."""
+    with path.open("r+b") as stream:
+        header = stream.read(10)
+        if len(header) < 10 or header[:2] != GZIP_MAGIC:
+            return False
+        mtime = (epoch & 0xFFFFFFFF).to_bytes(4, "little")
+        if header[4:8] == mtime:
+            return False
+        stream.seek(4)
+        stream.write(mtime)
+    return True
+
+
+def normalise_gzip_headers(tree, epoch):
+    """The ``.gz`` files written during the build (by a manage step such as
+    django-compressor's compress, or collectstatic's storage), not those pip
+    installed, carry ``epoch`` instead of the time they were written."""
+    tree = Path(tree)
+    installed = recorded_paths(tree)
+    fixed = 0
+    for path in sorted(tree.rglob("*.gz")):
+        if path.is_file() and not path.is_symlink() and path.relative_to(tree).as_posix() not in installed:
+            fixed += fix_gzip_header(path, epoch)
+    return fixed
+
+
+def _no_duplicates(pairs):
+    keys = [key for key, _ in pairs]
+    if len(keys) != len(set(keys)):
+        raise ValueError("duplicate keys")
+    return dict(pairs)
+
+
+def sort_json_manifests(static_root):
+    """Rewrite the JSON objects of the collected static tree (django-compressor's
+    CACHE/manifest.json, whose key order varies from build to build) with
+    sorted keys, but only when the rewritten file reads back the same."""
+    rewritten = 0
+    for path in sorted(Path(static_root).rglob("*.json")):
+        if not path.is_file() or path.is_symlink():
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+            data = json.loads(text, object_pairs_hook=_no_duplicates)
+        except (UnicodeDecodeError, ValueError):
+            continue
+        if not isinstance(data, dict):
+            continue
+        ending = "\n" if text.endswith("\n") else ""
+        sorted_text = json.dumps(data, sort_keys=True, ensure_ascii=not _has_non_ascii(text)) + ending
+        if sorted_text == text:
+            continue
+        try:
+            same = json.loads(sorted_text) == data
+        except ValueError:  # pragma: no cover - what json.dumps wrote reads back
+            same = False
+        if same:
+            path.write_text(sorted_text, encoding="utf-8")
+            rewritten += 1
+    return rewritten
+
+
+def _has_non_ascii(text):
+    return any(ord(character) > 127 for character in text)
 
 
 def tree_digest(site):

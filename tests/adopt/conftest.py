@@ -31,3 +31,12 @@ def adopted(copy_project):
         return project
 
     return adopt
+
+
+@pytest.fixture(autouse=True)
+def index_install(monkeypatch):
+    """Plans made in the tests see django-zipserve installed from an index,
+    however the running copy was installed."""
+    from django_zipserve.adopt import plan
+
+    monkeypatch.setattr(plan, "installed_from", lambda: None, raising=False)

@@ -86,7 +86,8 @@ class TestPyprojectMerge:
         again = change(make_plan(detect(root)), "pyproject.toml")
         assert (again.action, again.new) == ("keep", first.new)
 
-    def test_a_new_pyproject(self, tmp_path):
+    def test_a_new_pyproject(self, tmp_path, monkeypatch):
+        monkeypatch.setattr(plan_module, "running_python", lambda: (3, 10))
         data = pyproject_of(make_plan(detect(copy(tmp_path, "catchall"))))
         assert data["build-system"] == {
             "requires": ["setuptools>=68"],

@@ -208,3 +208,36 @@ def test_secret_key_is_not_the_projects_development_key(built):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == TEST_SECRET_KEY
+
+
+def test_a_health_view_shadowed_by_a_catch_all_stops_the_build(tmp_path):
+    project = next(project for project in PROJECTS if project.name == "catchall")
+    source = adopt(project, tmp_path)
+    urls = source / "config" / "zipserve_urls.py"
+    text = urls.read_text()
+    health = '    path("", include("django_zipserve.urls")),\n'
+    assert health in text
+    # The project's URLconf (with its catch-all) first, then the health view.
+    urls.write_text(
+        text.replace(health, "")
+        .replace("urlpatterns = [\n", "urlpatterns = [\n", 1)
+        .rstrip()
+        .removesuffix("]")
+        + health
+        + "]\n"
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "django_zipserve",
+        "build",
+        "--require",
+        str(REPO),
+        "--output-dir",
+        str(tmp_path / "dist"),
+    ]
+    result = subprocess.run(command, cwd=source, capture_output=True, text=True, timeout=900, check=False)
+    assert result.returncode != 0
+    assert "build failed at step check the URL configuration" in result.stderr
+    assert "zipserve.E006" in result.stderr
+    assert not (tmp_path / "dist").exists() or not list((tmp_path / "dist").glob("*.pyz"))

@@ -281,3 +281,51 @@ def test_show_redacts_secrets_and_names_sources(env, tmp_path):
     assert rows["TIMEOUT"].endswith(f"file {path}")
     assert rows["THREADS"].endswith("default")
     assert rows["SECRET_KEY"].endswith("environment variable SECRET_KEY")
+
+
+class TestTemplateOutput:
+    @pytest.fixture
+    def bare_env(self, env):
+        for key in ("SECRET_KEY", "API_TOKEN", "WORKERS"):
+            env.pop(key)
+        return env
+
+    def test_settings_printing_to_stdout_do_not_spoil_the_file(self, bare_env, tmp_path):
+        bare_env["DJANGO_SETTINGS_MODULE"] = "tests.management.settings_printing"
+        path = tmp_path / "c.yml"
+        made = run(bare_env, "config", "template", "yaml", "--output", str(path))
+        assert made.returncode == 0, made.stderr
+        assert "WARNING: no local settings found" in made.stdout
+        assert "WARNING" not in path.read_text()
+        assert path.stat().st_mode & 0o777 == 0o600
+        checked = run(bare_env, "--config", str(path), "config", "check")
+        assert checked.returncode == 0, checked.stderr
+        assert "SECRET_KEY" in checked.stdout
+
+    def test_on_stdout_the_settings_output_comes_first(self, bare_env):
+        bare_env["DJANGO_SETTINGS_MODULE"] = "tests.management.settings_printing"
+        made = run(bare_env, "config", "template", "json")
+        assert made.returncode == 0, made.stderr
+        warning, _, text = made.stdout.partition("\n")
+        assert warning.startswith("WARNING")
+        assert set(json.loads(text)) == set(FIELDS)
+
+    def test_an_existing_file_is_kept_without_force(self, bare_env, tmp_path):
+        (tmp_path / "out").mkdir()
+        path = tmp_path / "out" / "c.yml"
+        path.write_text("MARKER: mine\n")
+        path.chmod(0o644)
+        refused = run(bare_env, "config", "template", "yaml", "--output", str(path))
+        assert refused.returncode != 0
+        assert "exists; add --force to replace it" in refused.stderr
+        assert path.read_text() == "MARKER: mine\n"
+        forced = run(bare_env, "config", "template", "yaml", "--output", str(path), "--force")
+        assert forced.returncode == 0, forced.stderr
+        assert "SECRET_KEY:" in path.read_text()
+        assert path.stat().st_mode & 0o777 == 0o600
+        assert [p.name for p in path.parent.iterdir()] == ["c.yml"]
+
+    def test_the_help_names_output(self, bare_env):
+        helped = run(bare_env, "config", "--help")
+        assert "--output FILE" in helped.stdout
+        assert "standard output" in helped.stdout

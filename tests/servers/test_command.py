@@ -129,3 +129,38 @@ def test_a_health_url_behind_a_catch_all_refuses_to_start_saying_where_it_belong
     )
     assert "<html" not in result.stderr.lower()
     assert "Listening at" not in result.stdout + result.stderr
+
+
+def test_a_home_page_redirecting_to_a_broken_login_page_refuses_to_start(project_env):
+    result = run_project(
+        project_env,
+        "gunicorn",
+        "--settings",
+        "tests.servers.settings_login_redirect",
+        "--bind",
+        f"127.0.0.1:{free_port()}",
+    )
+    assert result.returncode == 1, result.stderr
+    summary = (
+        "refusing to start: warm-up request GET /accounts/login/?next=/ (redirected from /) "
+        "answered 500 (TemplateDoesNotExist: home.html)"
+    )
+    assert result.stderr.count(summary) == 1, result.stderr
+    assert "Listening at" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "settings_module",
+    [
+        "tests.servers.settings_login_redirect",  # our LOGGING: standard error
+        "tests.servers.settings_console_logging",  # the project's console handler, and ours
+        "tests.servers.settings_broken_page",  # the project's handler sends records elsewhere
+    ],
+)
+def test_a_warm_up_failure_prints_its_traceback_exactly_once(project_env, settings_module):
+    result = run_project(
+        project_env, "gunicorn", "--settings", settings_module, "--bind", f"127.0.0.1:{free_port()}"
+    )
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.count("Traceback (most recent call last)") == 1, result.stderr
+    assert result.stderr.count("django.template.exceptions.TemplateDoesNotExist: home.html") == 1

@@ -113,3 +113,44 @@ def test_an_application_that_raises_is_named(django_project, capsys):
 def test_without_the_health_url_only_the_pages_are_requested(django_project):
     with override_settings(ROOT_URLCONF="tests.urls_without_health"):
         assert warmup.warm_up(get_wsgi_application()) == ["/"]
+
+
+REDIRECTING = "tests.servers.urls_login_redirect"
+
+
+@pytest.mark.parametrize("path", ["/", "/relative/", "/same-host/"])
+def test_a_same_site_redirect_is_followed_to_the_page_it_leads_to(application, path):
+    with override_settings(ROOT_URLCONF=REDIRECTING), pytest.raises(warmup.WarmupFailed) as info:
+        warmup.warm_up(application, [path])
+    target = "/accounts/login/?next=/" if path == "/" else "/accounts/login/"
+    assert str(info.value) == (
+        f"refusing to start: warm-up request GET {target} (redirected from {path}) "
+        "answered 500 (TemplateDoesNotExist: home.html)"
+    )
+
+
+def test_a_redirect_to_a_working_page_passes(application):
+    with override_settings(ROOT_URLCONF=REDIRECTING):
+        assert warmup.warm_up(application, ["/to-hello/"]) == ["/-/health/", "/to-hello/"]
+
+
+def test_an_offsite_redirect_is_not_followed(application):
+    with override_settings(ROOT_URLCONF=REDIRECTING):
+        assert warmup.warm_up(application, ["/offsite/"]) == ["/-/health/", "/offsite/"]
+
+
+def test_redirects_are_followed_at_most_three_times(application):
+    asked = []
+    original = warmup.request
+
+    def counting(app, path):
+        asked.append(path)
+        return original(app, path)
+
+    with override_settings(ROOT_URLCONF=REDIRECTING):
+        warmup.request = counting
+        try:
+            assert warmup.warm_up(application, ["/loop/"]) == ["/-/health/", "/loop/"]
+        finally:
+            warmup.request = original
+    assert asked == ["/-/health/", "/loop/", "/loop/?n=1", "/loop/?n=2", "/loop/?n=3"]

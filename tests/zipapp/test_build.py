@@ -1,7 +1,9 @@
 """``python -m django_zipserve build``: settings, normalisation, a real build."""
 
 import argparse
+import gzip
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -12,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from django_zipserve.zipapp import build, bundle, settings
+from django_zipserve.zipapp import build, bundle, prerequisites, settings
 from tests.helpers import REPO, build_artifact
 from tests.zipapp.flat_project import write_flat_project
 
@@ -211,8 +213,9 @@ class TestPrerequisites:
             f"  - settings module flatsite.settings: neither flatsite/settings.py nor "
             f"flatsite/settings/__init__.py in {project}, {project / 'src'} (the settings setting)",
             f"  - requirements file {project / 'requirements-prod.txt'} does not exist",
-            f"  - data-dirs: 'nope': no directory {project / 'nope'}",
-            "  - data-dirs: '../outside' must be a directory inside the project, relative to its root",
+            f"  - data-dirs: 'nope': no directory or file {project / 'nope'}",
+            "  - data-dirs: '../outside' must be a directory or file inside the project, "
+            "relative to its root",
             f"  - test-requirements: no requirements file {project / 'requirements-test.txt'}",
             "  - the project has .po files (flatsite/locale/fr/LC_MESSAGES/django.po) but msgfmt "
             "(GNU gettext) is not on PATH",
@@ -288,6 +291,27 @@ def test_the_source_copy_leaves_out_caches_but_keeps_data_directories_whole(tmp_
     assert found == ["frontend/dist/app.js", "static/build/bundle.js"]
 
 
+def test_data_dirs_may_name_files(tmp_path):
+    """A settings module that reads ``BASE_DIR / "CHANGELOG.md"`` at import
+    finds it in the artifact: a file entry is copied like a directory."""
+    source = tmp_path / "src"
+    for name in ("CHANGELOG.md", "data/search.db", "templates/home.html"):
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        (source / name).write_text(name)
+    options = argparse.Namespace(
+        project_dir=source, data_dirs=["CHANGELOG.md", "data/search.db", "templates"], shell_steps=[]
+    )
+    assert prerequisites.directory_problems(options) == []
+    site = tmp_path / "site"
+    site.mkdir()
+    build.copy_data_dirs(options, source, site)
+    found = sorted(path.relative_to(site).as_posix() for path in site.rglob("*") if path.is_file())
+    assert found == ["CHANGELOG.md", "data/search.db", "templates/home.html"]
+    assert (site / "data" / "search.db").read_text() == "data/search.db"
+    copied = build.copy_source(options, tmp_path / "work")
+    assert (copied / "CHANGELOG.md").is_file() and (copied / "data" / "search.db").is_file()
+
+
 class TestWhatIsBundled:
     def test_the_requirements_file_and_why(self, tmp_path):
         project = write_flat_project(tmp_path / "p", with_tests=False)
@@ -331,6 +355,50 @@ class TestWhatIsBundled:
         assert lines[0].startswith("7 distributions, 28.0 MiB installed; the largest:")
         assert [line.split()[0] for line in lines[1:]] == ["pkg-6", "pkg-5", "pkg-4", "pkg-3", "pkg-2"]
         assert lines[1].split()[-2:] == ["7.0", "MiB"]
+
+    def test_uwsgi_is_found_in_the_requirements_before_installing(self, tmp_path):
+        project = tmp_path / "p"
+        (project / "requirements").mkdir(parents=True)
+        (project / "requirements.txt").write_text("-r requirements/base.txt\nDjango>=4.2  # the site\n")
+        (project / "requirements" / "base.txt").write_text(
+            "# serving\n--requirement=serve.txt\npsycopg[binary]\n"
+        )
+        (project / "requirements" / "serve.txt").write_text(
+            "pyuwsgi\nuWSGI==2.0.28 ; sys_platform != 'win32'\n"
+        )
+        options = argparse.Namespace(
+            project_dir=project, requirements=project / "requirements.txt", extra_requirements=[]
+        )
+        assert [name for name, _ in bundle.requested_names(options)] == [
+            "pyuwsgi",
+            "uwsgi",
+            "psycopg",
+            "django",
+        ]
+        [warning] = bundle.requirement_warnings(options)
+        assert warning.startswith("uwsgi is required (serve.txt line 2): pip compiles uWSGI from source")
+        assert "remove uwsgi, or give the artifact a requirements file of its own" in warning
+        clean = argparse.Namespace(project_dir=project, requirements=None, extra_requirements=["gunicorn"])
+        assert bundle.requirement_warnings(clean) == []
+        extra = argparse.Namespace(project_dir=project, requirements=None, extra_requirements=["uwsgi>=2"])
+        assert bundle.requirement_warnings(extra)[0].startswith("uwsgi is required (extra-requirements)")
+
+    def test_the_uwsgi_warning_comes_before_the_install_step(self, tmp_path, monkeypatch):
+        """Without a C compiler pip fails compiling uWSGI: the hint must be out before."""
+        project = write_flat_project(tmp_path / "p", requirements=("Django", "uwsgi"), with_tests=False)
+        options = build.resolve_options(args("--project-dir", project))
+
+        def no_compiler(*arguments):
+            raise build.StepFailed("error: command 'gcc' failed: No such file or directory")
+
+        monkeypatch.setattr(build, "install", no_compiler)
+        stream = io.StringIO()
+        site = tmp_path / "work" / "site-packages"
+        with pytest.raises(build.BuildError):
+            build.install_site(options, build.Steps(False, stream), tmp_path / "work", site, dict(os.environ))
+        output = stream.getvalue()
+        assert "warning: uwsgi is required (requirements.txt line 2)" in output
+        assert output.index("warning: uwsgi") < output.index("==> install the project")
 
     def test_warnings_about_a_requirements_file_written_for_another_platform(self, tmp_path):
         site = tmp_path / "site"
@@ -467,3 +535,115 @@ def test_two_builds_in_different_folders_are_identical(tmp_path):
         )
         digests.append(hashlib.sha256(pyz.read_bytes()).hexdigest())
     assert digests[0] == digests[1]
+
+
+GZ_SETTINGS = """
+from pathlib import Path
+
+INSTALLED_APPS = ["django.contrib.staticfiles", "gzsite"]
+STATIC_URL = "static/"
+STATIC_ROOT = Path(__file__).resolve().parent / "static_collected"
+LANGUAGES = [("en", "English")]
+"""
+
+# What django-compressor's compress does: gzip files stamped with the time
+# they are written, and a manifest whose key order varies.
+GZ_COMMAND = """
+import gzip, json, random, time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    def handle(self, *args, **options):
+        cache = Path(settings.STATIC_ROOT) / "CACHE"
+        cache.mkdir(parents=True, exist_ok=True)
+        with open(cache / "output.css.gz", "wb") as raw:
+            with gzip.GzipFile("output.css", "wb", fileobj=raw, mtime=int(time.time())) as stream:
+                stream.write(b"body { color: red; }")
+        keys = [f"key{number}" for number in range(20)]
+        random.shuffle(keys)
+        (cache / "manifest.json").write_text(json.dumps({key: f"<link {key}>" for key in keys}))
+        (cache / "list.json").write_text('["b", "a"]')
+"""
+
+
+def gz_site(site):
+    """An installed copy of a small project with that manage step, and the
+    Django the build's management commands import (``-S``: nothing else)."""
+    import importlib
+
+    for name in ("django", "asgiref", "sqlparse"):
+        module = importlib.import_module(name)
+        ignored = shutil.ignore_patterns("__pycache__")
+        shutil.copytree(Path(module.__file__).parent, site / name, ignore=ignored)
+    for relative, text in {
+        "gzsite/__init__.py": "",
+        "gzsite/settings.py": GZ_SETTINGS,
+        "gzsite/management/__init__.py": "",
+        "gzsite/management/commands/__init__.py": "",
+        "gzsite/management/commands/gzstamp.py": GZ_COMMAND,
+    }.items():
+        (site / relative).parent.mkdir(parents=True, exist_ok=True)
+        (site / relative).write_text(text)
+    return site
+
+
+def test_what_manage_steps_write_is_made_reproducible(tmp_path):
+    site = gz_site(tmp_path / "site-packages")
+    options = argparse.Namespace(
+        settings="gzsite.settings",
+        package="gzsite",
+        data_dirs=[],
+        quiet=True,
+        manage_steps=["collectstatic --noinput", "gzstamp"],
+    )
+    stream = io.StringIO()
+    epoch = 1700000000
+    build.prepare_site(options, build.Steps(False, stream), site, dict(os.environ), epoch)
+    cache = site / "gzsite" / "static_collected" / "CACHE"
+    header = (cache / "output.css.gz").read_bytes()[:10]
+    assert int.from_bytes(header[4:8], "little") == epoch, "the build's time, not the time it was written"
+    with gzip.open(cache / "output.css.gz") as compressed:
+        assert compressed.read() == b"body { color: red; }", "not recompressed, still valid"
+    manifest = (cache / "manifest.json").read_text()
+    assert list(json.loads(manifest)) == sorted(json.loads(manifest))
+    assert (cache / "list.json").read_text() == '["b", "a"]', "only objects are rewritten"
+    assert "==> collect static files (the final collection, after the manage steps) ..." in stream.getvalue()
+
+
+def test_gzip_headers_of_installed_files_and_json_that_would_change_are_left(tmp_path):
+    site = tmp_path / "site"
+    (site / "pkg").mkdir(parents=True)
+    info = site / "pkg-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Name: pkg\nVersion: 1.0\n")
+    (info / "RECORD").write_text("pkg/shipped.gz,,\n")
+    for name in ("shipped.gz", "written.gz"):
+        (site / "pkg" / name).write_bytes(gzip.compress(b"data", mtime=12345))
+    assert build.normalise_gzip_headers(site, 0) == 1
+    assert (site / "pkg" / "shipped.gz").read_bytes()[4:8] == (12345).to_bytes(4, "little")
+    assert (site / "pkg" / "written.gz").read_bytes()[4:8] == bytes(4)
+    (site / "pkg" / "not-gzip.gz").write_bytes(b"plain")
+    assert build.normalise_gzip_headers(site, 0) == 0
+    (site / "dup.json").write_text('{"b": 1, "a": 2, "b": 3}')
+    (site / "flat.json").write_text('{"b": 1, "a": {"d": 1, "c": 2}}\n')
+    assert build.sort_json_manifests(site) == 1
+    assert (site / "dup.json").read_text() == '{"b": 1, "a": 2, "b": 3}', (
+        "duplicate keys: not equal once sorted"
+    )
+    assert (site / "flat.json").read_text() == '{"a": {"c": 2, "d": 1}, "b": 1}\n'
+
+
+def test_bytecode_is_compiled_without_the_dependencies_warnings(tmp_path, capfd):
+    site = tmp_path / "site"
+    (site / "dependency" / "examples").mkdir(parents=True)
+    (site / "dependency" / "__init__.py").write_text("")
+    for number in range(4):  # enough for the worker processes too
+        (site / "dependency" / "examples" / f"demo{number}.py").write_text("x = 1\nif x is 1:\n    pass\n")
+    compiled = build.compile_bytecode(site)
+    assert len(compiled) == 5
+    captured = capfd.readouterr()
+    assert "SyntaxWarning" not in captured.err + captured.out
