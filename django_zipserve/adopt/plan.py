@@ -412,8 +412,8 @@ def settings_file_review(layout, zipserve_table):
     for path, where in source.files_read:
         review.append(
             f"the settings read {layout.relative(path)} ({where}) when imported: the artifact has no such "
-            "file; ship it with data-dirs in [tool.django-zipserve] (the build is being extended to "
-            "accept files there) or move it into a package"
+            "file; list it in data-dirs in [tool.django-zipserve] (files are copied as they are) or move "
+            "it into a package"
         )
     proxy = source.last("SECURE_PROXY_SSL_HEADER")
     if proxy is not None and not (isinstance(proxy.value, ast.Constant) and proxy.value.value is None):

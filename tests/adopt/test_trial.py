@@ -151,7 +151,7 @@ TEMPLATES_DIR = open(BASE_DIR / "templates")
         for name, line in (("CHANGELOG.md", 4), ("NOTICE", 6), ("legacy.txt", 7)):
             assert (
                 f"the settings read {name} (site/settings.py:{line}) when imported: the artifact has no "
-                "such file; ship it with data-dirs"
+                "such file; list it in data-dirs"
             ) in review
         assert "read templates" not in review
 
