@@ -468,6 +468,11 @@ def secure(config):
     return config.HTTPS and not config.DEBUG
 
 
+def secure_site(context, current):
+    """True when the site is reached over HTTPS and DEBUG is off."""
+    return secure(context.config)
+
+
 def merge_redirect_exempt(context, current):
     patterns = [] if current is MISSING else list(current)
     return patterns if HEALTH_PATH_PATTERN in patterns else [*patterns, HEALTH_PATH_PATTERN]
@@ -654,7 +659,7 @@ SETTINGS = (
     Setting(
         "SECURE_SSL_REDIRECT",
         SETS,
-        lambda context, current: secure(context.config),
+        secure_site,
         "Plain HTTP is redirected when the site is reached over HTTPS (and DEBUG is off).",
         source="HTTPS, DEBUG",
     ),
@@ -667,14 +672,14 @@ SETTINGS = (
     Setting(
         "SESSION_COOKIE_SECURE",
         SETS,
-        lambda context, current: secure(context.config),
+        secure_site,
         "Cookies only over HTTPS when the site is reached over HTTPS.",
         source="HTTPS, DEBUG",
     ),
     Setting(
         "CSRF_COOKIE_SECURE",
         SETS,
-        lambda context, current: secure(context.config),
+        secure_site,
         "As SESSION_COOKIE_SECURE.",
         source="HTTPS, DEBUG",
     ),
