@@ -172,6 +172,7 @@ def request_in_background(url):
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_signal_stops_gracefully_finishing_requests_in_flight(servers, project_env, signum):
     server, base = start(servers, project_env)
+    time.sleep(WORKERS_SETTLE)  # see test_socket_activation: a starting worker loses the signal
     thread, result = request_in_background(f"{base}/slow/?s=2")
     server.wait_for_output("slow request started")
     server.send(signum)
@@ -197,6 +198,7 @@ def test_sighup_reloads_from_the_same_command_line(servers, project_env, tmp_pat
     wait_until(
         lambda: served_marker(base) == "second", 60, 0.3, "the reloaded master serving", server.process
     )
+    time.sleep(WORKERS_SETTLE)  # the reloaded workers, as after a first start
     assert server.stop() == 0
 
 
