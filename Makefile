@@ -12,7 +12,7 @@ DEMO_CONFIG := $(DEMO_DIR)/example.yml
 PYENV_PATHS := $(shell command -v pyenv >/dev/null 2>&1 && for v in $$(pyenv versions --bare | grep -E '^3\.1[0-3]\.[0-9]+$$'); do printf ':%s/bin' "$$(pyenv prefix $$v)"; done)
 export PATH := $(PATH)$(PYENV_PATHS)
 
-.PHONY: demo test test-unit test-artifact lint docs coverage pyz venv bench clean
+.PHONY: demo test test-unit test-artifact lint docs coverage pyz venv bench soak clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml example_project/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,11 @@ test-unit: venv
 
 test-artifact: pyz
 	ZIPSERVE_TEST_PYZ=$(CURDIR)/$(PYZ) $(BIN)/python -m pytest -m e2e $(PYTEST_ARGS)
+
+# Blue/green switches under load under a real systemd (root, ~10 minutes):
+# not part of `make test`; results in bench/results/soak.json.
+soak: pyz
+	$(BIN)/python bench/soak.py --pyz $(PYZ) $(SOAK_ARGS)
 
 # Benchmarks: not part of `make test`; results in bench/results, table in docs/.
 bench: pyz

@@ -7,6 +7,7 @@ No fixture leaves ``os.environ`` changed.
 """
 
 import os
+import shutil
 from pathlib import Path
 from unittest import mock
 
@@ -71,6 +72,18 @@ def example_pyz(tmp_path_factory):
         assert path.is_file(), f"ZIPSERVE_TEST_PYZ names a missing file: {path}"
         return path
     return build_artifact(REPO / "example_project", tmp_path_factory.mktemp("dist"))
+
+
+@pytest.fixture(scope="session")
+def example_pyz_next(tmp_path_factory):
+    """A different artifact: the example project as version 1.0.1."""
+    source = tmp_path_factory.mktemp("next") / "example_project"
+    shutil.copytree(
+        REPO / "example_project", source, ignore=shutil.ignore_patterns("dist", "static_collected")
+    )
+    for path in (source / "pyproject.toml", source / "example_project" / "__init__.py"):
+        path.write_text(path.read_text().replace("1.0.0", "1.0.1"))
+    return build_artifact(source, source.parent / "dist")
 
 
 @pytest.fixture(scope="session")

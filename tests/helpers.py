@@ -197,11 +197,23 @@ def project_command(*args):
     return [sys.executable, "-m", "tests.testproject", *args]
 
 
-def run_project(env, *args, cwd=REPO, timeout=90):
-    """Run the test project's entry point with ``args`` to its end; the
-    completed process, output captured as text."""
+#: Runs a command without the capabilities that let root read any file: the
+#: tests run as root, services and administrators do not.
+WITHOUT_FILE_PERMISSION_OVERRIDE = ("setpriv", "--bounding-set=-dac_override,-dac_read_search")
+
+
+def run_project(env, *args, cwd=REPO, timeout=90, prefix=()):
+    """Run the test project's entry point with ``args`` to its end (after
+    ``prefix``, e.g. WITHOUT_FILE_PERMISSION_OVERRIDE); the completed
+    process, output captured as text."""
     return subprocess.run(
-        project_command(*args), env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
+        [*prefix, *project_command(*args)],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 

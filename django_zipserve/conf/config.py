@@ -22,10 +22,10 @@ import reprlib
 import secrets
 from collections.abc import Iterator, Mapping, MutableMapping
 from pathlib import Path
-from typing import Any, ClassVar, Literal, cast
+from typing import Annotated, Any, ClassVar, Literal, cast
 
 from goodconf import Field, GoodConf
-from pydantic import PrivateAttr, SecretBytes, SecretStr, ValidationError
+from pydantic import PrivateAttr, SecretBytes, SecretStr, TypeAdapter, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 from typing_extensions import Self
 
@@ -293,6 +293,37 @@ class ZipserveConfig(GoodConf):
         if problems or instance is None:
             raise ConfigError(_unique(problems), name=cls.name)
         return instance
+
+    @classmethod
+    def public_values(cls, config_file: str | None = None, environ: Mapping[str, str] | None = None) -> dict:
+        """Every value that is not a secret, from the configuration file and
+        the environment, each validated on its own; secrets are neither
+        required nor read, so this works in an administrator's shell, where
+        the service's credentials are not. For commands that describe the
+        service (``systemd render``). Raises ConfigError for a bad value."""
+        environ = without_exported(os.environ if environ is None else environ)
+        public = {name: field for name, field in cls.model_fields.items() if not sources.is_secret(field)}
+        raw, path, problems = sources.collect(cls, environ, config_file, fields=public)
+        values = {}
+        for name, field in public.items():
+            if name not in raw:
+                values[name] = field.get_default(call_default_factory=True)
+                continue
+            try:
+                adapter: TypeAdapter[Any] = TypeAdapter(Annotated[field.annotation, field])  # type: ignore[arg-type]
+                values[name] = adapter.validate_python(raw[name].value)
+            except ValidationError as exc:
+                problems += [
+                    Problem(
+                        name,
+                        raw[name].where,
+                        f"{describe_expectation(error)}, got {_short_repr(raw[name].value)}",
+                    )
+                    for error in exc.errors(include_input=False, include_url=False)
+                ]
+        if problems:
+            raise ConfigError(_unique(problems), name=cls.name)
+        return values
 
     @classmethod
     def _validated(cls, values: dict, raw: dict, path: str | None, environ: Mapping[str, str]) -> Self:

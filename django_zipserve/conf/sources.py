@@ -52,6 +52,11 @@ def set_command_line_file(path):
     _command_line_file = os.path.abspath(path) if path else None
 
 
+def command_line_file():
+    """The file given with ``--config`` before the command name, or None."""
+    return _command_line_file
+
+
 def use_defaults_only(enabled=True):
     global _defaults_only
     _defaults_only = enabled
@@ -308,8 +313,9 @@ def places_for(config_cls, field_name, path):
     return [names[source.name] for source in sources_for(field) if source.name in names]
 
 
-def collect(config_cls, environ=None, config_file=None):
-    """Gather raw values for every field from every source.
+def collect(config_cls, environ=None, config_file=None, fields=None):
+    """Gather raw values for every field (or those of ``fields``, a mapping
+    of names to fields) from every source.
 
     Returns ``(values, file_path, problems)``: ``values`` maps a field name
     to a :class:`Sourced`; ``problems`` lists values that could not be read,
@@ -321,7 +327,7 @@ def collect(config_cls, environ=None, config_file=None):
     file_values, problems = _file_values(config_cls, path, why)
     context = _Context(config_cls, environ, file_values, problems)
     values = {}
-    for field_name, field in config_cls.model_fields.items():
+    for field_name, field in (config_cls.model_fields if fields is None else fields).items():
         for source in sources_for(field):
             found = source.reader(context, field_name, field) if source.reader else None
             if found is not None:
@@ -363,15 +369,19 @@ def _file_values(config_cls, path, why):
 
 
 def _read_credential(directory, field_name, problems):
+    # Read, not tested first: a directory this user may not search (an
+    # administrator's shell with the service's CREDENTIALS_DIRECTORY) fails
+    # the test itself.
     for candidate in (field_name.lower(), field_name):
+        where = f"credential {candidate} in $CREDENTIALS_DIRECTORY"
         path = Path(directory) / candidate
-        if path.is_file():
-            where = f"credential {candidate} in $CREDENTIALS_DIRECTORY"
-            try:
-                return Sourced(_strip_newline(path.read_text(encoding="utf-8")), where)
-            except (OSError, UnicodeDecodeError) as exc:
-                problems.append(Problem(field_name, where, f"cannot be read: {_reason(exc)}"))
-                return None
+        try:
+            return Sourced(_strip_newline(path.read_text(encoding="utf-8")), where)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(Problem(field_name, where, f"{path} cannot be read by this user: {_reason(exc)}"))
+            return None
     return None
 
 

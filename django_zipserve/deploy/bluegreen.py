@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 from ..conf.django_settings import HEALTH_PATH
 from ..errors import ZipserveError
-from .systemd import COLOURS
+from .systemd import COLOURS, release_step_unit
 
 #: How long the new colour has to answer its health check, in seconds.
 HEALTH_TIMEOUT = 30.0
@@ -167,6 +167,48 @@ def switch(manager, health_url=None, health_timeout=HEALTH_TIMEOUT):
         manager.stop(colour)
     manager.persist(new, old)
     return SwitchResult(old or "-", new, time.monotonic() - started)
+
+
+class ReleaseStepFailed(ZipserveError):
+    """A step run for a new release before it became current failed."""
+
+    def __init__(self, message, commands=(), journal=""):
+        self.commands = list(commands)
+        self.journal = journal
+        super().__init__(message)
+
+    def report(self):
+        return "\n".join(
+            [
+                *(f"$ {command}" for command in self.commands),
+                *(f"  {line}" for line in self.journal.splitlines()),
+                f"deploy stopped, current and the live colour are unchanged: {self}",
+            ]
+        )
+
+
+def run_release_steps(name, release_id, steps, command=("systemctl",)):
+    """Start each step's oneshot unit for ``release_id`` (``NAME-migrate@ID``),
+    in order, and wait for it; the first that fails stops the deploy with
+    the end of its journal. Returns the commands run."""
+    manager = Systemctl(name, command)
+    for step in steps:
+        unit = release_step_unit(name, step, release_id)
+        try:
+            manager.run("start", unit)
+        except SwitchFailed:
+            journal = subprocess.run(
+                ["journalctl", "--no-pager", "-o", "cat", "-n", "12", "-u", unit],
+                capture_output=True,
+                text=True,
+                check=False,
+            ).stdout
+            raise ReleaseStepFailed(
+                f"the {step.description} of release {release_id} failed (journalctl -u {unit})",
+                manager.log,
+                journal,
+            ) from None
+    return list(manager.log)
 
 
 def switch_services(name, health_url=None, command=("systemctl",)):

@@ -85,13 +85,17 @@ class ReleaseStore:
         """The path the services run: whatever ``current`` points to."""
         return self.current_link / f"{self.name}.pyz"
 
-    def deploy(self, artifact, record, keep):
+    def deploy(self, artifact, record, keep, before_activating=None):
         """Install an artifact, make it current and keep the ``keep`` newest
-        releases. ``record`` is its build record (None: not an artifact)."""
+        releases. ``record`` is its build record (None: not an artifact).
+        ``before_activating(release_id)`` runs between installing and
+        activating; when it raises, ``current`` does not move."""
         if record is None:
             raise ReleaseError(f"{artifact} is not an artifact built by django-zipserve (no build record)")
         try:
             release_id = self.install(artifact, record)
+            if before_activating is not None:
+                before_activating(release_id)
             previous = self.activate(release_id)
             return Deployed(release_id, previous, self.prune(keep))
         except OSError as exc:  # e.g. the release folder is not writable
@@ -162,11 +166,14 @@ class ReleaseStore:
                 return release_id
         return None
 
-    def rollback(self):
-        """Make the previous release current again; return its id."""
+    def rollback(self, before_activating=None):
+        """Make the previous release current again; return its id.
+        ``before_activating(release_id)`` as for :meth:`deploy`."""
         previous = self.previous_id()
         if previous is None:
             raise ReleaseError("there is no previous release to roll back to")
+        if before_activating is not None:
+            before_activating(previous)
         try:
             self.activate(previous)
         except OSError as exc:

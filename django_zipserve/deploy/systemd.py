@@ -104,7 +104,7 @@ HARDENING = (
         "yes",
         "a user allocated for the service and gone when it stops; implies "
         "ProtectSystem=strict, ProtectHome=read-only, PrivateTmp, RemoveIPC",
-        1.4,
+        1.1,  # User= still names an unprivileged user
         "a fixed user is needed, e.g. for PostgreSQL peer authentication (add User=)",
     ),
     Directive(
@@ -227,6 +227,10 @@ class UnitOptions:
     def artifact(self):
         return str(ReleaseStore(self.root, self.name).current_artifact)
 
+    @property
+    def release_folder(self):
+        return str(ReleaseStore(self.root, self.name).releases)
+
     def renders(self, directive):
         return directive.relaxation is None or directive.relaxation.name not in self.relaxed
 
@@ -265,6 +269,7 @@ def render_service(options):
     return "\n".join(
         [
             *service_lines(options),
+            *identity_lines(options),
             *credential_lines(options),
             *sandbox_lines(options),
             "",
@@ -273,6 +278,70 @@ def render_service(options):
             "",
         ]
     )
+
+
+def render_release_step(options, step):
+    """A oneshot template run by ``deploy`` for release ``%i`` before
+    ``current`` moves to it, as the service's own user, in its sandbox,
+    with its credentials and directories."""
+    config = f" --config {options.config_file}" if options.config_file and step.needs_configuration else ""
+    artifact = f"{options.release_folder}/%i/{options.name}.pyz"
+    return "\n".join(
+        [
+            "[Unit]",
+            f"Description={options.name}: {step.description} of release %i",
+            "After=network-online.target",
+            "Wants=network-online.target",
+            "",
+            "[Service]",
+            "Type=oneshot",
+            f"ExecStart={options.python} -I {artifact}{config} {step.command}",
+            f"TimeoutStartSec={step.timeout}",
+            "",
+            *identity_lines(options),
+            *(credential_lines(options) if step.needs_configuration else []),
+            *sandbox_lines(options),
+            "",
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class ReleaseStep:
+    """Something ``deploy`` runs for a new release before switching to it."""
+
+    name: str  # the unit is NAME-<name>@RELEASE.service
+    description: str
+    command: str
+    needs_configuration: bool
+    timeout: str
+    #: Run only when asked for (``deploy --migrate``).
+    migrates: bool = False
+
+
+#: In the order ``deploy`` runs them.
+RELEASE_STEPS = (
+    ReleaseStep(
+        "prepare",
+        "extraction",
+        "zipapp extract",
+        needs_configuration=False,
+        timeout="10min",
+    ),
+    ReleaseStep(
+        "migrate",
+        "database migrations",
+        "migrate --noinput",
+        needs_configuration=True,
+        # A migration of a big table can take long; a deploy waits for it.
+        timeout="1h",
+        migrates=True,
+    ),
+)
+
+
+def release_step_unit(name, step, release_id=""):
+    return f"{name}-{step.name}@{release_id}.service"
 
 
 def service_lines(options):
@@ -292,20 +361,33 @@ def service_lines(options):
         f"ExecStart={options.python} -I {options.artifact}{config} {options.server}",
         f"ExecStartPre={options.python} -I {options.artifact}{config} zipapp prune --keep 2",
         "ExecReload=/bin/kill -HUP $MAINPID",
+        "# SIGTERM to the server's master only: it lets each worker finish its",
+        "# request. systemd's default sends it to every process of the unit at",
+        "# once, and a uWSGI worker that gets it exits mid-request.",
+        "KillMode=mixed",
         "KillSignal=SIGTERM",
         f"TimeoutStopSec={options.timeout + 15}",
         "TimeoutStartSec=120",
         "Restart=on-failure",
         "RestartSec=2",
+        "# The health view names the colour, so the switch knows who answered.",
+        f"Environment={INSTANCE_VARIABLE}=%i",
         "",
+    ]
+
+
+def identity_lines(options):
+    return [
+        "# One dynamic user for every unit of this site, so that all of them own",
+        "# its cache and state directories.",
+        "DynamicUser=yes",
+        f"User={options.name}",
         "# The artifact extracts itself into the cache directory once per release;",
-        "# state (the default SQLite database) lives in the state directory.",
+        "# state (the default SQLite database, uploads) lives in the state directory.",
         f"CacheDirectory={options.name}",
         f"Environment=SHIV_ROOT=%C/{options.name}",
         f"StateDirectory={options.name}",
         f"RuntimeDirectory={options.name}-%i",
-        "# The health view names the colour, so the switch knows who answered.",
-        f"Environment={INSTANCE_VARIABLE}=%i",
         "",
     ]
 
@@ -325,8 +407,16 @@ def sandbox_lines(options):
     return [
         "",
         "# Sandbox (see `systemd-analyze security`).",
-        *(f"{directive.name}={directive.value}" for directive in HARDENING if options.renders(directive)),
+        *(
+            f"{directive.name}={directive.value}"
+            for directive in HARDENING
+            if options.renders(directive) and directive.name not in IDENTITY
+        ),
     ]
+
+
+#: Hardening directives rendered with the identity (identity_lines).
+IDENTITY = ("DynamicUser",)
 
 
 def credentials_for(config_cls, required=("SECRET_KEY",), extra=()):

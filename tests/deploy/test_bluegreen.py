@@ -13,14 +13,12 @@ with systemctl.
 import contextlib
 import http.server
 import json
-import shutil
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 
 import pytest
 
@@ -31,13 +29,12 @@ from tests.helpers import (
     REPO,
     TEST_SECRET_KEY,
     activated,
-    build_artifact,
     clean_environ,
     http_get,
     run_project,
     socket_holder,
-    wait_until,
 )
+from tests.load import Load
 
 ARTIFACTS = REPO / "tests" / "artifacts"
 
@@ -93,66 +90,6 @@ class SocketHolder:
 
     def close(self):
         self.sock.close()
-
-
-class Load:
-    """Steady, bounded load: ``threads`` clients, one request each per
-    ``interval``, new connection each time, until stopped or ``limit`` s."""
-
-    def __init__(self, url, threads=4, interval=0.05, limit=240):
-        self.url = url
-        self.results = []  # (time, version or None, error or None)
-        self.stop_event = threading.Event()
-        self.limit = limit
-        self.threads = [threading.Thread(target=self.client, args=(interval,)) for _ in range(threads)]
-        self.lock = threading.Lock()
-
-    def client(self, interval):
-        started = time.monotonic()
-        while not self.stop_event.is_set() and time.monotonic() - started < self.limit:
-            moment = time.monotonic()
-            try:
-                with urllib.request.urlopen(self.url, timeout=30) as response:
-                    body = json.loads(response.read())
-                    outcome = (moment, body["version"], None if response.status == 200 else response.status)
-            except Exception as exc:  # noqa: BLE001 - every kind of failure counts
-                outcome = (moment, None, repr(exc))
-            with self.lock:
-                self.results.append(outcome)
-            time.sleep(max(0.0, interval - (time.monotonic() - moment)))
-
-    def __enter__(self):
-        for thread in self.threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc_info):
-        self.stop_event.set()
-        for thread in self.threads:
-            thread.join(timeout=60)
-
-    def failures(self):
-        return [result for result in self.results if result[2] is not None]
-
-    def versions_after(self, moment):
-        return {version for at, version, error in self.results if at > moment and error is None}
-
-    def serve(self, count):
-        """Wait until ``count`` more requests have been answered (or failed)."""
-        target = len(self.results) + count
-        wait_until(lambda: len(self.results) >= target, timeout=120, message=f"{count} more requests")
-
-
-@pytest.fixture(scope="session")
-def example_pyz_next(tmp_path_factory):
-    """A different artifact: the example project as version 1.0.1."""
-    source = tmp_path_factory.mktemp("next") / "example_project"
-    shutil.copytree(
-        REPO / "example_project", source, ignore=shutil.ignore_patterns("dist", "static_collected")
-    )
-    for path in (source / "pyproject.toml", source / "example_project" / "__init__.py"):
-        path.write_text(path.read_text().replace("1.0.0", "1.0.1"))
-    return build_artifact(source, source.parent / "dist")
 
 
 def record_of(pyz):
@@ -368,7 +305,7 @@ def test_rollback_switch_that_fails_reports_the_commands_and_keeps_the_live_colo
     systemctl.write_text(
         "#!/bin/sh\n"
         'case "$*" in "is-active --quiet example@blue.service") exit 0;; "is-active"*) exit 3;; esac\n'
-        'case "$*" in "start"*) echo "Job for $2 failed." >&2; exit 1;; esac\n'
+        'case "$*" in "start example@"*) echo "Job for $2 failed." >&2; exit 1;; esac\n'
     )
     systemctl.chmod(0o755)
     store = ReleaseStore(tmp_path / "srv", "example")

@@ -27,9 +27,18 @@ def render(tmp_path, project_env, *args, name="myapp"):
     return output
 
 
+def unit_instances(name="myapp"):
+    """Every rendered unit, templates as an instance."""
+    return [
+        f"{name}.socket",
+        f"{name}@blue.service",
+        *(systemd.release_step_unit(name, step, "1.0.0-0123456789abcdef") for step in systemd.RELEASE_STEPS),
+    ]
+
+
 def verify(output, name="myapp"):
     return subprocess.run(
-        ["systemd-analyze", "verify", f"{name}.socket", f"{name}@blue.service"],
+        ["systemd-analyze", "verify", *unit_instances(name)],
         cwd=output,
         capture_output=True,
         text=True,
@@ -38,9 +47,9 @@ def verify(output, name="myapp"):
     )
 
 
-def exposure(output, name="myapp"):
+def exposure(output, name="myapp", unit=None):
     result = subprocess.run(
-        ["systemd-analyze", "security", "--offline=true", f"{name}@blue.service"],
+        ["systemd-analyze", "security", "--offline=true", unit or f"{name}@blue.service"],
         cwd=output,
         capture_output=True,
         text=True,
@@ -178,7 +187,64 @@ def test_systemd_analyze_verify_prints_nothing(tmp_path, project_env, server, sy
 
 
 def test_exposure_score_is_at_most_1_5(tmp_path, project_env, systemd_analyze):
-    assert exposure(render(tmp_path, project_env)) <= 1.5
+    output = render(tmp_path, project_env)
+    scores = {unit: exposure(output, unit=unit) for unit in unit_instances()[1:]}
+    assert all(score <= 1.5 for score in scores.values()), scores
+
+
+def test_release_steps_run_the_release_as_the_service_would(tmp_path, project_env):
+    """``deploy`` starts NAME-prepare@RELEASE and NAME-migrate@RELEASE before
+    ``current`` moves: the new release's artifact, the service's user,
+    directories and sandbox; migrate also its configuration and credentials."""
+    output = render(tmp_path, project_env, "--python", sys.executable, "--root", "/opt/myapp")
+    service = (output / "myapp@.service").read_text()
+    prepare = (output / "myapp-prepare@.service").read_text()
+    migrate = (output / "myapp-migrate@.service").read_text()
+    release = f"{sys.executable} -I /opt/myapp/releases/%i/myapp.pyz"
+    assert f"\nExecStart={release} zipapp extract\n" in prepare
+    assert f"\nExecStart={release} --config /etc/myapp/config.yml migrate --noinput\n" in migrate
+    for unit in (prepare, migrate):
+        assert "\nType=oneshot\n" in unit
+        for line in ("DynamicUser=yes", "User=myapp", "CacheDirectory=myapp", "StateDirectory=myapp"):
+            assert f"\n{line}\n" in unit and f"\n{line}\n" in service, line
+        for directive in systemd.HARDENING:
+            assert f"\n{directive.name}={directive.value}\n" in unit, directive.name
+    assert "LoadCredential=secret_key:" in migrate and "LoadCredential" not in prepare
+
+
+def test_listen_address_and_timeout_come_from_the_config_file_without_secrets(tmp_path, project_env):
+    """As the deployment guide has it: the file holds no secret, the
+    administrator's shell has none either, and the units still listen on
+    the file's BIND."""
+    config = tmp_path / "config.yml"
+    config.write_text("BIND: 127.0.0.1:18123\nTIMEOUT: 50\nHTTPS: false\n")
+    env = {key: value for key, value in project_env.items() if key != "SECRET_KEY"}
+    output = render(tmp_path, env, "--config", str(config))
+    assert "\nListenStream=127.0.0.1:18123\n" in (output / "myapp.socket").read_text()
+    service = (output / "myapp@.service").read_text()
+    assert "\nTimeoutStopSec=65\n" in service
+    assert f" --config {config} pyuwsgi\n" in service
+
+
+def test_a_bad_value_in_the_config_file_is_reported_before_rendering(tmp_path, project_env):
+    config = tmp_path / "config.yml"
+    config.write_text("BIND: 127.0.0.1:18123\nTIMEOUT: soon\n")
+    result = run_project(
+        project_env, "systemd", "render", "--output", str(tmp_path / "units"), "--config", str(config)
+    )
+    assert result.returncode == 2, result.stderr
+    assert f"TIMEOUT (file {config}): expected a whole number, got 'soon'" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "units").exists()
+
+
+def test_a_config_file_given_that_does_not_exist_is_refused(tmp_path, project_env):
+    missing = tmp_path / "nope.yml"
+    result = run_project(
+        project_env, "systemd", "render", "--output", str(tmp_path / "units"), "--config", str(missing)
+    )
+    assert result.returncode != 0
+    assert f"--config {missing}: file not found (the service would read it)" in result.stderr
+    assert not (tmp_path / "units").exists()
 
 
 def test_each_relaxation_flag_leaves_out_its_directive_only(tmp_path, project_env):

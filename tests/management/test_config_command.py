@@ -2,13 +2,12 @@
 through the test project's real entry point in a child process."""
 
 import json
-import os
 
 import pytest
 from ruamel.yaml import YAML
 
 from django_zipserve.conf import ZipserveConfig
-from tests.helpers import run_project
+from tests.helpers import WITHOUT_FILE_PERMISSION_OVERRIDE, run_project
 
 SECRET = "s3cret-must-not-leak-key-e2e-91f0c3d7"
 TOKEN = "s3cret-must-not-leak-token-e2e-55ab21"
@@ -168,12 +167,14 @@ def test_bad_configuration_stops_with_status_2(env, tmp_path, case):
     assert result.stdout == ""
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
 def test_unreadable_config_file_stops_with_status_2(env, tmp_path):
     path = tmp_path / "site.yaml"
     path.write_text(f"SECRET_KEY: {FILE_SECRET}\n")
     path.chmod(0)
-    assert_clean_failure(run(env, "--config", str(path), "config", "check"), [str(path), "permission denied"])
+    result = run_project(
+        env, "--config", str(path), "config", "check", prefix=WITHOUT_FILE_PERMISSION_OVERRIDE
+    )
+    assert_clean_failure(result, [str(path), "permission denied"])
 
 
 def test_bad_configuration_stops_any_command(env):

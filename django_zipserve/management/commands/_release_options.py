@@ -1,7 +1,7 @@
 """Options shared by the deploy, rollback, releases and systemd commands."""
 
 from django_zipserve.conf import setting
-from django_zipserve.deploy import bluegreen
+from django_zipserve.deploy import bluegreen, systemd
 from django_zipserve.deploy.releases import SITES_FOLDER, ReleaseStore
 
 
@@ -38,3 +38,19 @@ def switch_if_asked(command, options):
     if options["switch"]:
         for line in bluegreen.switch_services(release_name(options), options["health_url"]).report():
             command.stdout.write(line)
+
+
+def release_steps(command, options, migrate):
+    """What runs for a release before ``current`` moves to it, as a
+    ``before_activating`` callable (None: nothing): with --switch or
+    ``migrate``, its extraction, so that the switch starts a warm release;
+    with ``migrate``, its migrations."""
+    if not (options["switch"] or migrate):
+        return None
+    steps = [step for step in systemd.RELEASE_STEPS if migrate or not step.migrates]
+
+    def run(release_id):
+        for line in bluegreen.run_release_steps(release_name(options), release_id, steps):
+            command.stdout.write(f"$ {line}")
+
+    return run

@@ -5,7 +5,13 @@ from django_zipserve.deploy.releases import read_record
 from django_zipserve.management.base import ZipserveCommand
 from django_zipserve.zipapp import artifact
 
-from ._release_options import add_release_options, add_switch_options, release_store, switch_if_asked
+from ._release_options import (
+    add_release_options,
+    add_switch_options,
+    release_steps,
+    release_store,
+    switch_if_asked,
+)
 
 
 class Command(ZipserveCommand):
@@ -20,12 +26,20 @@ class Command(ZipserveCommand):
         parser.add_argument("artifact", nargs="?", help="the .pyz to deploy (default: this one)")
         add_release_options(parser)
         parser.add_argument("--keep", type=int, default=5, help="releases to keep (default: 5)")
+        parser.add_argument(
+            "--migrate",
+            action="store_true",
+            help="before current moves, run the new release's migrations as the service would "
+            "(NAME-migrate@RELEASE: its user, sandbox, configuration and credentials); a failure "
+            "stops the deploy",
+        )
         add_switch_options(parser)
 
     def handle(self, *args, **options):
         path = Path(options["artifact"] or sys.argv[0]).resolve()
         record = artifact.build_record() if options["artifact"] is None else read_record(path)
-        deployed = release_store(options).deploy(path, record, options["keep"])
+        steps = release_steps(self, options, migrate=options["migrate"])
+        deployed = release_store(options).deploy(path, record, options["keep"], before_activating=steps)
         self.stdout.write(f"current -> releases/{deployed.release_id} (was {deployed.previous or 'nothing'})")
         for removed in deployed.removed:
             self.stdout.write(f"removed old release {removed}")

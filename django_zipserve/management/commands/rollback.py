@@ -1,6 +1,12 @@
 from django_zipserve.management.base import ZipserveCommand
 
-from ._release_options import add_release_options, add_switch_options, release_store, switch_if_asked
+from ._release_options import (
+    add_release_options,
+    add_switch_options,
+    release_steps,
+    release_store,
+    switch_if_asked,
+)
 
 
 class Command(ZipserveCommand):
@@ -14,6 +20,6 @@ class Command(ZipserveCommand):
     def handle(self, *args, **options):
         store = release_store(options)
         current = store.current_id()
-        previous = store.rollback()
+        previous = store.rollback(before_activating=release_steps(self, options, migrate=False))
         self.stdout.write(f"current -> releases/{previous} (was {current})")
         switch_if_asked(self, options)

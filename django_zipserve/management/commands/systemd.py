@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import CommandError
 
-from django_zipserve.conf import ZipserveConfig, setting
+from django_zipserve.conf import ZipserveConfig, setting, sources
 from django_zipserve.deploy import systemd
 from django_zipserve.management.base import ZipserveCommand
 from django_zipserve.zipapp import artifact
@@ -14,8 +14,11 @@ from ._release_options import add_release_options, release_name
 class Command(ZipserveCommand):
     help = (
         "Render systemd units for this artifact: NAME.socket, which holds the "
-        "listening socket, and NAME@.service, a sandboxed template whose @blue and "
-        "@green instances share it (see the deployment guide)."
+        "listening socket (on BIND of the configuration file, read without its secrets); "
+        "NAME@.service, a sandboxed template whose @blue and @green instances share it; "
+        "NAME-prepare@.service and NAME-migrate@.service, which deploy runs for a new "
+        "release before it becomes current, with the same user and sandbox (see the "
+        "deployment guide)."
     )
     runs_without_configuration = frozenset({"render"})  # units are written before the secrets exist
 
@@ -63,14 +66,17 @@ class Command(ZipserveCommand):
         ]
         if unknown:
             raise CommandError(f"--credential {', '.join(unknown)}: not a setting of this project")
+        config_file = options["config_file"] or sources.command_line_file() or f"/etc/{name}/config.yml"
+        python = systemd.choose_interpreter(options["python"], built_for())
+        values = self.service_values(config, config_file, explicit=bool(options["config_file"]))
         unit = systemd.UnitOptions(
             name=name,
-            listen=options["listen"] or setting("BIND"),
-            timeout=setting("TIMEOUT"),
+            listen=options["listen"] or values["BIND"],
+            timeout=values["TIMEOUT"],
             server=options["server"],
-            python=systemd.choose_interpreter(options["python"], built_for()),
+            python=python,
             root=options["root"],
-            config_file=options["config_file"] or f"/etc/{name}/config.yml",
+            config_file=config_file,
             credentials=systemd.credentials_for(type(config), extra=options["credential"]) if config else (),
             relaxed=frozenset(
                 directive.relaxation.name
@@ -80,12 +86,34 @@ class Command(ZipserveCommand):
         )
         output = Path(options["output"])
         output.mkdir(parents=True, exist_ok=True)
-        for filename, text in (
+        units = [
             (f"{name}.socket", systemd.render_socket(unit)),
             (f"{name}@.service", systemd.render_service(unit)),
-        ):
+            *(
+                (systemd.release_step_unit(name, step), systemd.render_release_step(unit, step))
+                for step in systemd.RELEASE_STEPS
+            ),
+        ]
+        for filename, text in units:
             (output / filename).write_text(text, encoding="utf-8")
             self.stdout.write(f"wrote {output / filename}")
+
+    def service_values(self, config, config_file, explicit):
+        """BIND and TIMEOUT as the service will read them: from its
+        configuration file and this environment, without its secrets
+        (credentials, which only the service can read)."""
+        if config is None:  # the project does not use ZipserveConfig
+            return {"BIND": setting("BIND"), "TIMEOUT": setting("TIMEOUT")}
+        if Path(config_file).is_file():
+            return type(config).public_values(config_file)
+        if explicit:
+            raise CommandError(f"--config {config_file}: file not found (the service would read it)")
+        values = type(config).public_values()
+        self.stderr.write(
+            f"note: no {config_file} yet: the units listen on {values['BIND']} (BIND from this "
+            "environment or the default); write the file first to have it read from there"
+        )
+        return values
 
 
 def built_for():
