@@ -26,6 +26,7 @@ from .conf.django_settings import (
     WHITENOISE_MIDDLEWARE,
     is_sqlite_file,
 )
+from .media import media_prefix, served_storage
 
 #: Where the writable paths go, for the hints.
 STATE_DIR_HINT = (
@@ -126,6 +127,26 @@ CHECKS = (
         "site.3f2a1c9e8d7b.css as well), remove WHITENOISE_MAX_AGE or raise it to a day or more, and "
         "leave STORAGES['staticfiles'] to config.apply().",
         deploy=True,
+    ),
+    Check(
+        "zipserve.E007",
+        checks.Error,
+        "Private files would be served as uploads: the state directory, an SQLite database, a file-based "
+        "cache, file sessions, a log file or `FILE_UPLOAD_TEMP_DIR` lies inside the directory of the "
+        "default file storage (`MEDIA_ROOT`), all of which `MediaMiddleware` serves to anyone at "
+        "`MEDIA_URL` (the database of a `MEDIA_ROOT` set to the state directory is one download away).",
+        "Leave MEDIA_ROOT to config.apply() (STATE_DIR/media), or move the other paths out of it.",
+    ),
+    Check(
+        "zipserve.W004",
+        checks.Warning,
+        "Uploads and static files overlap: `MEDIA_URL` is `STATIC_URL` or inside it, or `MEDIA_ROOT` and "
+        "`STATIC_ROOT` are one directory or one lies inside the other. WhiteNoise answers first, so a "
+        "static file hides an upload of the same path, uploads found in `STATIC_ROOT` are served as "
+        "static files (inline, without the safety headers of uploads, so an uploaded HTML page runs on "
+        "the site's origin), and a cache rule for static URLs (immutable, for ten years) catches uploads.",
+        "Give uploads a URL and a directory of their own: leave MEDIA_URL (media/) and MEDIA_ROOT "
+        "(STATE_DIR/media) to config.apply().",
     ),
 )
 
@@ -305,3 +326,53 @@ def check_health_url(app_configs, **kwargs):
     if reached is None:
         return []
     return [BY_ID["zipserve.E006"].message(f"GET {path} reaches {reached}, not the health view.")]
+
+
+def private_paths_in_media(storage):
+    """``(setting, path)`` for each writable path, other than the uploads'
+    own directory, that lies inside the directory uploads are served from."""
+    return [
+        (setting, path)
+        for setting, path in writable_paths()
+        if setting != "MEDIA_ROOT"
+        and not paths.is_relative(path)
+        and paths.containing(path, [storage.location]) is not None
+    ]
+
+
+@checks.register("zipserve")
+def check_private_files_in_media(app_configs, **kwargs):
+    storage = served_storage()
+    if storage is None:
+        return []  # uploads are not served from this host's file system
+    return [
+        BY_ID["zipserve.E007"].message(
+            f"{setting} is {path}, inside {storage.location}, which is served at {media_prefix(storage)}."
+        )
+        for setting, path in private_paths_in_media(storage)
+    ]
+
+
+def media_static_overlaps(storage):
+    """What of uploads and static files overlaps, one sentence each."""
+    problems = []
+    media_url, static_url = media_prefix(storage), static_prefix()
+    if static_url != "/" and media_url.startswith(static_url):
+        problems.append(f"MEDIA_URL ({media_url}) is STATIC_URL ({static_url}) or inside it.")
+    static_root = settings.STATIC_ROOT
+    if static_root and (
+        paths.containing(storage.location, [static_root]) or paths.containing(static_root, [storage.location])
+    ):
+        problems.append(
+            f"MEDIA_ROOT ({storage.location}) and STATIC_ROOT ({static_root}) are one directory or one "
+            "lies inside the other."
+        )
+    return problems
+
+
+@checks.register("zipserve")
+def check_media_static_overlap(app_configs, **kwargs):
+    storage = served_storage()
+    if storage is None:
+        return []
+    return [BY_ID["zipserve.W004"].message(problem) for problem in media_static_overlaps(storage)]

@@ -15,6 +15,7 @@ file                   declared in
 ``checks.md``          ``django_zipserve.checks.CHECKS``
 ``systemd.md``         ``django_zipserve.deploy.systemd.HARDENING``
 ``build.md``           ``django_zipserve.zipapp.settings.BUILD_SETTINGS``
+``processes.md``       ``django_zipserve.processes.KEYS``
 =====================  ===========================================================
 
 Usage (``make docs`` writes, ``make test`` checks)::
@@ -221,6 +222,29 @@ def build():
     ), "BUILD_SETTINGS in django_zipserve/zipapp/settings.py"
 
 
+def processes():
+    from django_zipserve import processes as declaration
+
+    return (
+        "# Processes: `ZIPSERVE_PROCESSES`\n\n"
+        + "Each entry of the `ZIPSERVE_PROCESSES` setting declares a process the site runs besides its web "
+        "server: `run NAME` runs it from the artifact with the site's configuration and logging, `systemd "
+        "render` writes `NAME-PROCESS.service` for it (and `NAME-PROCESS.timer` for a job with a "
+        "`schedule`) with the web units' user, sandbox and credentials, and `deploy --switch` and "
+        "`rollback --switch` restart the running ones on the new release after the web switch; a job's "
+        "timer runs whatever release is current.\n\n"
+        "```python\n"
+        "ZIPSERVE_PROCESSES = {\n"
+        '    "worker": {"command": ["db_worker"], "stop_timeout": 60},\n'
+        '    "clearsessions": {"command": ["clearsessions"], "schedule": "daily"},\n'
+        "}\n"
+        "```\n\n"
+        "A process name is lower-case letters, digits and dashes (it is part of unit names); "
+        f"{', '.join(sorted(declaration.RESERVED))} are taken by the web units.\n\n"
+        + declaration.keys_markdown()
+    ), "KEYS in django_zipserve/processes.py"
+
+
 PAGES = {
     "configuration.md": configuration,
     "settings.md": settings_contract,
@@ -228,6 +252,7 @@ PAGES = {
     "checks.md": checks,
     "systemd.md": systemd,
     "build.md": build,
+    "processes.md": processes,
 }
 
 

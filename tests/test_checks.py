@@ -192,3 +192,54 @@ def test_a_health_url_behind_a_catch_all_is_e006(django_project):
     assert ids(messages) == ["zipserve.E006"]
     assert messages[0].msg == "GET /-/health/ reaches tests.testproject.views.page, not the health view."
     assert 'include("django_zipserve.urls")) first in urlpatterns' in messages[0].hint
+
+
+def test_private_files_inside_the_served_media_root_are_e007(django_project, tmp_path):
+    assert checks.check_private_files_in_media(None) == []
+    state = django_project.ZIPSERVE_STATE_DIR
+    # MEDIA_ROOT set to the state directory: the database is one download away.
+    with override_settings(MEDIA_ROOT=str(state)):
+        messages = checks.check_private_files_in_media(None)
+    assert ids(messages) == ["zipserve.E007"] * 2
+    assert messages[0].msg == f"ZIPSERVE_STATE_DIR is {state}, inside {state}, which is served at /media/."
+    assert messages[1].msg.startswith(f"DATABASES['default']['NAME'] is {state / 'db.sqlite3'}, inside")
+    with override_settings(
+        FILE_UPLOAD_TEMP_DIR=str(tmp_path / "media" / "tmp"), MEDIA_ROOT=str(tmp_path / "media")
+    ):
+        assert ids(checks.check_private_files_in_media(None)) == ["zipserve.E007"]
+    # Not served from here: nothing to fear.
+    remote = {"default": {"BACKEND": "django.core.files.storage.InMemoryStorage"}}
+    with override_settings(MEDIA_ROOT=str(state), STORAGES={**django_project.STORAGES, **remote}):
+        assert checks.check_private_files_in_media(None) == []
+
+
+@pytest.mark.parametrize(
+    "overrides, problem",
+    [
+        ({"MEDIA_URL": "/static/"}, "MEDIA_URL (/static/) is STATIC_URL (/static/) or inside it."),
+        (
+            {"MEDIA_URL": "/static/uploads/"},
+            "MEDIA_URL (/static/uploads/) is STATIC_URL (/static/) or inside it.",
+        ),
+        (
+            {"STATIC_ROOT": "{state}"},
+            "MEDIA_ROOT ({state}/media) and STATIC_ROOT ({state}) are one directory",
+        ),
+        ({"STATIC_ROOT": "{state}/media"}, "MEDIA_ROOT ({state}/media) and STATIC_ROOT ({state}/media) are"),
+        ({"STATIC_ROOT": "{state}/media/static"}, "MEDIA_ROOT ({state}/media) and STATIC_ROOT"),
+    ],
+    ids=["same-url", "url-inside", "root-inside-static", "same-root", "static-inside-media"],
+)
+def test_uploads_overlapping_static_files_are_w004(django_project, overrides, problem):
+    assert checks.check_media_static_overlap(None) == []
+    state = str(django_project.ZIPSERVE_STATE_DIR)
+    with override_settings(**{name: value.format(state=state) for name, value in overrides.items()}):
+        messages = checks.check_media_static_overlap(None)
+    assert ids(messages) == ["zipserve.W004"]
+    assert messages[0].msg.startswith(problem.format(state=state))
+
+
+def test_separate_uploads_and_static_files_are_fine(django_project, tmp_path):
+    separate = {"MEDIA_URL": "/staticky/", "STATIC_ROOT": str(tmp_path / "static"), "STATIC_URL": "/static/"}
+    with override_settings(**separate):
+        assert checks.check_media_static_overlap(None) == []

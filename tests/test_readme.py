@@ -13,7 +13,7 @@ sys.path.insert(0, str(REPO / "docs"))
 import reference  # noqa: E402  (docs/reference.py, the generator)
 
 README = (REPO / "README.rst").read_text()
-GUIDES = ["README.rst", "docs/servers.rst", "docs/deployment.rst", "docs/benchmarks.rst"]
+GUIDES = ["README.rst", "docs/servers.rst", "docs/deployment.rst", "docs/benchmarks.rst", "docs/media.rst"]
 
 
 def test_quickstart_has_the_two_commands():

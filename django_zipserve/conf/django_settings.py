@@ -17,8 +17,8 @@ policies:
 Everything a deployment varies (debug, secret key, hosts, database, HTTPS)
 comes from the configuration; everything that must be right in every
 deployment (WhiteNoise's place, hashed static files, logs on standard
-error, uploads that survive a release) is settled here, so that no project
-has to get it right by hand.
+error, uploads that survive a release and are served safely) is settled
+here, so that no project has to get it right by hand.
 """
 
 import copy
@@ -36,6 +36,7 @@ import dj_database_url
 from . import paths
 
 WHITENOISE_MIDDLEWARE = "whitenoise.middleware.WhiteNoiseMiddleware"
+MEDIA_MIDDLEWARE = "django_zipserve.media.MediaMiddleware"
 SECURITY_MIDDLEWARE = "django.middleware.security.SecurityMiddleware"
 STATIC_STORAGE = "django_zipserve.storage.ZipserveStaticFilesStorage"
 FILE_SYSTEM_STORAGE = "django.core.files.storage.FileSystemStorage"
@@ -409,6 +410,17 @@ def with_whitenoise(middleware):
     return middleware
 
 
+def with_media_middleware(middleware):
+    """MediaMiddleware goes right after WhiteNoise (at the top without it):
+    uploads are answered before sessions, authentication, CSRF and URL
+    resolution, so no catch-all URL pattern shadows them, and after
+    SecurityMiddleware, whose redirect and headers cover them."""
+    middleware = [entry for entry in middleware if entry != MEDIA_MIDDLEWARE]
+    position = middleware.index(WHITENOISE_MIDDLEWARE) + 1 if WHITENOISE_MIDDLEWARE in middleware else 0
+    middleware.insert(position, MEDIA_MIDDLEWARE)
+    return middleware
+
+
 def with_runserver_nostatic(installed_apps):
     """Let ``runserver`` serve static files through WhiteNoise as well, so
     development behaves like production."""
@@ -568,6 +580,13 @@ SETTINGS = (
         source="STATE_DIR (`STATE_DIR/media`)",
     ),
     Setting(
+        "MEDIA_URL",
+        DEFAULT,
+        constant("media/"),
+        "Django's default is empty: uploads would get URLs relative to the page they are on, which "
+        "nothing serves. `MediaMiddleware` serves them under `/media/`.",
+    ),
+    Setting(
         "CACHES",
         RELOCATES,
         relocate_file_caches,
@@ -631,6 +650,19 @@ SETTINGS = (
         "WhiteNoise right after SecurityMiddleware (added when missing): after it so that HTTPS "
         "redirects and security headers cover static files, before the rest so that static requests "
         "skip sessions and CSRF. The project's middleware stays in its order.",
+        part="WhiteNoise",
+    ),
+    Setting(
+        "MIDDLEWARE",
+        MERGES,
+        lambda context, current: with_media_middleware([] if current is MISSING else current),
+        "`django_zipserve.media.MediaMiddleware` right after WhiteNoise: it serves uploads (the default "
+        "storage's files, under `MEDIA_URL`) whatever server runs the site, answering before sessions, "
+        "CSRF and URL resolution, so that a CMS's catch-all URL pattern cannot shadow them; with headers "
+        "that keep an uploaded HTML or SVG file from running script on the site's origin. It steps aside "
+        "when the default storage is not a `FileSystemStorage` (object storage serves its own files) or "
+        "`MEDIA_URL` is on another host. See docs/media.rst.",
+        part="uploaded files",
     ),
     Setting(
         "INSTALLED_APPS",

@@ -211,6 +211,24 @@ def run_release_steps(name, release_id, steps, command=("systemctl",)):
     return list(manager.log)
 
 
+def restart_processes(name, units, command=("systemctl",)):
+    """After the web switch: restart each running process unit on the new
+    release (``try-restart`` leaves a stopped one stopped). Each stops as it
+    would on ``systemctl stop``, finishing its current task, before its
+    successor starts, so no task runs twice. Returns the report lines."""
+    manager = Systemctl(name, command)
+    lines = []
+    for unit in units:
+        result = manager.run("try-restart", unit, check=False)
+        lines.append(f"$ {manager.log[-1]}")
+        if result.returncode != 0:
+            reason = (result.stderr or result.stdout).strip()
+            raise SwitchFailed(
+                f"the web switched, but {unit} did not restart on the new release: {reason}", manager.log
+            )
+    return lines
+
+
 def switch_services(name, health_url=None, command=("systemctl",)):
     """``deploy --switch`` and ``rollback --switch``: the switch of the
     ``name@`` services with systemctl, checked at ``health_url`` (default:

@@ -340,6 +340,93 @@ RELEASE_STEPS = (
 )
 
 
+def process_unit(name, process, kind="service"):
+    """``NAME-worker.service``; a job also has ``NAME-JOB.timer``."""
+    return f"{name}-{process.name}.{kind}"
+
+
+def render_process(options, process):
+    """The unit of a declared process: a service that runs all the time, or
+    the one-shot service a job's timer starts. Same user, directories,
+    credentials and sandbox as the web units; ``current`` at each start, so
+    a job picks up a new release by itself."""
+    config = f" --config {options.config_file}" if options.config_file else ""
+    if process.is_job:
+        kind = ["Type=oneshot"]
+    else:
+        kind = [
+            "Type=notify" if process.notify else "Type=exec",
+            "# SIGTERM to the process itself; it finishes its current task within",
+            "# TimeoutStopSec, then the rest of the unit is killed.",
+            "KillMode=mixed",
+            f"TimeoutStopSec={process.stop_timeout}",
+            "Restart=always",
+            "RestartSec=2",
+        ]
+    lines = [
+        "[Unit]",
+        f"Description={options.name}: {process.description or process.name}",
+        "After=network-online.target",
+        "Wants=network-online.target",
+        "",
+        "[Service]",
+        *kind,
+        f"ExecStart={options.python} -I {options.artifact}{config} run {process.name}",
+        "",
+        *identity_lines(options, runtime_directory=f"{options.name}-{process.name}"),
+        *credential_lines(options),
+        *sandbox_lines(options),
+        "",
+    ]
+    if not process.is_job:
+        lines += ["[Install]", "WantedBy=multi-user.target", ""]
+    return "\n".join(lines)
+
+
+def render_timer(options, process):
+    return "\n".join(
+        [
+            "[Unit]",
+            f"Description={options.name}: {process.name} ({process.schedule})",
+            "",
+            "[Timer]",
+            f"OnCalendar={process.schedule}",
+            "# A run missed while the host was off happens at the next boot.",
+            "Persistent=true",
+            f"Unit={process_unit(options.name, process)}",
+            "",
+            "[Install]",
+            "WantedBy=timers.target",
+            "",
+        ]
+    )
+
+
+def check_schedule(process):
+    """A job's schedule as ``systemd-analyze calendar`` reads it; an
+    expression it rejects is an error naming the job. Without
+    systemd-analyze (not a systemd host) it is not checked here."""
+    try:
+        result = subprocess.run(
+            ["systemd-analyze", "calendar", process.schedule],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return
+    if result.returncode != 0:
+        raise ScheduleError(
+            f"ZIPSERVE_PROCESSES[{process.name!r}]['schedule']: {process.schedule!r} is not a systemd "
+            "calendar expression (e.g. daily, hourly, *-*-* 03:15:00)"
+        )
+
+
+class ScheduleError(ZipserveError):
+    exit_status = 2
+
+
 def release_step_unit(name, step, release_id=""):
     return f"{name}-{step.name}@{release_id}.service"
 
@@ -376,7 +463,7 @@ def service_lines(options):
     ]
 
 
-def identity_lines(options):
+def identity_lines(options, runtime_directory=None):
     return [
         "# One dynamic user for every unit of this site, so that all of them own",
         "# its cache and state directories.",
@@ -387,7 +474,7 @@ def identity_lines(options):
         f"CacheDirectory={options.name}",
         f"Environment=SHIV_ROOT=%C/{options.name}",
         f"StateDirectory={options.name}",
-        f"RuntimeDirectory={options.name}-%i",
+        f"RuntimeDirectory={runtime_directory or options.name + '-%i'}",
         "",
     ]
 

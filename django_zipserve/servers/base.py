@@ -38,11 +38,13 @@ SERVER_HELP_FLAG = "--server-help"
 
 #: The options the command reads itself and never passes to the server, each
 #: with whether it takes a value. Every other argument is the server's.
+ASGI_FLAG = "--asgi"
 COMMAND_OPTIONS = {
     "--settings": True,
     "--pythonpath": True,
     "--traceback": False,
     SERVER_HELP_FLAG: False,
+    ASGI_FLAG: False,
 }
 
 
@@ -112,6 +114,17 @@ def wsgi_app_path(conf=None):
     return f"{module}:{attribute}"
 
 
+def asgi_app_path(conf=None):
+    """Django's ASGI_APPLICATION (``pkg.asgi.application``) as the servers
+    name an application, or None when the project does not set it."""
+    conf = settings if conf is None else conf
+    configured = getattr(conf, "ASGI_APPLICATION", None)
+    if not configured:
+        return None
+    module, _, attribute = configured.rpartition(".")
+    return f"{module}:{attribute}"
+
+
 def listen_fds(environ=None):
     """Number of sockets systemd (or a test's socket holder) passed to this
     very process; 0 without socket activation."""
@@ -162,17 +175,27 @@ class ApplicationNotLoaded(ZipserveError):
     """WSGI_APPLICATION cannot be imported: the server would only serve errors."""
 
 
+class AsgiNotServed(ZipserveError):
+    """ASGI was asked of a server that does not serve it, or of a project
+    without ASGI_APPLICATION."""
+
+    exit_status = 2
+
+
 class ServerCommand(ZipserveCommand):
     """Base class of the ``pyuwsgi`` and ``gunicorn`` commands."""
 
     server_name = ""  # shown in help and messages
+    #: Why ``--asgi`` is refused, for a server that serves WSGI only.
+    asgi_refusal = ""
 
     def defaults(self):
         """The server's production defaults, a list of :class:`Default`."""
         raise NotImplementedError
 
-    def run_server(self, server_args, application):
-        """Start the server; does not return while it runs."""
+    def run_server(self, server_args, application, asgi_application=None):
+        """Start the server; does not return while it runs. With
+        ``asgi_application`` it serves that instead of ``application``."""
         raise NotImplementedError
 
     def show_server_help(self):
@@ -203,6 +226,12 @@ class ServerCommand(ZipserveCommand):
         parser.add_argument(
             SERVER_HELP_FLAG, action="store_true", help=f"show {self.server_name}'s own options and exit"
         )
+        parser.add_argument(
+            ASGI_FLAG,
+            action="store_true",
+            help=self.asgi_refusal
+            or "serve ASGI_APPLICATION (async views, streaming) instead of WSGI_APPLICATION",
+        )
 
     def help_epilog(self):
         lines = ["production defaults (any option you give replaces the default for that option):"]
@@ -219,12 +248,22 @@ class ServerCommand(ZipserveCommand):
         ]
         return "\n".join(lines)
 
-    def handle(self, *args, server_args=(), server_help=False, **options):
+    def handle(self, *args, server_args=(), server_help=False, asgi=False, **options):
         if server_help:
             self.show_server_help()
             return
+        if asgi and self.asgi_refusal:
+            raise AsgiNotServed(self.asgi_refusal)
+        if asgi and asgi_app_path() is None:
+            raise AsgiNotServed(
+                f"{ASGI_FLAG}: ASGI_APPLICATION is not set; set it in the settings to the "
+                "project's ASGI application, e.g. ASGI_APPLICATION = 'mysite.asgi.application'"
+            )
+        # The warm-up goes through the WSGI application either way: the same
+        # project, views and database, and what a broken release fails.
         application = self.prepare_application()
-        self.run_server(list(server_args), application)
+        asgi_application = load_asgi_application() if asgi else None
+        self.run_server(list(server_args), application, asgi_application)
 
     def prepare_application(self):
         """Check the project (deployment checks included), load its WSGI
@@ -249,6 +288,16 @@ class ServerCommand(ZipserveCommand):
                 "warm-up without the health view: django_zipserve.urls is not included (zipserve.W001)"
             )
         warmup.warm_up(application)
+
+
+def load_asgi_application():
+    """The project's ASGI application, imported from ASGI_APPLICATION."""
+    from django.utils.module_loading import import_string
+
+    try:
+        return import_string(settings.ASGI_APPLICATION)
+    except ImportError as exc:
+        raise ApplicationNotLoaded(f"refusing to start: ASGI_APPLICATION cannot be imported: {exc}") from None
 
 
 def load_application():

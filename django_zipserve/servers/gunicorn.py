@@ -19,7 +19,7 @@ import sys
 
 from gunicorn.app.wsgiapp import WSGIApplication
 
-from .base import RECYCLE_AFTER, RECYCLE_REASON, Default, wsgi_app_path
+from .base import RECYCLE_AFTER, RECYCLE_REASON, Default, asgi_app_path, wsgi_app_path
 
 
 def control_socket_settings(environ=None):
@@ -129,9 +129,10 @@ class DjangoApplication(WSGIApplication):
     ``sys.argv`` and serving the already loaded Django application unless
     the operator names another (APP_MODULE, a config file's ``wsgi_app``)."""
 
-    def __init__(self, server_args, django_application, prog=None, conf=None, environ=None):
+    def __init__(self, server_args, django_application, prog=None, conf=None, environ=None, asgi=False):
         self.server_args = list(server_args)
         self.django_application = django_application
+        self.asgi = asgi  # django_application is the ASGI application
         self.conf = conf
         self.environ = environ
         super().__init__("%(prog)s [OPTIONS] [APP_MODULE]", prog=prog)
@@ -142,9 +143,14 @@ class DjangoApplication(WSGIApplication):
         super().init(parser, opts, args)  # a positional APP_MODULE, or --paste
         return {
             **default_settings(self.conf, self.environ),
-            "wsgi_app": wsgi_app_path(self.conf),
+            "wsgi_app": self.app_path(),
             "on_starting": stop_gracefully_on_sigint,
+            # gunicorn's own asyncio worker: keep-alive, lifespan, streaming.
+            **({"worker_class": "asgi"} if self.asgi else {}),
         }
+
+    def app_path(self):
+        return asgi_app_path(self.conf) if self.asgi else wsgi_app_path(self.conf)
 
     def load_config(self):
         """gunicorn's own loading, reading our arguments. Its parser reads
@@ -165,13 +171,16 @@ class DjangoApplication(WSGIApplication):
             self.cfg.set("on_starting", also_run_operators_hook(self.cfg.on_starting))
 
     def load(self):
-        if self.cfg.paste is None and self.app_uri == wsgi_app_path(self.conf):
+        if self.cfg.paste is None and self.app_uri == self.app_path():
             return self.django_application  # already loaded and warmed up
         return super().load()
 
 
-def run(server_args, application, prog="gunicorn"):
-    DjangoApplication(server_args, application, prog=prog).run()
+def run(server_args, application, asgi_application=None, prog="gunicorn"):
+    if asgi_application is not None:
+        DjangoApplication(server_args, asgi_application, prog=prog, asgi=True).run()
+    else:
+        DjangoApplication(server_args, application, prog=prog).run()
 
 
 def show_help(prog="gunicorn"):

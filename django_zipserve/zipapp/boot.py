@@ -33,6 +33,12 @@ Before it runs from an extraction (and, after a first extraction, in shiv's
   extractions never removes one a running process uses; an extraction that
   a prune removed while this process waited for the lock is never run from:
   it is extracted again;
+- gives the extracted files the build's time (``SOURCE_DATE_EPOCH``) as
+  their modification time, once, before anything is served from them:
+  shiv's extraction leaves each file the time it was extracted, and
+  WhiteNoise derives the ``Last-Modified`` and ``ETag`` of static files
+  from it, which would then differ between hosts and extractions of the
+  very same artifact;
 - removes from ``sys.path`` everything that is neither the standard library
   nor the artifact: the user's site-packages, the system's site- and
   dist-packages and ``PYTHONPATH``, so the artifact runs exactly what it was
@@ -199,6 +205,7 @@ def main():
     # shiv renames a finished extraction into place: if it exists, it is
     # whole, and once this process holds it no prune removes it.
     if not os.environ.get("SHIV_FORCE_EXTRACT") and hold_extraction(site_packages):
+        stamp_build_time(site_packages, build_epoch(record))
         run_extracted(site_packages, environment["entry_point"])
     else:
         import _bootstrap
@@ -433,8 +440,41 @@ def preamble(site_packages):
             f"the extraction {site_packages} was removed (zipapp prune) while this process started; "
             "start it again"
         )
+    stamp_build_time(str(site_packages), build_epoch(read_build_record(archive_path())))
     isolate(site_packages)
     add_test_sidecar()
+
+
+def build_epoch(record):
+    """The build's time (its SOURCE_DATE_EPOCH), or None."""
+    epoch = (record or {}).get("source_date_epoch")
+    return epoch if isinstance(epoch, int) and epoch > 0 else None
+
+
+def stamp_build_time(site_packages, epoch):
+    """Give every extracted file the build's time as its modification time.
+
+    The same artifact then has the same file times on every host and in
+    every extraction, so validators derived from them (WhiteNoise's ETag
+    and Last-Modified) are the same too. The lock file goes last: once it
+    carries the build's time every file does, and a start only looks at it.
+    Processes that start together may both stamp: they write the same
+    times. Where nothing may be written (another owner's or a read-only
+    extraction), the files keep their times.
+    """
+    if epoch is None:
+        return
+    lock = os.path.join(site_packages, LOCK_NAME)
+    try:
+        if os.stat(lock).st_mtime == epoch:
+            return
+        for directory, _, files in os.walk(site_packages):
+            for path in (os.path.join(directory, name) for name in files):
+                if path != lock:
+                    os.utime(path, (epoch, epoch), follow_symlinks=False)
+        os.utime(lock, (epoch, epoch))
+    except OSError:
+        pass
 
 
 # Extractions on disk ------------------------------------------------------

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_zipserve",
+    "django_tasks_db",
     "example_project.guestbook",
 ]
 
@@ -68,6 +69,25 @@ TEMPLATES = [
 ]
 
 WSGI_APPLICATION = "example_project.wsgi.application"
+ASGI_APPLICATION = "example_project.asgi.application"
+
+# Tasks are stored in the site's database and run by the `worker` process.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# What the site runs besides its web server: `./example_project.pyz run NAME`,
+# and a systemd unit each (`systemd render`).
+ZIPSERVE_PROCESSES = {
+    "worker": {
+        "command": ["db_worker", "--interval", "0.2"],
+        "description": "runs the tasks the site enqueues",
+        "stop_timeout": 40,
+    },
+    "clearsessions": {
+        "command": ["clearsessions"],
+        "description": "deletes expired sessions",
+        "schedule": "daily",
+    },
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -184,6 +184,7 @@ class TestApplyConfig:
         assert ns["ZIPSERVE_NAME"] == "testproject"
         assert ns["MEDIA_ROOT"] == str(tmp_path / "state" / "media")
         assert ns["STATIC_URL"] == "static/"
+        assert ns["MEDIA_URL"] == "media/"
         assert ns["STATIC_ROOT"] == tmp_path / "project" / "static_collected"
         assert ns["SECURE_SSL_REDIRECT"] is False
 
@@ -197,7 +198,7 @@ class TestApplyConfig:
         _, ns = applied
         assert ns["STORAGES"]["staticfiles"] == {"BACKEND": ds.STATIC_STORAGE}
         assert ns["STORAGES"]["default"] == {"BACKEND": "shop.storage.Custom"}
-        assert ns["MIDDLEWARE"] == [SEC, WN, COMMON]
+        assert ns["MIDDLEWARE"] == [SEC, WN, ds.MEDIA_MIDDLEWARE, COMMON]
         # django_zipserve is added when missing: its commands and checks.
         assert ns["INSTALLED_APPS"] == [
             "whitenoise.runserver_nostatic",
@@ -265,7 +266,7 @@ class TestApplyConfig:
         assert ns["X_FRAME_OPTIONS"] == "SAMEORIGIN"
         assert ns["SECURE_REFERRER_POLICY"] == "strict-origin"
         assert ns["STORAGES"]["default"] == {"BACKEND": "django.core.files.storage.FileSystemStorage"}
-        assert ns["MIDDLEWARE"] == [SEC, WN]
+        assert ns["MIDDLEWARE"] == [SEC, WN, ds.MEDIA_MIDDLEWARE]
 
     def test_media_root_is_always_in_the_state_directory(self, tmp_path):
         # A project's BASE_DIR / "media" is inside the extraction of a zipapp.

@@ -33,6 +33,11 @@ def unit_instances(name="myapp"):
         f"{name}.socket",
         f"{name}@blue.service",
         *(systemd.release_step_unit(name, step, "1.0.0-0123456789abcdef") for step in systemd.RELEASE_STEPS),
+        # The test project's ZIPSERVE_PROCESSES: two processes and a job.
+        f"{name}-worker.service",
+        f"{name}-waiter.service",
+        f"{name}-cleanup.service",
+        f"{name}-cleanup.timer",
     ]
 
 
@@ -188,7 +193,7 @@ def test_systemd_analyze_verify_prints_nothing(tmp_path, project_env, server, sy
 
 def test_exposure_score_is_at_most_1_5(tmp_path, project_env, systemd_analyze):
     output = render(tmp_path, project_env)
-    scores = {unit: exposure(output, unit=unit) for unit in unit_instances()[1:]}
+    scores = {unit: exposure(output, unit=unit) for unit in unit_instances() if unit.endswith(".service")}
     assert all(score <= 1.5 for score in scores.values()), scores
 
 
@@ -294,3 +299,59 @@ def test_each_directive_declares_the_exposure_measured_without_it(tmp_path, proj
         f"{directive.name}={directive.value}": directive.exposure_without for directive in systemd.HARDENING
     }
     assert measured == declared
+
+
+def test_each_declared_process_gets_a_service_and_each_job_a_timer(tmp_path, project_env):
+    """From the test project's ZIPSERVE_PROCESSES: the worker runs all the
+    time as the web units' user, in their sandbox, with their credentials;
+    the job is a one-shot service its timer starts."""
+    output = render(tmp_path, project_env, "--python", sys.executable)
+    web = (output / "myapp@.service").read_text()
+    worker = (output / "myapp-worker.service").read_text()
+    job = (output / "myapp-cleanup.service").read_text()
+    timer = (output / "myapp-cleanup.timer").read_text()
+    run = f"ExecStart={sys.executable} -I /srv/myapp/current/myapp.pyz --config /etc/myapp/config.yml run"
+    assert f"\n{run} worker\n" in worker and f"\n{run} cleanup\n" in job
+    for line in (
+        "Type=notify",
+        "KillMode=mixed",
+        "TimeoutStopSec=20",
+        "Restart=always",
+        "WantedBy=multi-user.target",
+    ):
+        assert f"\n{line}\n" in worker, line
+    assert "\nType=oneshot\n" in job and "[Install]" not in job
+    for unit in (worker, job):
+        for line in ("DynamicUser=yes", "User=myapp", "StateDirectory=myapp", "LoadCredential=secret_key:"):
+            assert f"\n{line}" in unit, line
+        for directive in systemd.HARDENING:
+            assert f"\n{directive.name}={directive.value}\n" in unit, directive.name
+    assert "\nOnCalendar=daily\n" in timer and "\nUnit=myapp-cleanup.service\n" in timer
+    assert "\nPersistent=true\n" in timer and "\nWantedBy=timers.target\n" in timer
+    assert " run worker" not in web
+
+
+def test_a_schedule_systemd_cannot_read_is_refused(tmp_path, project_env, systemd_analyze):
+    result = run_project(
+        project_env,
+        "systemd",
+        "--settings",
+        "tests.deploy.settings_bad_schedule",
+        "render",
+        "--output",
+        str(tmp_path / "units"),
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == (
+        "CommandError: ZIPSERVE_PROCESSES['report']['schedule']: 'every tuesday-ish' is not a systemd "
+        "calendar expression (e.g. daily, hourly, *-*-* 03:15:00)\n"
+    )
+    assert not (tmp_path / "units").exists()
+
+
+def test_asgi_units_run_gunicorn_asgi(tmp_path, project_env):
+    service = (render(tmp_path, project_env, "--server", "gunicorn", "--asgi") / "myapp@.service").read_text()
+    assert " --config /etc/myapp/config.yml gunicorn --asgi\n" in service
+    refused = run_project(project_env, "systemd", "render", "--output", str(tmp_path / "u"), "--asgi")
+    assert refused.returncode == 1
+    assert "--asgi: pyuwsgi serves WSGI only; use --server gunicorn --asgi" in refused.stderr

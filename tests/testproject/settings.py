@@ -11,10 +11,21 @@ INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.staticfiles",
     "django_zipserve",
+    "tests.testproject",  # its management commands: the declared processes below
 ]
 MIDDLEWARE = ["django.middleware.security.SecurityMiddleware", "django.middleware.common.CommonMiddleware"]
 ROOT_URLCONF = "tests.testproject.urls"
 WSGI_APPLICATION = "tests.testproject.wsgi.application"
+ASGI_APPLICATION = "tests.testproject.asgi.application"
+ZIPSERVE_PROCESSES = {
+    "worker": {
+        "command": ["queue_worker", "--seconds", "2"],
+        "description": "works off the queue directory",
+        "stop_timeout": 20,
+    },
+    "waiter": {"command": ["wait_forever"]},
+    "cleanup": {"command": ["check"], "schedule": "daily"},
+}
 TEMPLATES = []
 USE_TZ = True
 STATIC_URL = "static/"

@@ -3,18 +3,29 @@
 import fcntl
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import sysconfig
+import time
 import zipfile
+from email.utils import formatdate
 from pathlib import Path
 
 import pytest
 
 from django_zipserve.zipapp import boot as zipapp_boot
 from django_zipserve.zipapp.build import BOOT_MODULE, MAIN_PY
-from tests.helpers import TEST_SECRET_KEY, clean_environ, free_port, require_tool, wait_for_http, wait_until
+from tests.helpers import (
+    TEST_SECRET_KEY,
+    clean_environ,
+    free_port,
+    http_get,
+    require_tool,
+    wait_for_http,
+    wait_until,
+)
 from tests.zipapp.locks import hold, waiting_for_lock
 
 
@@ -348,3 +359,97 @@ def test_disk_usage_is_what_du_counts(tmp_path):
         subprocess.run(["du", "-sk", tree], capture_output=True, text=True, check=True).stdout.split()[0]
     )
     assert -(-zipapp_boot.disk_usage(tree) // 1024) == du
+
+
+# The build's time on extracted files ----------------------------------------
+
+EPOCH = 1_700_000_000
+
+
+def extraction_tree(root):
+    """An extraction's site-packages as shiv leaves it: every file with the
+    time it was extracted (here, long after the build)."""
+    site = root / "app.pyz_0123456789abcdef" / "site-packages"
+    (site / "pkg" / "static").mkdir(parents=True)
+    for relative in (zipapp_boot.LOCK_NAME, "pkg/__init__.py", "pkg/static/site.0123456789ab.css"):
+        (site / relative).write_text("x")
+        os.utime(site / relative, (EPOCH + 5000, EPOCH + 5000))
+    os.utime(site.parent, (EPOCH + 9000, EPOCH + 9000))
+    return site
+
+
+def file_times(site):
+    return {
+        path.relative_to(site).as_posix(): path.stat().st_mtime for path in site.rglob("*") if path.is_file()
+    }
+
+
+def test_extracted_files_get_the_builds_time(tmp_path):
+    site = extraction_tree(tmp_path)
+    zipapp_boot.stamp_build_time(str(site), EPOCH)
+    assert set(file_times(site).values()) == {EPOCH}
+    # The extraction's own time still says when it was made: prune keeps the recent ones.
+    assert site.parent.stat().st_mtime == EPOCH + 9000
+
+
+def test_a_stamped_extraction_is_left_alone(tmp_path):
+    """A start only looks at the lock file, stamped last: a read-only
+    extraction, or the next start, writes nothing."""
+    site = extraction_tree(tmp_path)
+    os.utime(site / zipapp_boot.LOCK_NAME, (EPOCH, EPOCH))
+    zipapp_boot.stamp_build_time(str(site), EPOCH)
+    assert file_times(site)["pkg/__init__.py"] == EPOCH + 5000
+
+
+def test_a_stamping_cut_short_is_finished_by_the_next_start(tmp_path, monkeypatch):
+    site = extraction_tree(tmp_path)
+    utime = os.utime
+
+    def refused_for_the_stylesheet(path, *args, **kwargs):
+        if str(path).endswith(".css"):
+            raise PermissionError(path)
+        return utime(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "utime", refused_for_the_stylesheet)
+    zipapp_boot.stamp_build_time(str(site), EPOCH)  # no exception: served with the times it has
+    assert file_times(site)[zipapp_boot.LOCK_NAME] == EPOCH + 5000, "the lock file goes last"
+    monkeypatch.setattr(os, "utime", utime)
+    zipapp_boot.stamp_build_time(str(site), EPOCH)
+    assert set(file_times(site).values()) == {EPOCH}
+
+
+def test_without_a_build_time_nothing_changes(tmp_path):
+    site = extraction_tree(tmp_path)
+    zipapp_boot.stamp_build_time(str(site), zipapp_boot.build_epoch({"source_date_epoch": None}))
+    assert set(file_times(site).values()) == {EPOCH + 5000}
+    assert zipapp_boot.build_epoch({"source_date_epoch": EPOCH}) == EPOCH
+    assert zipapp_boot.build_epoch(None) is None
+
+
+HASHED_CSS = re.compile(r'href="(/static/example_project/site\.[0-9a-f]{12}\.css)"')
+
+
+@pytest.mark.e2e
+def test_static_validators_are_the_same_in_every_extraction(example_pyz, tmp_path, servers):
+    """Two extractions of one artifact, a second apart (two hosts, or a
+    cache directory cleared), give the hashed stylesheet the same ETag and
+    Last-Modified: the build's time, not the extraction's."""
+    record = json.loads(example_pyz.with_suffix(".json").read_text())
+    env = artifact_env(tmp_path, SHIV_ROOT=tmp_path / "root-a")
+    Path(env["STATE_DIR"]).mkdir()
+    assert run(example_pyz, env, "migrate", "--noinput").returncode == 0  # extracts into root-a
+    time.sleep(1.1)  # so that extraction times would differ in Last-Modified's whole seconds
+    answers = []
+    for root in ("root-a", "root-b"):
+        env = dict(env, SHIV_ROOT=str(tmp_path / root))
+        port = free_port()
+        server = servers.start([sys.executable, example_pyz, "gunicorn", "--bind", f"127.0.0.1:{port}"], env)
+        base = f"http://127.0.0.1:{port}"
+        wait_for_http(f"{base}/", process=server.process)
+        stylesheet = HASHED_CSS.search(http_get(f"{base}/")[2].decode()).group(1)
+        status, headers, _ = http_get(f"{base}{stylesheet}")
+        assert status == 200
+        answers.append((stylesheet, headers["ETag"], headers["Last-Modified"]))
+        server.stop()
+    assert answers[0] == answers[1]
+    assert answers[0][2] == formatdate(record["source_date_epoch"], usegmt=True)

@@ -1,5 +1,6 @@
 """Options shared by the deploy, rollback, releases and systemd commands."""
 
+from django_zipserve import processes
 from django_zipserve.conf import setting
 from django_zipserve.deploy import bluegreen, systemd
 from django_zipserve.deploy.releases import SITES_FOLDER, ReleaseStore
@@ -34,9 +35,17 @@ def add_switch_options(parser):
 
 
 def switch_if_asked(command, options):
-    """With --switch, move traffic to what ``current`` now points to."""
+    """With --switch, move traffic to what ``current`` now points to, then
+    restart the declared processes on it (timers' jobs pick it up at their
+    next run by themselves)."""
     if options["switch"]:
-        for line in bluegreen.switch_services(release_name(options), options["health_url"]).report():
+        name = release_name(options)
+        for line in bluegreen.switch_services(name, options["health_url"]).report():
+            command.stdout.write(line)
+        services = [
+            systemd.process_unit(name, process) for process in processes.services(processes.declared())
+        ]
+        for line in bluegreen.restart_processes(name, services):
             command.stdout.write(line)
 
 

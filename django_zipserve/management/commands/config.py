@@ -6,6 +6,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import CommandError
 
+from django_zipserve import processes
 from django_zipserve.conf import ZipserveConfig
 from django_zipserve.conf import documents as generate
 from django_zipserve.management.base import ZipserveCommand
@@ -59,6 +60,9 @@ class Command(ZipserveCommand):
             self.write_template(config_cls, options["format"], options.get("output"), options.get("force"))
         elif action == "docs":
             self.stdout.write(generate.markdown(config_cls))
+            self.stdout.write(f"\n## Processes (`{processes.SETTING}`)\n")
+            self.stdout.write(processes.declared_markdown(processes.declared()) + "\n")
+            self.stdout.write(processes.keys_markdown())
         elif action == "show":
             self.stdout.write(generate.show(config), ending="")
         elif action == "check":

@@ -10,11 +10,12 @@ class Command(ServerCommand):
         "command line, picking up a replaced artifact."
     )
     server_name = "uwsgi"
+    asgi_refusal = "uWSGI serves WSGI only: serve ASGI_APPLICATION with `gunicorn --asgi`"
 
     def defaults(self):
         return uwsgi.defaults()
 
-    def run_server(self, server_args, application):
+    def run_server(self, server_args, application, asgi_application=None):
         uwsgi.run(server_args)
 
     def show_server_help(self):

@@ -3,9 +3,11 @@ from pathlib import Path
 
 from django.core.management.base import CommandError
 
+from django_zipserve import processes
 from django_zipserve.conf import ZipserveConfig, setting, sources
 from django_zipserve.deploy import systemd
 from django_zipserve.management.base import ZipserveCommand
+from django_zipserve.servers.base import asgi_app_path
 from django_zipserve.zipapp import artifact
 
 from ._release_options import add_release_options, release_name
@@ -17,8 +19,9 @@ class Command(ZipserveCommand):
         "listening socket (on BIND of the configuration file, read without its secrets); "
         "NAME@.service, a sandboxed template whose @blue and @green instances share it; "
         "NAME-prepare@.service and NAME-migrate@.service, which deploy runs for a new "
-        "release before it becomes current, with the same user and sandbox (see the "
-        "deployment guide)."
+        "release before it becomes current, with the same user and sandbox; and for each "
+        "process in ZIPSERVE_PROCESSES a NAME-PROCESS.service, plus a NAME-JOB.timer for a "
+        "job with a schedule (see the deployment guide)."
     )
     runs_without_configuration = frozenset({"render"})  # units are written before the secrets exist
 
@@ -28,6 +31,11 @@ class Command(ZipserveCommand):
         add_release_options(render)
         render.add_argument("--output", required=True, help="directory to write the units into")
         render.add_argument("--server", choices=("pyuwsgi", "gunicorn"), default="pyuwsgi")
+        render.add_argument(
+            "--asgi",
+            action="store_true",
+            help="serve ASGI_APPLICATION (gunicorn --asgi; needs --server gunicorn)",
+        )
         render.add_argument(
             "--python",
             help="interpreter that runs the artifact; it must be the Python version the artifact was "
@@ -67,13 +75,18 @@ class Command(ZipserveCommand):
         if unknown:
             raise CommandError(f"--credential {', '.join(unknown)}: not a setting of this project")
         config_file = options["config_file"] or sources.command_line_file() or f"/etc/{name}/config.yml"
+        server = server_command(options["server"], options["asgi"])
         python = systemd.choose_interpreter(options["python"], built_for())
-        values = self.service_values(config, config_file, explicit=bool(options["config_file"]))
+        declared = processes.declared()
+        for process in declared.values():
+            if process.is_job:
+                systemd.check_schedule(process)
+        values, note = service_values(config, config_file, explicit=bool(options["config_file"]))
         unit = systemd.UnitOptions(
             name=name,
             listen=options["listen"] or values["BIND"],
             timeout=values["TIMEOUT"],
-            server=options["server"],
+            server=server,
             python=python,
             root=options["root"],
             config_file=config_file,
@@ -93,27 +106,51 @@ class Command(ZipserveCommand):
                 (systemd.release_step_unit(name, step), systemd.render_release_step(unit, step))
                 for step in systemd.RELEASE_STEPS
             ),
+            *(
+                (systemd.process_unit(name, process), systemd.render_process(unit, process))
+                for process in declared.values()
+            ),
+            *(
+                (systemd.process_unit(name, process, "timer"), systemd.render_timer(unit, process))
+                for process in declared.values()
+                if process.is_job
+            ),
         ]
         for filename, text in units:
             (output / filename).write_text(text, encoding="utf-8")
             self.stdout.write(f"wrote {output / filename}")
+        if note:
+            self.stderr.write(note)
 
-    def service_values(self, config, config_file, explicit):
-        """BIND and TIMEOUT as the service will read them: from its
-        configuration file and this environment, without its secrets
-        (credentials, which only the service can read)."""
-        if config is None:  # the project does not use ZipserveConfig
-            return {"BIND": setting("BIND"), "TIMEOUT": setting("TIMEOUT")}
-        if Path(config_file).is_file():
-            return type(config).public_values(config_file)
-        if explicit:
-            raise CommandError(f"--config {config_file}: file not found (the service would read it)")
-        values = type(config).public_values()
-        self.stderr.write(
-            f"note: no {config_file} yet: the units listen on {values['BIND']} (BIND from this "
-            "environment or the default); write the file first to have it read from there"
-        )
-        return values
+
+def server_command(server, asgi):
+    """The server command the web units run, as ``ExecStart`` ends."""
+    if not asgi:
+        return server
+    if server != "gunicorn":
+        raise CommandError(f"--asgi: {server} serves WSGI only; use --server gunicorn --asgi")
+    if asgi_app_path() is None:
+        raise CommandError("--asgi: ASGI_APPLICATION is not set in the project's settings")
+    return "gunicorn --asgi"
+
+
+def service_values(config, config_file, explicit):
+    """``(values, note)``: BIND and TIMEOUT as the service will read them,
+    from its configuration file and this environment, without its secrets
+    (credentials, which only the service can read); a note when the file
+    does not exist yet."""
+    if config is None:  # the project does not use ZipserveConfig
+        return {"BIND": setting("BIND"), "TIMEOUT": setting("TIMEOUT")}, ""
+    if Path(config_file).is_file():
+        return type(config).public_values(config_file), ""
+    if explicit:
+        raise CommandError(f"--config {config_file}: file not found (the service would read it)")
+    values = type(config).public_values()
+    note = (
+        f"note: no {config_file} yet: the units listen on {values['BIND']} (BIND from this "
+        "environment or the default); write the file first to have it read from there"
+    )
+    return values, note
 
 
 def built_for():

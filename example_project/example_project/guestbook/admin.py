@@ -5,5 +5,5 @@ from .models import Greeting
 
 @admin.register(Greeting)
 class GreetingAdmin(admin.ModelAdmin):
-    list_display = ["text", "created"]
+    list_display = ["text", "attachment", "created"]
     search_fields = ["text"]

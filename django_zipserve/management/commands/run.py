@@ -1,0 +1,124 @@
+import argparse
+import contextlib
+import os
+import runpy
+import signal
+import socket
+import sys
+
+from django.core.management import ManagementUtility
+from django.core.management.base import CommandError
+
+from django_zipserve import processes
+from django_zipserve.management.base import ZipserveCommand
+
+
+class Command(ZipserveCommand):
+    help = (
+        "Run a process the project declares in ZIPSERVE_PROCESSES (a task worker, a long-running "
+        "command, a periodic job) with the site's configuration and logging: `run worker`; "
+        "`run --list` lists them. SIGTERM stops a command that does not handle it as Ctrl-C would; "
+        "under systemd the process reports itself ready once the project is loaded and checked."
+    )
+    requires_system_checks = "__all__"  # a worker must not start on a broken project either
+
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        parser.formatter_class = argparse.RawDescriptionHelpFormatter
+        parser.epilog = help_epilog()
+        return parser
+
+    def add_arguments(self, parser):
+        parser.add_argument("name", nargs="?", help="the process to run")
+        parser.add_argument("--list", action="store_true", help="list the declared processes and exit")
+
+    def handle(self, *args, name=None, list=False, **options):
+        declared = processes.declared()
+        if list or name is None:
+            if name is None and not list:
+                raise CommandError(f"name a process to run; {describe_names(declared)}")
+            for line in listing(declared):
+                self.stdout.write(line)
+            return
+        if name not in declared:
+            raise CommandError(f"no process {name!r}: {describe_names(declared)}")
+        process = declared[name]
+        if process.notify:
+            notify_ready()
+        with sigterm_as_ctrl_c():
+            try:
+                run_process(process)
+            except KeyboardInterrupt:
+                # Asked to stop (SIGTERM or Ctrl-C) and the command did not
+                # handle it: a clean stop, not a failure.
+                return
+
+
+def help_epilog():
+    """The declared processes and the keys of a declaration, for --help."""
+    try:
+        declared = processes.declared()
+    except processes.ProcessDeclarationError as exc:
+        lines = [f"{processes.SETTING} is malformed: {exc}"]
+    else:
+        lines = [f"declared in {processes.SETTING}:", *(f"  {line}" for line in listing(declared))]
+    lines += ["", "keys of a declaration (see docs/reference/processes.md):"]
+    lines += [f"  {key.name}: {key.kind}" for key in processes.KEYS]
+    return "\n".join(lines)
+
+
+def describe_names(declared):
+    if not declared:
+        return f"the project declares none ({processes.SETTING} is empty or not set)"
+    return f"declared: {', '.join(declared)}"
+
+
+def listing(declared):
+    if not declared:
+        return [describe_names(declared)]
+    width = max(len(name) for name in declared)
+    lines = []
+    for process in declared.values():
+        kind = f"job, {process.schedule}" if process.is_job else "service"
+        lines.append(f"{process.name:<{width}}  {process.command_line()}  ({kind})")
+        if process.description:
+            lines.append(f"{'':<{width}}  {process.description}")
+    return lines
+
+
+def run_process(process):
+    if process.module:
+        # The module reads its arguments from sys.argv, as under `python -m`.
+        sys.argv = [process.module, *process.args]
+        runpy.run_module(process.module, run_name="__main__", alter_sys=True)
+    else:
+        ManagementUtility([sys.argv[0], *process.command]).execute()
+
+
+@contextlib.contextmanager
+def sigterm_as_ctrl_c():
+    """SIGTERM (systemctl stop, a deploy restarting workers) raises
+    KeyboardInterrupt, as Ctrl-C does, so a command written to stop on Ctrl-C
+    finishes what it can; a command that installs its own SIGTERM handler
+    (Celery, django-tasks' db_worker) replaces this one."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def notify_ready(environ=None):
+    """``READY=1`` to systemd's notify socket (``Type=notify``), if any."""
+    address = (os.environ if environ is None else environ).get("NOTIFY_SOCKET")
+    if not address:
+        return False
+    if address.startswith("@"):  # an abstract socket
+        address = "\0" + address[1:]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.sendto(b"READY=1", address)
+    return True

@@ -1,0 +1,313 @@
+"""Serve uploaded files (media) at ``MEDIA_URL``, in Django, under any server.
+
+Uploads to the default file storage live under ``STATE_DIR/media``
+(``config.apply()`` sets ``MEDIA_ROOT``). :class:`MediaMiddleware` serves
+them; ``config.apply()`` puts it right after WhiteNoise, so that a request
+for an upload skips sessions, authentication, CSRF and URL resolution, and
+no catch-all URL pattern of a CMS can answer it instead.
+
+Uploads come from users, so every answer is one a browser cannot run:
+``X-Content-Type-Options: nosniff`` and a ``Content-Security-Policy`` with
+``sandbox`` and nothing allowed (an uploaded HTML or SVG file runs no
+script, even opened directly), and ``Content-Disposition: attachment``
+(downloaded, never shown on the site's origin) for everything but raster
+images. Uploads keep their names when they are replaced, so they are cached
+for an hour, not forever like hashed static files.
+
+Nothing outside the storage's directory is ever served: a path with ``..``,
+``.``, empty segments, backslashes or NUL (as the server decoded it; nothing
+is decoded twice), or one whose real path leaves the directory through a
+symbolic link, is a plain 404, the same as a missing file.
+
+The middleware steps aside (``MiddlewareNotUsed``) when the default storage
+is not a ``FileSystemStorage`` (object storage serves its own files) or its
+base URL is on another host or is the site's root.
+"""
+
+import os
+import re
+import stat
+from dataclasses import dataclass
+from mimetypes import guess_type
+from typing import BinaryIO
+from urllib.parse import urlsplit
+
+from django.core.exceptions import MiddlewareNotUsed
+from django.core.files.storage import FileSystemStorage, InvalidStorageError, storages
+from django.http import FileResponse, HttpResponse, HttpResponseNotAllowed, HttpResponseNotFound
+from django.utils.cache import get_conditional_response
+from django.utils.http import content_disposition_header, http_date, parse_http_date_safe
+
+#: Shown in the browser rather than downloaded: raster images, which pages
+#: embed and which no browser runs script from. Their types are ours, by
+#: extension, so the decision does not depend on the host's mime.types.
+#: SVG and HTML (script), PDF (a viewer is a script engine of its own) and
+#: text (a phishing page on the site's own origin) are attachments.
+INLINE_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".avif": "image/avif",
+}
+FALLBACK_TYPE = "application/octet-stream"
+#: Uploads are not hashed: a replaced file keeps its URL, so an hour, not forever.
+CACHE_CONTROL = "public, max-age=3600"
+#: Nothing may run, load or submit from an upload, even one opened directly.
+CONTENT_SECURITY_POLICY = "default-src 'none'; sandbox"
+SAFETY_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": CONTENT_SECURITY_POLICY}
+METHODS = ("GET", "HEAD")
+#: What is read at a time where the server cannot sendfile() (a range, TLS):
+#: Django's 4 KiB would take 25,000 reads for 100 MiB.
+BLOCK_SIZE = 64 * 1024
+
+
+# -- when uploads are served here ---------------------------------------------
+
+
+def served_storage():
+    """The default storage when this middleware serves its files: a
+    ``FileSystemStorage`` (or subclass) with a directory and a local base
+    URL below the site's root; else None."""
+    try:
+        storage = storages["default"]
+    except InvalidStorageError:
+        return None  # Django reports a storage it cannot import where it is used
+    # An empty location would be the working directory: never served.
+    if not isinstance(storage, FileSystemStorage) or not storage.base_location:
+        return None
+    return storage if media_prefix(storage) is not None else None
+
+
+def media_prefix(storage):
+    """The URL path uploads are served under (``/media/``), or None when the
+    base URL is on another host (``https://cdn.example/``, ``//cdn.example/``)
+    or is the site's root, which would hide every page."""
+    parts = urlsplit(storage.base_url or "")
+    path = parts.path.strip("/")
+    if parts.scheme or parts.netloc or not path:
+        return None
+    return f"/{path}/"
+
+
+# -- the middleware -----------------------------------------------------------
+
+
+class MediaMiddleware:
+    """Answers every request under the media prefix itself: the upload, or
+    404 (a missing file or a path it refuses), or 405 for methods other
+    than GET and HEAD."""
+
+    def __init__(self, get_response):
+        storage = served_storage()
+        if storage is None:
+            raise MiddlewareNotUsed("the default storage serves its own files")
+        self.get_response = get_response
+        self.prefix = media_prefix(storage)
+        self.root = storage.location
+
+    def __call__(self, request):
+        # path_info, as WhiteNoise matches STATIC_URL: the URL below the script prefix.
+        if not request.path_info.startswith(self.prefix):
+            return self.get_response(request)
+        return serve_upload(request, self.root, request.path_info[len(self.prefix) :])
+
+
+def serve_upload(request, root, name):
+    if request.method not in METHODS:
+        return safe(HttpResponseNotAllowed(METHODS))
+    upload = open_upload(root, name)
+    if upload is None:
+        return safe(HttpResponseNotFound("Not Found", content_type="text/plain"))
+    return safe(upload_response(request, upload))
+
+
+def safe(response):
+    for header, value in SAFETY_HEADERS.items():
+        response[header] = value
+    return response
+
+
+# -- finding the file ---------------------------------------------------------
+
+
+def upload_path(root, name):
+    """The real path of the file ``name`` names under ``root``, or None.
+
+    ``name`` is the URL path below the prefix as the server decoded it; it
+    is not decoded again, so ``%2e%2e`` sent as ``%252e%252e`` stays a
+    harmless literal name. Refused: NUL, backslashes, and ``..``, ``.`` or
+    empty segments (an absolute path after the prefix is an empty first
+    segment); then a path that symbolic links lead out of ``root``."""
+    if not name or "\x00" in name or "\\" in name:
+        return None
+    segments = name.split("/")
+    if any(segment in ("", ".", "..") for segment in segments):
+        return None
+    real_root = os.path.realpath(root)
+    path = os.path.realpath(os.path.join(real_root, *segments))
+    return path if path.startswith(real_root + os.sep) else None
+
+
+@dataclass
+class Upload:
+    file: BinaryIO
+    name: str  # its file name, for Content-Type and Content-Disposition
+    size: int
+    mtime_ns: int
+
+
+def open_upload(root, name):
+    """The upload ``name`` names, opened, or None when there is no regular
+    file there (or the path is refused)."""
+    path = upload_path(root, name)
+    if path is None:
+        return None
+    try:
+        # Not through a symbolic link swapped in since realpath(), and
+        # without blocking on a FIFO: it is refused below anyway.
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    found = os.fstat(descriptor)
+    if not stat.S_ISREG(found.st_mode):
+        os.close(descriptor)
+        return None
+    return Upload(os.fdopen(descriptor, "rb"), os.path.basename(path), found.st_size, found.st_mtime_ns)
+
+
+# -- the answer ---------------------------------------------------------------
+
+
+def content_type(name):
+    """``(type, inline)``: the allow-listed image types are shown; anything
+    else is an attachment of the type ``mimetypes`` says, and a compressed
+    file (``.tar.gz``) or an unknown one is ``application/octet-stream`` (a
+    Content-Encoding would have the browser unpack it)."""
+    extension = os.path.splitext(name)[1].lower()
+    if extension in INLINE_TYPES:
+        return INLINE_TYPES[extension], True
+    guessed, encoding = guess_type(name, strict=False)
+    return (guessed if guessed and not encoding else FALLBACK_TYPE), False
+
+
+def validators(upload):
+    """``(etag, last_modified)``: a strong ETag from the modification time
+    (in nanoseconds) and the size, which a replaced file changes."""
+    return f'"{upload.mtime_ns:x}-{upload.size:x}"', upload.mtime_ns // 1_000_000_000
+
+
+def upload_response(request, upload):
+    """The upload, a part of it (206), or 304, 412 or 416."""
+    etag, last_modified = validators(upload)
+    headers = {
+        "ETag": etag,
+        "Last-Modified": http_date(last_modified),
+        "Cache-Control": CACHE_CONTROL,
+        "Accept-Ranges": "bytes",
+    }
+    requested = requested_range(request, upload.size, etag, last_modified)
+    answer = short_answer(request, etag, last_modified, headers, requested, upload.size)
+    if answer is not None or request.method == "HEAD":
+        upload.file.close()  # no body to send from it
+    return answer or content_answer(request, upload, headers, requested)
+
+
+def short_answer(request, etag, last_modified, headers, requested, size):
+    """304 or 412 for a conditional request, 416 for a range beyond the
+    file; None when the content is to be sent."""
+    # Django's own evaluation of If-Match, If-Unmodified-Since,
+    # If-None-Match and If-Modified-Since, in the order of RFC 9110.
+    unconditional = HttpResponse(headers=headers)
+    answer = get_conditional_response(request, etag, last_modified, unconditional)
+    if answer is not unconditional:
+        return answer
+    if requested is UNSATISFIABLE:
+        return HttpResponse(status=416, headers={**headers, "Content-Range": f"bytes */{size}"})
+    return None
+
+
+def content_answer(request, upload, headers, requested):
+    """200 with the whole file, or 206 with the one range asked for; their
+    headers only, for HEAD."""
+    kind, inline = content_type(upload.name)
+    start, length = requested or (0, upload.size)
+    headers = {
+        **headers,
+        "Content-Disposition": content_disposition_header(not inline, upload.name),
+        "Content-Length": str(length),
+    }
+    if requested:
+        headers["Content-Range"] = f"bytes {start}-{start + length - 1}/{upload.size}"
+    status = 206 if requested else 200
+    if request.method == "HEAD":
+        return HttpResponse(status=status, content_type=kind, headers=headers)
+    # A whole file goes as it is: the server may hand it to sendfile()
+    # (wsgi.file_wrapper). A part is read from its start.
+    upload.file.seek(start)
+    body = FileSlice(upload.file, length) if requested else upload.file
+    response = FileResponse(body, status=status, content_type=kind, headers=headers)
+    response.block_size = BLOCK_SIZE
+    return response
+
+
+class FileSlice:
+    """``length`` bytes of an open file from where it stands: the body of a
+    206 answer."""
+
+    def __init__(self, file, length):
+        self.file = file
+        self.remaining = length
+
+    def read(self, size=-1):
+        if size is None or size < 0 or size > self.remaining:
+            size = self.remaining
+        data = self.file.read(size)
+        self.remaining -= len(data)
+        return data
+
+    def close(self):
+        self.file.close()
+
+
+# -- ranges -------------------------------------------------------------------
+
+#: A Range header that no byte of the file satisfies: 416.
+UNSATISFIABLE = "unsatisfiable"
+#: One byte range: ``first-last``, ``first-`` or ``-suffix``.
+ONE_RANGE = re.compile(r"bytes=(\d*)-(\d*)", re.IGNORECASE)
+
+
+def requested_range(request, size, etag, last_modified):
+    """``(start, length)`` of the one byte range asked for, UNSATISFIABLE,
+    or None for the whole file: no Range header, or one that need not be
+    honoured (several ranges, another unit, bad syntax: RFC 9110 lets a
+    server send the whole file), or an If-Range that no longer matches."""
+    match = ONE_RANGE.fullmatch(request.headers.get("Range", "").replace(" ", ""))
+    if match is None or not any(match.groups()):
+        return None
+    if not if_range_matches(request.headers.get("If-Range"), etag, last_modified):
+        return None
+    first, last = match.groups()
+    if not first:  # the last N bytes
+        suffix = int(last)
+        return (size - min(suffix, size), min(suffix, size)) if suffix and size else UNSATISFIABLE
+    start = int(first)
+    if last and int(last) < start:
+        return None  # not a valid range: ignored
+    if start >= size:
+        return UNSATISFIABLE
+    end = min(int(last), size - 1) if last else size - 1
+    return start, end - start + 1
+
+
+def if_range_matches(value, etag, last_modified):
+    """If-Range: the range applies only to the very version the client has,
+    named by a strong ETag or by its exact Last-Modified date."""
+    if not value:
+        return True
+    value = value.strip()
+    if value.startswith(('"', "W/")):
+        return value == etag
+    return parse_http_date_safe(value) == last_modified

@@ -1,0 +1,471 @@
+"""Uploads (media) served by ``django_zipserve.media.MediaMiddleware``: through
+the test project with Django's test client, and through both real servers."""
+
+import os
+import socket
+from email.utils import formatdate
+
+import django
+import pytest
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage
+from django.test import Client, override_settings
+
+from django_zipserve import media
+from django_zipserve.conf import django_settings as ds
+from tests.helpers import SERVERS, bind_args, free_port, project_command, raw_get, wait_for_http
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4  # 1032 bytes; only the name and the bytes matter
+SECRET = b"SECRET-OUTSIDE-MEDIA-ROOT"
+SAFETY = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "default-src 'none'; sandbox"}
+
+
+@pytest.fixture
+def uploads(django_project, tmp_path):
+    """A media root with a few uploads, a secret file beside it and a
+    directory outside it: the test project serving them at /media/."""
+    root = tmp_path / "media"
+    (root / "photos").mkdir(parents=True)
+    (root / "photos" / "cat.png").write_bytes(PNG)
+    (tmp_path / "secret.txt").write_bytes(SECRET)
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "secret.txt").write_bytes(SECRET)
+    with override_settings(MEDIA_ROOT=str(root)):
+        yield root
+
+
+def client():
+    """A new client loads the middleware again, under the settings of the moment."""
+    return Client(HTTP_HOST="localhost")
+
+
+def get(path, **headers):
+    """The response, its body read (``.body``) and the file closed, as a server would."""
+    response = client().get(path, headers=headers)
+    response.body = b"".join(response.streaming_content) if response.streaming else response.content
+    response.close()
+    return response
+
+
+def assert_safe(response):
+    for header, value in SAFETY.items():
+        assert response[header] == value, header
+
+
+# -- where it sits and when it is on ------------------------------------------
+
+
+def test_the_contract_puts_it_right_after_whitenoise(django_project):
+    middleware = list(settings.MIDDLEWARE)
+    assert middleware.index(ds.MEDIA_MIDDLEWARE) == middleware.index(ds.WHITENOISE_MIDDLEWARE) + 1
+    assert settings.MEDIA_URL == "/media/"
+
+
+@pytest.mark.parametrize(
+    "given, expected",
+    [
+        (
+            [ds.SECURITY_MIDDLEWARE, ds.WHITENOISE_MIDDLEWARE, "s"],
+            [ds.SECURITY_MIDDLEWARE, ds.WHITENOISE_MIDDLEWARE, ds.MEDIA_MIDDLEWARE, "s"],
+        ),
+        (
+            ["s", ds.MEDIA_MIDDLEWARE, ds.WHITENOISE_MIDDLEWARE],
+            ["s", ds.WHITENOISE_MIDDLEWARE, ds.MEDIA_MIDDLEWARE],
+        ),
+        (["s"], [ds.MEDIA_MIDDLEWARE, "s"]),
+    ],
+)
+def test_placed_once_right_after_whitenoise(given, expected):
+    assert ds.with_media_middleware(given) == expected
+
+
+def test_a_projects_own_media_url_is_kept(tmp_path):
+    from tests.testproject.config import Config
+
+    config = Config.from_sources(environ={"SECRET_KEY": "x" * 50, "STATE_DIR": str(tmp_path)})
+    namespace = {"MEDIA_URL": "/uploads/"}
+    ds.apply_config(config, namespace)
+    assert namespace["MEDIA_URL"] == "/uploads/"
+    namespace = {}
+    ds.apply_config(config, namespace)
+    assert namespace["MEDIA_URL"] == "media/"
+
+
+REMOTE = {"default": {"BACKEND": "django.core.files.storage.InMemoryStorage"}}
+STATIC = {"staticfiles": {"BACKEND": ds.STATIC_STORAGE}}
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"STORAGES": {**REMOTE, **STATIC}},
+        {"MEDIA_URL": "https://cdn.example/media/"},
+        {"MEDIA_URL": "//cdn.example/media/"},
+        {"MEDIA_URL": "/"},
+        {"MEDIA_URL": ""},
+    ],
+    ids=["object-storage", "absolute-url", "scheme-relative-url", "site-root", "empty"],
+)
+def test_off_unless_the_default_storage_is_local_and_its_url_a_local_path(uploads, overrides):
+    assert get("/media/photos/cat.png").status_code == 200
+    with override_settings(**overrides):
+        assert media.served_storage() is None
+        response = get("/media/photos/cat.png")
+    # The request went on to URL resolution: the test project has no such page.
+    assert response.status_code == 404
+    assert "Content-Security-Policy" not in response
+
+
+@pytest.mark.skipif(django.VERSION >= (5, 1), reason="DEFAULT_FILE_STORAGE is gone since Django 5.1")
+def test_off_with_a_legacy_remote_default_file_storage(uploads):
+    with override_settings(DEFAULT_FILE_STORAGE="django.core.files.storage.InMemoryStorage"):
+        assert media.served_storage() is None
+        assert get("/media/photos/cat.png").status_code == 404
+
+
+class UploadsElsewhere(FileSystemStorage):
+    """A project's own subclass, with a directory and a URL of its own."""
+
+    directory = ""
+
+    def __init__(self, **options):
+        super().__init__(location=self.directory, base_url="/up/", **options)
+
+
+def test_a_file_system_storage_subclass_with_its_own_directory_and_url(uploads, tmp_path, monkeypatch):
+    monkeypatch.setattr(UploadsElsewhere, "directory", str(tmp_path / "other"))
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "dog.png").write_bytes(PNG)
+    backend = {"BACKEND": f"{__name__}.UploadsElsewhere"}
+    with override_settings(STORAGES={"default": backend, **STATIC}):
+        assert isinstance(media.served_storage(), UploadsElsewhere)
+        assert get("/up/dog.png").body == PNG
+        assert get("/media/photos/cat.png").status_code == 404
+
+
+def test_a_default_storage_that_cannot_be_imported_is_not_served(uploads):
+    backend = {"BACKEND": "no_such_package.Storage"}
+    with override_settings(STORAGES={"default": backend, **STATIC}):
+        assert media.served_storage() is None
+
+
+def test_answers_before_a_catch_all_url_pattern(uploads):
+    with override_settings(ROOT_URLCONF="tests.testproject.urls_catch_all"):
+        found = get("/media/photos/cat.png")
+        missing = get("/media/photos/dog.png")
+    assert found.status_code == 200 and found.body == PNG
+    # Our own 404, not the catch-all page's.
+    assert missing.status_code == 404 and missing["Content-Type"] == "text/plain"
+    assert_safe(missing)
+
+
+# -- the answer ---------------------------------------------------------------
+
+
+def test_an_image_is_shown_with_safe_headers(uploads):
+    response = get("/media/photos/cat.png")
+    assert response.status_code == 200
+    assert response.body == PNG
+    assert response["Content-Type"] == "image/png"
+    assert response["Content-Disposition"] == 'inline; filename="cat.png"'
+    assert response["Content-Length"] == str(len(PNG))
+    assert response["Cache-Control"] == "public, max-age=3600"
+    assert response["Accept-Ranges"] == "bytes"
+    mtime = os.stat(uploads / "photos" / "cat.png").st_mtime
+    assert response["Last-Modified"] == formatdate(int(mtime), usegmt=True)
+    assert response["ETag"].startswith('"') and response["ETag"].endswith(f'-{len(PNG):x}"')
+    assert_safe(response)
+
+
+@pytest.mark.parametrize(
+    "name, content_type",
+    [
+        ("page.html", "text/html"),
+        ("drawing.svg", "image/svg+xml"),
+        ("report.pdf", "application/pdf"),
+        ("notes.txt", "text/plain"),
+        ("backup.tar.gz", "application/octet-stream"),
+        ("data.no-such-extension", "application/octet-stream"),
+        ("README", "application/octet-stream"),
+    ],
+)
+def test_anything_but_a_raster_image_is_an_attachment(uploads, name, content_type):
+    (uploads / name).write_bytes(b"<script>alert(document.cookie)</script>")
+    response = get(f"/media/{name}")
+    assert response.status_code == 200
+    assert response["Content-Type"] == content_type
+    assert response["Content-Disposition"] == f'attachment; filename="{name}"'
+    assert_safe(response)
+
+
+@pytest.mark.parametrize("name", ["a.PNG", "b.jpg", "c.JPEG", "d.gif", "e.webp", "f.avif"])
+def test_raster_images_are_inline_whatever_the_hosts_mime_types(uploads, name):
+    (uploads / name).write_bytes(PNG)
+    response = get(f"/media/{name}")
+    assert response["Content-Type"].startswith("image/")
+    assert response["Content-Disposition"].startswith("inline;")
+
+
+def test_a_name_beyond_ascii_is_kept(uploads):
+    (uploads / "café menu.pdf").write_bytes(b"%PDF-1.4")
+    response = get("/media/caf%C3%A9%20menu.pdf")
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == "attachment; filename*=utf-8''caf%C3%A9%20menu.pdf"
+
+
+def test_head_has_the_headers_and_no_body(uploads):
+    response = client().head("/media/photos/cat.png")
+    assert response.status_code == 200
+    assert response.content == b""
+    assert response["Content-Length"] == str(len(PNG))
+    assert response["Content-Disposition"] == 'inline; filename="cat.png"'
+    assert response["ETag"] == get("/media/photos/cat.png")["ETag"]
+    assert_safe(response)
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete", "options"])
+@pytest.mark.parametrize("path", ["/media/photos/cat.png", "/media/photos/missing.png"])
+def test_only_get_and_head(uploads, method, path):
+    response = getattr(client(), method)(path)
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, HEAD"
+    assert_safe(response)
+    assert (uploads / "photos" / "cat.png").read_bytes() == PNG
+
+
+# -- ranges -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "header, start, end",
+    [
+        ("bytes=0-3", 0, 3),
+        ("bytes=100-", 100, len(PNG) - 1),
+        ("bytes=-10", len(PNG) - 10, len(PNG) - 1),
+        ("bytes=1000-5000", 1000, len(PNG) - 1),
+        ("bytes=-5000", 0, len(PNG) - 1),
+        ("BYTES = 7-7", 7, 7),
+    ],
+)
+def test_one_byte_range_is_206(uploads, header, start, end):
+    response = get("/media/photos/cat.png", Range=header)
+    assert response.status_code == 206
+    assert response.body == PNG[start : end + 1]
+    assert response["Content-Range"] == f"bytes {start}-{end}/{len(PNG)}"
+    assert response["Content-Length"] == str(end - start + 1)
+    assert_safe(response)
+
+
+@pytest.mark.parametrize(
+    "header", [f"bytes={len(PNG)}-", f"bytes={len(PNG) + 10}-{len(PNG) + 20}", "bytes=-0"]
+)
+def test_an_unsatisfiable_range_is_416(uploads, header):
+    response = get("/media/photos/cat.png", Range=header)
+    assert response.status_code == 416
+    assert response["Content-Range"] == f"bytes */{len(PNG)}"
+    assert_safe(response)
+
+
+@pytest.mark.parametrize(
+    "header", ["bytes=0-1,5-6", "bytes=9-3", "items=0-3", "bytes=a-b", "bytes=-", "bytes"]
+)
+def test_several_or_invalid_ranges_get_the_whole_file(uploads, header):
+    response = get("/media/photos/cat.png", Range=header)
+    assert response.status_code == 200
+    assert response.body == PNG
+
+
+def test_head_of_a_range(uploads):
+    response = client().head("/media/photos/cat.png", headers={"Range": "bytes=0-9"})
+    assert response.status_code == 206
+    assert response["Content-Range"] == f"bytes 0-9/{len(PNG)}"
+    assert response["Content-Length"] == "10"
+
+
+def test_if_range_applies_the_range_only_to_the_same_version(uploads):
+    first = get("/media/photos/cat.png")
+    etag, modified = first["ETag"], first["Last-Modified"]
+    assert get("/media/photos/cat.png", Range="bytes=0-3", If_Range=etag).status_code == 206
+    assert get("/media/photos/cat.png", Range="bytes=0-3", If_Range=modified).status_code == 206
+    stale = {"If_Range": '"0-0"'}
+    response = get("/media/photos/cat.png", Range="bytes=0-3", **stale)
+    assert response.status_code == 200 and response.body == PNG
+    older = formatdate(os.stat(uploads / "photos" / "cat.png").st_mtime - 3600, usegmt=True)
+    assert get("/media/photos/cat.png", Range="bytes=0-3", If_Range=older).status_code == 200
+    assert get("/media/photos/cat.png", Range="bytes=0-3", If_Range=f"W/{etag}").status_code == 200
+
+
+# -- conditional requests -----------------------------------------------------
+
+
+def test_if_none_match_and_if_modified_since_answer_304(uploads):
+    first = get("/media/photos/cat.png")
+    not_modified = get("/media/photos/cat.png", If_None_Match=first["ETag"])
+    assert not_modified.status_code == 304 and not_modified.content == b""
+    assert not_modified["ETag"] == first["ETag"]
+    assert get("/media/photos/cat.png", If_Modified_Since=first["Last-Modified"]).status_code == 304
+    assert get("/media/photos/cat.png", If_None_Match='"other"').status_code == 200
+    older = formatdate(os.stat(uploads / "photos" / "cat.png").st_mtime - 3600, usegmt=True)
+    assert get("/media/photos/cat.png", If_Modified_Since=older).status_code == 200
+    assert get("/media/photos/cat.png", If_Match='"other"').status_code == 412
+
+
+def test_a_replaced_upload_has_new_validators(uploads):
+    before = get("/media/photos/cat.png")
+    path = uploads / "photos" / "cat.png"
+    path.write_bytes(PNG + b"more")
+    stat = os.stat(path)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 2_000_000_000))
+    after = get(
+        "/media/photos/cat.png", If_None_Match=before["ETag"], If_Modified_Since=before["Last-Modified"]
+    )
+    assert after.status_code == 200
+    assert after["ETag"] != before["ETag"] and after["Last-Modified"] != before["Last-Modified"]
+
+
+# -- nothing outside the media root -------------------------------------------
+
+
+@pytest.fixture
+def links(uploads, tmp_path):
+    (uploads / "leak.txt").symlink_to(tmp_path / "secret.txt")
+    (uploads / "elsewhere").symlink_to(tmp_path / "outside", target_is_directory=True)
+    (uploads / "alias.png").symlink_to(uploads / "photos" / "cat.png")
+    return uploads
+
+
+TRAVERSALS = [
+    "/media/../secret.txt",
+    "/media/photos/../../secret.txt",
+    "/media/%2e%2e/secret.txt",
+    "/media/%2E%2E/secret.txt",
+    "/media/photos/%2e%2e%2f%2e%2e%2fsecret.txt",
+    "/media/..%2fsecret.txt",
+    "/media/%252e%252e/secret.txt",
+    "/media/%252e%252e%252fsecret.txt",
+    "/media/..%5csecret.txt",
+    "/media/photos\\..\\..\\secret.txt",
+    "/media/%2e%2e%5csecret.txt",
+    "/media/%00../secret.txt",
+    "/media/photos/cat.png%00.txt",
+    "/media//etc/passwd",
+    "/media/%2fetc%2fpasswd",
+    "/media/leak.txt",
+    "/media/elsewhere/secret.txt",
+    "/media/./photos/cat.png",
+    "/media/photos//cat.png",
+    "/media/",
+    "/media/photos",
+    "/media/photos/",
+]
+
+
+@pytest.mark.parametrize("path", TRAVERSALS)
+def test_nothing_outside_the_media_root_and_no_odd_path_is_served(links, path):
+    response = get(path)
+    assert response.status_code == 404
+    assert SECRET not in response.body
+    assert response["Content-Type"] == "text/plain"
+    assert_safe(response)
+
+
+def test_a_link_that_stays_inside_the_media_root_is_followed(links):
+    assert get("/media/alias.png").body == PNG
+
+
+def test_a_fifo_is_refused_without_blocking(uploads):
+    os.mkfifo(uploads / "pipe.png")
+    assert get("/media/pipe.png").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("photos/cat.png", "photos/cat.png"),
+        ("../secret.txt", None),
+        ("photos/../photos/cat.png", None),
+        ("", None),
+        ("a\\b", None),
+        ("a\x00b", None),
+        ("/etc/passwd", None),
+    ],
+)
+def test_upload_path(uploads, name, expected):
+    found = media.upload_path(str(uploads), name)
+    assert found == (str(uploads / expected) if expected else None)
+
+
+# -- through the real servers -------------------------------------------------
+
+
+def raw_request(port, method, target, headers=()):
+    """``(status, head, body)`` of one request sent exactly as given."""
+    lines = [f"{method} {target} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Connection: close", *headers]
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    head, _, rest = b"".join(chunks).partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    fields = {}
+    for line in head.decode("latin-1").split("\r\n")[1:]:
+        name, _, value = line.partition(":")
+        fields[name.strip().lower()] = value.strip()
+    return status, fields, rest
+
+
+SERVER_TRAVERSALS = (
+    "/media/../secret.txt",
+    "/media/%2e%2e/secret.txt",
+    "/media/..%2fsecret.txt",
+    "/media/%2e%2e%2fsecret.txt",
+    "/media/%252e%252e/secret.txt",
+    "/media/..%5csecret.txt",
+    "/media/%00/../secret.txt",
+    "/media//etc/passwd",
+    "/media/%2fetc%2fpasswd",
+)
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_served_by_each_server(servers, project_env, tmp_path, server):
+    media_root = tmp_path / "state" / "media"  # STATE_DIR/media: where the contract puts uploads
+    (media_root / "photos").mkdir(parents=True)
+    (media_root / "photos" / "cat.png").write_bytes(PNG)
+    (media_root / "page.html").write_bytes(b"<script>alert(1)</script>")
+    (tmp_path / "state" / "secret.txt").write_bytes(SECRET)
+    port = free_port()
+    process = servers.start(project_command(server, *bind_args(server, port)), project_env)
+    wait_for_http(f"http://127.0.0.1:{port}/", process=process.process)
+
+    status, headers, content = raw_request(port, "GET", "/media/photos/cat.png")
+    assert (status, content) == (200, PNG), process.output()[-2000:]
+    assert headers["content-type"] == "image/png"
+    assert headers["content-length"] == str(len(PNG))
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["content-security-policy"] == SAFETY["Content-Security-Policy"]
+    assert headers["cache-control"] == "public, max-age=3600"
+
+    status, page, _ = raw_request(port, "GET", "/media/page.html")
+    assert status == 200 and page["content-disposition"] == 'attachment; filename="page.html"'
+
+    status, head, content = raw_request(port, "HEAD", "/media/photos/cat.png")
+    assert (status, content) == (200, b"")
+    assert head["content-length"] == str(len(PNG)) and head["etag"] == headers["etag"]
+
+    status, part, content = raw_request(port, "GET", "/media/photos/cat.png", ["Range: bytes=10-19"])
+    assert (status, content) == (206, PNG[10:20])
+    assert part["content-range"] == f"bytes 10-19/{len(PNG)}"
+
+    status, _, content = raw_request(
+        port, "GET", "/media/photos/cat.png", [f"If-None-Match: {headers['etag']}"]
+    )
+    assert (status, content) == (304, b"")
+
+    assert raw_request(port, "POST", "/media/photos/cat.png", ["Content-Length: 0"])[0] == 405
+    # Sent as they are: no client-side normalisation of .. or of the encodings.
+    for target in SERVER_TRAVERSALS:
+        status, answer = raw_get(port, target)
+        assert status == 404, target
+        assert SECRET not in answer, target
