@@ -4,6 +4,8 @@ and the soak (bench/soak.py)."""
 
 import json
 import re
+import urllib.error
+import urllib.request
 
 from tests.helpers import free_port, http_get
 
@@ -17,10 +19,11 @@ CURRENT = f"{ROOT}/current/{NAME}.pyz"
 class Site:
     """One server's deployment, driven as an administrator would."""
 
-    def __init__(self, host, server, database=None):
+    def __init__(self, host, server, database=None, asgi=False):
         self.host = host
         self.server = server
         self.database = database
+        self.asgi = asgi
         self.port = free_port()
         self.health = f"http://127.0.0.1:{self.port}/-/health/"
 
@@ -64,7 +67,8 @@ class Site:
         migrated as the service would run it."""
         rendered = self.run(
             f"{PYTHON} {artifact} systemd render --output /etc/systemd/system "
-            f"--server {self.server}{' --credential DATABASE_URL' if self.database else ''}"
+            f"--server {self.server}{' --asgi' if self.asgi else ''}"
+            f"{' --credential DATABASE_URL' if self.database else ''}"
         )
         self.run("systemctl daemon-reload")
         deployed = self.run(f"{PYTHON} {artifact} deploy --root {ROOT} --migrate")
@@ -84,3 +88,32 @@ class Site:
     def health_status(self):
         status, _, body = http_get(self.health, timeout=10)
         return status, json.loads(body)
+
+
+def post_json(url, payload, timeout=10):
+    """POST a JSON body; ``(status, decoded answer)``."""
+    request = urllib.request.Request(
+        url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+
+
+class Tasks:
+    """The example's task API on a site: enqueue, then read the result."""
+
+    def __init__(self, site):
+        self.base = f"http://127.0.0.1:{site.port}/api/tasks/"
+
+    def enqueue(self, text, seconds=0.0):
+        status, answer = post_json(self.base, {"text": text, "seconds": seconds})
+        assert status == 202, answer
+        return answer["id"]
+
+    def result(self, task_id):
+        status, _, body = http_get(f"{self.base}{task_id}/", timeout=10)
+        assert status == 200, body
+        return json.loads(body)
