@@ -105,6 +105,17 @@ def default_settings(conf=None, environ=None):
     return values
 
 
+def asgi_refusal():
+    """Why this gunicorn cannot serve ASGI, or "" when it can (24 and later
+    have their own asyncio worker)."""
+    import gunicorn
+    from gunicorn.workers import SUPPORTED_WORKERS
+
+    if "asgi" in SUPPORTED_WORKERS:
+        return ""
+    return f"gunicorn {gunicorn.__version__} has no asgi worker: --asgi needs gunicorn 24 or later"
+
+
 def stop_gracefully_on_sigint(arbiter):
     """gunicorn's ``on_starting`` hook: SIGINT (Ctrl-C) stops as gracefully
     as SIGTERM, letting requests in flight finish; gunicorn's own SIGINT

@@ -13,6 +13,10 @@ class Command(ServerCommand):
     )
     server_name = "gunicorn"
 
+    @property
+    def asgi_refusal(self):
+        return gunicorn.asgi_refusal()
+
     def defaults(self):
         return gunicorn.defaults()
 
