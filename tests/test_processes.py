@@ -85,13 +85,19 @@ def test_run_lists_the_declared_processes(project_env):
 def test_run_of_an_unknown_process_names_the_declared_ones(project_env):
     result = run_project(project_env, "run", "nope")
     assert result.returncode == 1
-    assert result.stderr == "CommandError: no process 'nope': declared: worker, waiter, cleanup\n"
+    assert result.stderr == "CommandError: no process 'nope': declared: worker, waiter, cleanup, printer\n"
 
 
 def test_a_job_runs_to_its_end(project_env):
     result = run_project(project_env, "run", "cleanup")
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_a_module_runs_as_under_python_m_with_the_projects_settings(project_env):
+    result = run_project(project_env, "run", "printer")
+    assert result.returncode == 0, result.stderr
+    assert "module process argv=['-A', 'proj', 'worker'] name=testproject\n" in result.stdout
 
 
 def test_a_bad_configuration_stops_run_before_the_process(project_env):

@@ -38,6 +38,7 @@ def unit_instances(name="myapp"):
         f"{name}-waiter.service",
         f"{name}-cleanup.service",
         f"{name}-cleanup.timer",
+        f"{name}-printer.service",
     ]
 
 

@@ -5,6 +5,7 @@ worker (django-tasks' ``db_worker``) and the periodic job
 sandbox with their credentials."""
 
 import json
+import re
 
 import pytest
 
@@ -52,6 +53,14 @@ def test_web_worker_and_job_from_one_artifact(site, example_pyz, example_pyz_nex
     rendered, _ = site.install(first)
     for unit in (WORKER, f"{JOB}.service", f"{JOB}.timer"):
         assert f"wrote /etc/systemd/system/{unit}" in rendered.stdout, rendered.stdout
+    # The example's own units: valid for systemd, and as sandboxed as the web's.
+    units = [f"{NAME}.socket", f"{NAME}@blue.service", WORKER, f"{JOB}.service", f"{JOB}.timer"]
+    verify = site.run(f"cd /etc/systemd/system && systemd-analyze verify {' '.join(units)}", check=False)
+    assert (verify.returncode, verify.stderr) == (0, ""), verify.stderr
+    for unit in (WORKER, f"{JOB}.service"):
+        security = site.run(f"systemd-analyze security --offline=true /etc/systemd/system/{unit}").stdout
+        score = float(re.search(r"Overall exposure level for \S+: (\d+\.\d+)", security).group(1))
+        assert score <= 1.5, (unit, security[-800:])
     site.start()
     site.run(f"systemctl enable --now {WORKER} {JOB}.timer")
 

@@ -3,6 +3,7 @@ worker, with the same defaults, warm-up, socket activation and graceful
 stop as WSGI; ``pyuwsgi --asgi`` is refused in one line."""
 
 import json
+import os
 import re
 import signal
 import socket
@@ -101,3 +102,16 @@ def test_asgi_without_asgi_application_is_refused(project_env):
     assert result.returncode == 2
     assert "--asgi: ASGI_APPLICATION is not set" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_uploads_are_served_with_their_headers_under_asgi(servers, project_env):
+    media = os.path.join(project_env["STATE_DIR"], "media")
+    os.makedirs(media, exist_ok=True)
+    with open(os.path.join(media, "page.html"), "wb") as upload:
+        upload.write(b"<script>alert(1)</script>")
+    _, base = start_asgi(servers, project_env)
+    status, headers, body = http_get(f"{base}/media/page.html")
+    assert (status, body) == (200, b"<script>alert(1)</script>")
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Content-Disposition"].startswith("attachment")
+    assert "sandbox" in headers["Content-Security-Policy"]

@@ -25,6 +25,7 @@ ZIPSERVE_PROCESSES = {
     },
     "waiter": {"command": ["wait_forever"]},
     "cleanup": {"command": ["check"], "schedule": "daily"},
+    "printer": {"module": "tests.testproject.module_process", "args": ["-A", "proj", "worker"]},
 }
 TEMPLATES = []
 USE_TZ = True
