@@ -6,6 +6,12 @@ refuses a connection: connections wait in the socket's queue while a server
 starts. Both colours run ``<root>/current/<name>.pyz``; the one started last
 runs whatever ``current`` points to then.
 
+Besides them: one-shot templates that ``deploy`` runs for a new release
+before it becomes current (:data:`RELEASE_STEPS`: its extraction, its
+migrations), and a unit per process the project declares in
+``ZIPSERVE_PROCESSES`` (a timer too for a job). All of them share one dynamic
+user, the cache and state directories, the credentials and the sandbox.
+
 The service is sandboxed at least as tightly as a container: a dynamic user,
 a read-only file system except its own state, cache and runtime
 directories, no devices, no kernel tunables, a system call filter. The
@@ -242,6 +248,25 @@ def listen_stream(bind):
     if bind.startswith(":"):
         return bind[1:]  # every address
     return bind
+
+
+def render_units(options, processes=()):
+    """Every unit of a site as ``(file name, text)``: the socket, the web
+    template, the release steps, and a unit per declared process (plus a
+    timer per job)."""
+    units = [
+        (f"{options.name}.socket", render_socket(options)),
+        (f"{options.name}@.service", render_service(options)),
+        *(
+            (release_step_unit(options.name, step), render_release_step(options, step))
+            for step in RELEASE_STEPS
+        ),
+    ]
+    for process in processes:
+        units.append((process_unit(options.name, process), render_process(options, process)))
+        if process.is_job:
+            units.append((process_unit(options.name, process, "timer"), render_timer(options, process)))
+    return units
 
 
 def render_socket(options):

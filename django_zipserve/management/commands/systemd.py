@@ -99,24 +99,7 @@ class Command(ZipserveCommand):
         )
         output = Path(options["output"])
         output.mkdir(parents=True, exist_ok=True)
-        units = [
-            (f"{name}.socket", systemd.render_socket(unit)),
-            (f"{name}@.service", systemd.render_service(unit)),
-            *(
-                (systemd.release_step_unit(name, step), systemd.render_release_step(unit, step))
-                for step in systemd.RELEASE_STEPS
-            ),
-            *(
-                (systemd.process_unit(name, process), systemd.render_process(unit, process))
-                for process in declared.values()
-            ),
-            *(
-                (systemd.process_unit(name, process, "timer"), systemd.render_timer(unit, process))
-                for process in declared.values()
-                if process.is_job
-            ),
-        ]
-        for filename, text in units:
+        for filename, text in systemd.render_units(unit, declared.values()):
             (output / filename).write_text(text, encoding="utf-8")
             self.stdout.write(f"wrote {output / filename}")
         if note:
