@@ -8,7 +8,7 @@ import urllib.request
 from common import free_port, log
 from nginx import Nginx
 from servers import worker_pids
-from static_files import compare_answers, headers_of
+from static_files import MEDIA_PATH, check_media_headers, compare_answers, headers_of
 from testbed import GREETINGS
 
 HASHED_CSS = re.compile(r'href="(/static/[^"]+\.[0-9a-f]{12}\.css)"')
@@ -17,9 +17,10 @@ HASHED_CSS = re.compile(r'href="(/static/[^"]+\.[0-9a-f]{12}\.css)"')
 def check_configurations(bed, configurations, configs, with_static):
     """Start each configuration once, record its workers and start-up time
     in `configs` (the results' section); returns the path of the page's
-    stylesheet and, by name, the headers of its answers."""
+    stylesheet and, by name, the headers of its answers for it and for the
+    upload."""
     log(f"preflight: {len(configurations)} configurations, {bed.installation.workers} workers for ours")
-    css_path, answers = None, {}
+    css_path, answers, media_answers = None, {}, {}
     for configuration in configurations:
         name = configuration.name
         with bed.serving(configuration) as (server, base):
@@ -30,8 +31,9 @@ def check_configurations(bed, configurations, configs, with_static):
             configs[name].update(workers=len(pids), first_answer_s=round(server.ready_after, 2))
             if with_static and configuration.serves_static:
                 answers[name] = headers_of(base + css_path)
+                media_answers[name] = headers_of(base + MEDIA_PATH, ())
             log(f"  {name:<15} {len(pids)} workers, first answer after {server.ready_after:.2f} s")
-    return css_path, answers
+    return css_path, answers, media_answers
 
 
 def page_stylesheet(name, base):
@@ -46,16 +48,24 @@ def page_stylesheet(name, base):
     return found.group(1)
 
 
-def compare_static(bed, nginx_path, css_path, answers):
-    """nginx configured after our first answer (None without nginx or
-    without static runs); the problems found, and the results' "static"
-    section."""
+def compare_static(bed, nginx_path, css_path, answers, media_answers):
+    """nginx configured after our first answers (None without nginx or
+    without static runs); the problems found, and the results' "static" and
+    "media" sections."""
     reference = next(iter(answers.values()), None)
-    nginx = Nginx(nginx_path, bed.work, bed.static_root, reference) if nginx_path and reference else None
+    media_reference = next(iter(media_answers.values()), None)
+    nginx = (
+        Nginx(nginx_path, bed.work, bed.static_root, reference, bed.media_root, media_reference)
+        if nginx_path and reference
+        else None
+    )
     if nginx:
         with nginx.serving(free_port(), bed.artifact_env, css_path) as (_, base):
             answers["nginx"] = headers_of(base + css_path)
+            if media_reference:
+                media_answers["nginx"] = headers_of(base + MEDIA_PATH, ())
     problems, section = compare_answers(css_path, answers)
-    for problem in problems:
+    media_problems, media_section = compare_answers(MEDIA_PATH, media_answers, check_media_headers)
+    for problem in problems + media_problems:
         log(f"  PROBLEM: {problem}")
-    return nginx, problems, section
+    return nginx, problems + media_problems, section, media_section

@@ -89,6 +89,7 @@ def throughput_section(data):
     lines = throughput_intro(data) + dynamic_page_table(data) + ratio_table(data)
     lines += [""] + verdict(data) + [""]
     lines += static_file_section(data)
+    lines += media_file_section(data)
     lines += memory_section(data)
     lines += artifact_size_lines(data)
     lines += notes(data)
@@ -163,12 +164,9 @@ def ratio_table(data):
     ]
 
 
-def static_file_section(data):
-    runs = data.get("static", {}).get("runs") or {}
-    if not runs:
-        return []
-    to_nginx = data["static"].get("ratios_to_nginx", {})
-    rows = [
+def file_rows(section):
+    to_nginx = section.get("ratios_to_nginx", {})
+    return [
         [
             f"``{name}``",
             f"{row['rps']:.0f}",
@@ -177,8 +175,15 @@ def static_file_section(data):
             # nginx is the reference, so it has no ratio of its own.
             f"{to_nginx[name]:.3f}" if name in to_nginx else "1",
         ]
-        for name, row in runs.items()
+        for name, row in (section.get("runs") or {}).items()
     ]
+
+
+def static_file_section(data):
+    runs = data.get("static", {}).get("runs") or {}
+    if not runs:
+        return []
+    rows = file_rows(data["static"])
     return [
         "Static file",
         "-----------",
@@ -191,6 +196,38 @@ def static_file_section(data):
         *rst_table(["server", "req/s", "p50 ms", "p99 ms", "of nginx"], rows, "lrrrr"),
         "",
         *header_check(data),
+        "",
+    ]
+
+
+def media_file_section(data):
+    media = data.get("media") or {}
+    if not media.get("runs"):
+        return []
+    headers = media.get("headers") or {}
+    problems = [p for p in data.get("problems", []) if "upload" in p]
+    first = next(iter(headers.values()), {})
+    if problems:
+        checked = ["Header differences found before the runs:", "", *(f"- {p}" for p in problems)]
+    else:
+        checked = [
+            f"Checked before the runs: all {len(headers)} answer with ``Content-Type: "
+            f"{first.get('content-type')}``, ``X-Content-Type-Options: "
+            f"{first.get('x-content-type-options')}``, "
+            f"``Content-Security-Policy: {first.get('content-security-policy')}``, ``Content-Disposition: "
+            f"{first.get('content-disposition')}`` and ``Cache-Control: {first.get('cache-control')}``."
+        ]
+    return [
+        "Uploaded file",
+        "-------------",
+        "",
+        f"``{media['path']}``, a 48 KiB photo in ``MEDIA_ROOT`` (the state directory): through our two",
+        "servers (``django_zipserve.media``, before sessions and URL resolution) and from nginx",
+        "(``alias`` to the same directory, the same headers added).",
+        "",
+        *rst_table(["server", "req/s", "p50 ms", "p99 ms", "of nginx"], file_rows(media), "lrrrr"),
+        "",
+        *checked,
         "",
     ]
 
@@ -459,8 +496,13 @@ def draw_chart(data, path):
 
 
 def chart_panels(data):
-    runs = (data.get("static") or {}).get("runs") or {}
-    return [("Dynamic page /", data["dynamic"])] + ([("Static file (gzip)", runs)] if runs else [])
+    static = (data.get("static") or {}).get("runs") or {}
+    media = (data.get("media") or {}).get("runs") or {}
+    return (
+        [("Dynamic page /", data["dynamic"])]
+        + ([("Static file (gzip)", static)] if static else [])
+        + ([("Uploaded file", media)] if media else [])
+    )
 
 
 def draw_panel(axis, title, rows):

@@ -57,11 +57,12 @@ def save(results, summary, output):
         noise=summary["noise"],
         problems=results["problems"] + summary["run_problems"],
     )
-    runs = summary["static_runs"]
-    data["static"] = dict(results["static"], runs=runs)
-    to_nginx = ratios_to_nginx(runs)
-    if to_nginx is not None:
-        data["static"]["ratios_to_nginx"] = to_nginx
+    for kind in ("static", "media"):
+        runs = summary[f"{kind}_runs"]
+        data[kind] = dict(results.get(kind) or {}, runs=runs)
+        to_nginx = ratios_to_nginx(runs)
+        if to_nginx is not None:
+            data[kind]["ratios_to_nginx"] = to_nginx
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     # Never a half-written file, should the run be interrupted.
@@ -77,7 +78,8 @@ def render_table(results):
             *_dynamic_lines(results),
             "",
             *_ratio_lines(results["ratios"]),
-            *_static_lines(results["static"]),
+            *_file_lines(results["static"], "gzip"),
+            *_file_lines(results.get("media") or {}, "an upload"),
             "",
             _size_line(results),
             *(f"PROBLEM: {problem}" for problem in results["problems"]),
@@ -111,13 +113,13 @@ def _ratio_lines(ratios):
     return lines
 
 
-def _static_lines(static):
-    runs = static.get("runs") or {}
+def _file_lines(section, what):
+    runs = section.get("runs") or {}
     if not runs:
         return []
-    lines = ["", f"static {static['path']} (gzip):"]
+    lines = ["", f"file {section['path']} ({what}):"]
     for name, row in runs.items():
-        ratio = static.get("ratios_to_nginx", {}).get(name)
+        ratio = section.get("ratios_to_nginx", {}).get(name)
         tail = f"  {ratio:.3f} of nginx" if ratio else ""
         lines.append(f"  {name:<15} {row['rps']:8.0f} req/s  p99 {row['p99_ms']:6.2f} ms{tail}")
     return lines

@@ -8,7 +8,7 @@ from functools import partial
 from common import free_port, log
 from procs import NOISY_CORES, wait_for_quiet
 from servers import server_memory
-from static_files import STATIC_HEADERS
+from static_files import MEDIA_PATH, STATIC_HEADERS
 from stats import summaries
 from wrk import describe
 
@@ -33,12 +33,16 @@ def run_configuration(bed, wrk, configuration, static_path):
         }
         if static_path:
             out["static"] = wrk.load(base + static_path, STATIC_HEADERS, server.pgid)
+            out["media"] = wrk.load(base + MEDIA_PATH, (), server.pgid)
     return out
 
 
 def run_nginx(nginx, env, wrk, static_path):
     with nginx.serving(free_port(), env, static_path) as (server, base):
-        return {"static": wrk.load(base + static_path, STATIC_HEADERS, server.pgid)}
+        return {
+            "static": wrk.load(base + static_path, STATIC_HEADERS, server.pgid),
+            "media": wrk.load(base + MEDIA_PATH, (), server.pgid),
+        }
 
 
 @dataclass
@@ -47,6 +51,7 @@ class Samples:
 
     dynamic: dict = field(default_factory=dict)
     static: dict = field(default_factory=dict)
+    media: dict = field(default_factory=dict)
     memory: dict = field(default_factory=dict)
 
     def record(self, name, run):
@@ -56,13 +61,14 @@ class Samples:
             self.memory.setdefault(name, []).append(run["memory"])
             rss = statistics.median(run["memory"]["worker_rss_kb"])
             log(f"  {name:<15} dynamic {describe(run['dynamic'])}  worker RSS {rss / 1024:.0f} MB")
-        if "static" in run:
-            run["static"]["attempt"] = run["attempt"]
-            self.static.setdefault(name, []).append(run["static"])
-            log(f"  {name:<15} static  {describe(run['static'])}")
+        for kind in ("static", "media"):
+            if kind in run:
+                run[kind]["attempt"] = run["attempt"]
+                getattr(self, kind).setdefault(name, []).append(run[kind])
+                log(f"  {name:<15} {kind:<7} {describe(run[kind])}")
 
     def summaries(self, comparisons):
-        return summaries(self.dynamic, self.static, self.memory, comparisons)
+        return summaries(self.dynamic, self.static, self.media, self.memory, comparisons)
 
 
 def run_rounds(runs, samples, rounds, retries, quiet_wait):
@@ -98,4 +104,4 @@ def least_disturbed(name, run, retries, quiet_wait):
 
 
 def disturbance(run):
-    return max(run[key]["other_cpu_cores"] for key in ("dynamic", "static") if key in run)
+    return max(run[key]["other_cpu_cores"] for key in ("dynamic", "static", "media") if key in run)

@@ -79,7 +79,7 @@ def noise(dynamic):
 
 
 def run_problems(parts):
-    """Errors and disturbed samples, from {'dynamic': summaries, 'static': summaries}."""
+    """Errors and disturbed samples, from {'dynamic': summaries, 'static': summaries, ...}."""
     problems = []
     for part, runs in parts.items():
         for name, summary in runs.items():
@@ -92,14 +92,17 @@ def run_problems(parts):
     return problems
 
 
-def summaries(dynamic, static, memory, comparisons):
+def summaries(dynamic, static, media, memory, comparisons):
     """Medians, ratios and problems from the samples so far (lists by name)."""
     out = {
         "dynamic": {name: summarize(samples) for name, samples in dynamic.items() if samples},
         "static_runs": {name: summarize(samples) for name, samples in static.items() if samples},
+        "media_runs": {name: summarize(samples) for name, samples in media.items() if samples},
         "memory": {name: summarize_memory(samples) for name, samples in memory.items() if samples},
     }
     out["ratios"] = ratios(out["dynamic"], comparisons)
     out["noise"] = noise(out["dynamic"])
-    out["run_problems"] = run_problems({"dynamic": out["dynamic"], "static": out["static_runs"]})
+    out["run_problems"] = run_problems(
+        {"dynamic": out["dynamic"], "static": out["static_runs"], "media": out["media_runs"]}
+    )
     return out

@@ -16,6 +16,7 @@ from common import HOST, REPO, SECRET_KEY, directory_size, free_port, log, make_
 from configurations import Installation
 from our_defaults import our_server_args
 from servers import running
+from static_files import MEDIA_FILE, UPLOAD_BYTES
 
 GREETINGS = 10
 # A developer's shell may set these; they would change what is measured.
@@ -34,6 +35,10 @@ class Testbed:
     @property
     def static_root(self):
         return self.extraction / "site-packages" / "example_project" / "static_collected"
+
+    @property
+    def media_root(self):
+        return self.work / "state" / "media"
 
     def size(self):
         return {
@@ -66,6 +71,7 @@ def prepare(pyz, venv_dir, work):
     artifact_env = server_env(work)
     venv_env = dict(artifact_env, DJANGO_SETTINGS_MODULE="example_project.settings")
     seed_database(python, str(pyz), artifact_env, venv_env)
+    write_upload(work / "state" / "media")
     installation = Installation(
         python=python,
         pyz=str(pyz),
@@ -117,6 +123,14 @@ def seed_database(python, pyz, artifact_env, venv_env):
         f"    [Greeting(text=f'Greeting {{i}}') for i in range({GREETINGS})])"
     )
     subprocess.run([python, "-c", code], check=True, env=venv_env)
+
+
+def write_upload(media_root):
+    """A photo as a user would upload it (its bytes do not matter: what is
+    served depends on its name and size)."""
+    path = media_root / MEDIA_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(os.urandom(UPLOAD_BYTES))
 
 
 def our_workers(python, pyz, env):

@@ -26,6 +26,11 @@ and from nginx (``worker_processes 2``, ``gzip_static on``) serving the same
 collected directory of the artifact's extraction with the same headers. The
 response headers of each are checked before any load is applied.
 
+Uploaded file: a 48 KiB photo in MEDIA_ROOT (the state directory), through
+ours-uwsgi and ours-gunicorn (``django_zipserve.media``) and from nginx
+(``alias`` to the same directory, our headers added), checked likewise:
+the same Content-Type, Cache-Control and safety headers from all three.
+
 Memory: right after each dynamic run, VmRSS and VmHWM (peak RSS) of every
 worker process from /proc/PID/status, and their PSS and private (unshared)
 memory from /proc/PID/smaps_rollup.
@@ -141,8 +146,12 @@ def benchmark(args, bed, wrk_path, nginx_path, started):
     results = new_results(
         settings(args, bed), bed.installation, configurations, bed.work, wrk_path, nginx_path
     )
-    css_path, answers = check_configurations(bed, configurations, results["configs"], not args.no_static)
-    nginx, results["problems"], results["static"] = compare_static(bed, nginx_path, css_path, answers)
+    css_path, answers, media_answers = check_configurations(
+        bed, configurations, results["configs"], not args.no_static
+    )
+    nginx, results["problems"], results["static"], results["media"] = compare_static(
+        bed, nginx_path, css_path, answers, media_answers
+    )
     results["size"] = bed.size()
 
     wrk = Wrk.with_script(wrk_path, bed.work, args.connections, args.threads, args.duration, args.warmup)
