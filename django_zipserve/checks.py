@@ -113,7 +113,8 @@ CHECKS = (
         "A template, static, locale or fixture directory (`TEMPLATES` `DIRS`, `STATICFILES_DIRS`, "
         "`LOCALE_PATHS`, `FIXTURE_DIRS`) is relative: it is looked up from whatever the working "
         "directory is (`/` under systemd), so pages that need it fail.",
-        'Make it absolute, from BASE_DIR: BASE_DIR / "templates".',
+        "Make it absolute, from the directory that holds it, e.g. os.path.join(PROJECT_DIR, "
+        '"templates") or, with a pathlib BASE_DIR, BASE_DIR / "templates".',
         deploy=True,
     ),
     Check(

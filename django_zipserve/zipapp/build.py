@@ -43,7 +43,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 import zipfile
 from pathlib import Path
 
@@ -417,38 +416,39 @@ def run_shiv(options, site, output, record, preamble, env):
     run_command(command, True, env=env)
 
 
-def compile_bytecode(site):
+def compile_bytecode(site, env):
     """Compile every module once, at build time, into hash-based ``.pyc``
     files that are never checked against their source: the artifact is
     immutable, so a start (even on a read-only extraction, even with
     PYTHONDONTWRITEBYTECODE) never compiles anything, and the first start
-    does not spend seconds compiling either."""
-    import compileall
-    import py_compile
+    does not spend seconds compiling either.
 
-    # The directory name only shows in code objects, which the import system
-    # points at the real file when it loads them; a fixed one keeps builds
-    # identical.
-    # Without warnings: a SyntaxWarning of a dependency's packaged example
-    # file is not the user's to fix (the filter reaches the forked workers,
-    # and PYTHONWARNINGS others).
-    previous = os.environ.get("PYTHONWARNINGS")
-    os.environ["PYTHONWARNINGS"] = "ignore"
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            compileall.compile_dir(
-                str(site),
-                ddir="site-packages",
-                quiet=2,
-                workers=0,
-                invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
-            )
-    finally:
-        if previous is None:
-            os.environ.pop("PYTHONWARNINGS", None)
-        else:
-            os.environ["PYTHONWARNINGS"] = previous
+    One fresh process compiles them all, in compileall's sorted order, with
+    a fixed hash seed: marshal writes a value differently when something else
+    in the process holds it too, so files spread over a pool of processes
+    (or compiled after a varying set of imports) come out different from
+    build to build, and so would the artifact."""
+    command = [
+        sys.executable,
+        "-m",
+        "compileall",
+        "-qq",  # a SyntaxWarning or error in a dependency's example file is not the user's to fix
+        "-j",
+        "1",
+        # The directory name only shows in code objects, which the import
+        # system points at the real file when it loads them; a fixed one
+        # keeps builds identical.
+        "-d",
+        "site-packages",
+        "--invalidation-mode",
+        "unchecked-hash",
+        str(site),
+    ]
+    # Its exit status says whether every file compiled; one that does not
+    # (a packaged example in old syntax) is left as source, as pip leaves it.
+    subprocess.run(
+        command, env=dict(env, PYTHONWARNINGS="ignore", PYTHONHASHSEED="0"), capture_output=True, check=False
+    )
     return sorted(path for path in site.rglob("*.pyc"))
 
 
@@ -563,7 +563,7 @@ def package(options, steps, work, site, env, epoch):
     built = work / "out.pyz"
     preamble = write_preamble(work, epoch)
     steps.run("build the zipapp with shiv", run_shiv, options, site, built, record, preamble, env)
-    bytecode = steps.run("compile bytecode", compile_bytecode, site)
+    bytecode = steps.run("compile bytecode", compile_bytecode, site, env)
     steps.run("add bytecode and the start-up module", finish_archive, built, site, bytecode, epoch)
     target, digest = steps.run("write the outputs", write_outputs, options, built, record, tests_zip)
     return target, digest, record
