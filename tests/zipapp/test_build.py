@@ -641,9 +641,28 @@ def test_bytecode_is_compiled_without_the_dependencies_warnings(tmp_path, capfd)
     site = tmp_path / "site"
     (site / "dependency" / "examples").mkdir(parents=True)
     (site / "dependency" / "__init__.py").write_text("")
-    for number in range(4):  # enough for the worker processes too
+    for number in range(4):
         (site / "dependency" / "examples" / f"demo{number}.py").write_text("x = 1\nif x is 1:\n    pass\n")
-    compiled = build.compile_bytecode(site)
+    compiled = build.compile_bytecode(site, dict(os.environ))
     assert len(compiled) == 5
     captured = capfd.readouterr()
     assert "SyntaxWarning" not in captured.err + captured.out
+
+
+def test_bytecode_is_the_same_from_build_to_build(tmp_path):
+    """Two compilations of the same files give the same bytes (a pool of
+    processes did not: marshal writes a value shared within a process
+    differently, so which process compiled which file showed)."""
+    module = "NAMES = {'alpha', 'beta', 'gamma'}\n" + "".join(
+        f"def f{number}(x):\n    return x in NAMES and 'alpha' * {number}\n" for number in range(40)
+    )
+    outputs = []
+    for copy in ("one", "two"):
+        site = tmp_path / copy / "site-packages"
+        for package in range(6):
+            (site / f"package{package}").mkdir(parents=True)
+            (site / f"package{package}" / "__init__.py").write_text(module)
+        compiled = build.compile_bytecode(site, dict(os.environ))
+        outputs.append({path.relative_to(site): path.read_bytes() for path in compiled})
+    assert len(outputs[0]) == 6
+    assert outputs[0] == outputs[1]
