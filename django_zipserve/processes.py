@@ -23,7 +23,7 @@ reference (``docs/reference/processes.md``).
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .errors import ZipserveError
 
@@ -110,7 +110,6 @@ class Process:
     schedule: str | None = None
     stop_timeout: int = 30
     notify: bool = True
-    options: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def is_job(self):
@@ -185,7 +184,6 @@ def parse(name, entry):
         schedule=values["schedule"],
         stop_timeout=timeout,
         notify=values["notify"],
-        options=entry,
     )
 
 

@@ -30,12 +30,14 @@ class Command(ZipserveCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("name", nargs="?", help="the process to run")
-        parser.add_argument("--list", action="store_true", help="list the declared processes and exit")
+        parser.add_argument(
+            "--list", dest="list_only", action="store_true", help="list the declared processes and exit"
+        )
 
-    def handle(self, *args, name=None, list=False, **options):
+    def handle(self, *args, name=None, list_only=False, **options):
         declared = processes.declared()
-        if list or name is None:
-            if name is None and not list:
+        if list_only or name is None:
+            if name is None and not list_only:
                 raise CommandError(f"name a process to run; {describe_names(declared)}")
             for line in listing(declared):
                 self.stdout.write(line)
