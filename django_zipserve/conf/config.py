@@ -206,6 +206,13 @@ class ZipserveConfig(GoodConf):
         "and 4xx answers are fine. Paths on this site, such as / or /about/. In the "
         "environment: a JSON list or comma-separated paths.",
     )
+    STATIC_FRONT: bool = Field(
+        default=True,
+        description="Answer requests for static files before Django's request handling, with "
+        "WhiteNoise's own responses and the headers Django's middleware adds to them (learnt at "
+        "start). It stands aside by itself when middleware other than SecurityMiddleware comes "
+        "before WhiteNoise; off, Django's WhiteNoise middleware answers them.",
+    )
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
         default="INFO",
         description="Level of the application's log messages, written to standard error.",
@@ -460,7 +467,7 @@ class ZipserveConfig(GoodConf):
 def setting(field: str, settings: Any = None) -> Any:
     """A configuration value as the running site has it (``"BIND"``,
     ``"WORKERS"``, ``"THREADS"``, ``"TIMEOUT"``, ``"WARMUP"``,
-    ``"WARMUP_PATHS"``, or ``"NAME"``
+    ``"WARMUP_PATHS"``, ``"STATIC_FRONT"``, or ``"NAME"``
     for the project's name): what ``config.apply()`` put into Django's
     settings, else the value the configuration class declares as default,
     so a project that does not apply the configuration gets the same answer

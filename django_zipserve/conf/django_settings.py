@@ -58,6 +58,7 @@ SERVER_SETTINGS = {
     "ZIPSERVE_TIMEOUT": "TIMEOUT",
     "ZIPSERVE_WARMUP": "WARMUP",
     "ZIPSERVE_WARMUP_PATHS": "WARMUP_PATHS",
+    "ZIPSERVE_STATIC_FRONT": "STATIC_FRONT",
 }
 
 SETS = "sets"
@@ -515,6 +516,7 @@ SERVER_FIELD_REASONS = {
     "TIMEOUT": "read by the server commands",
     "WARMUP": "read by the server commands",
     "WARMUP_PATHS": "read by the server commands' warm-up",
+    "STATIC_FRONT": "read by the server commands",
 }
 
 #: Every Django setting ``config.apply()`` touches, in the order it applies

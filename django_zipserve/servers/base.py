@@ -28,6 +28,7 @@ from django.conf import settings
 from django.core.management.base import CommandParser
 from django.db import connections
 
+from .. import front
 from ..conf import setting
 from ..errors import ZipserveError
 from ..management.base import ZipserveCommand
@@ -261,22 +262,35 @@ class ServerCommand(ZipserveCommand):
             )
         # The warm-up goes through the WSGI application either way: the same
         # project, views and database, and what a broken release fails.
-        application = self.prepare_application()
-        asgi_application = load_asgi_application() if asgi else None
+        application, static_front = self.prepare_application()
+        if asgi:
+            asgi_application = load_asgi_application()
+            if static_front is not None:
+                asgi_application = static_front.asgi(asgi_application)
+        else:
+            asgi_application = None
+            if static_front is not None:
+                application = static_front.wsgi(application)
         self.run_server(list(server_args), application, asgi_application)
 
     def prepare_application(self):
         """Check the project (deployment checks included), load its WSGI
-        application and warm it up. A failure raises Django's
-        SystemCheckError or a ZipserveError; Django's run_from_argv reports
-        either once, with a traceback only under ``--traceback``."""
+        application, warm it up and learn the static front (None when it
+        stands aside). A failure raises Django's SystemCheckError or a
+        ZipserveError; Django's run_from_argv reports either once, with a
+        traceback only under ``--traceback``."""
         self.check(include_deployment_checks=True, display_num_errors=False)
         application = load_application()
         self.warm_up(application)
+        static_front, reason = front.build(application)
+        if static_front is not None:
+            self.stderr.write(f"static front: {len(static_front.files)} static files answered before Django")
+        else:
+            self.stderr.write(f"static files answered through Django: {reason}")
         self.check_migrations()  # a notice only: migrating is a release step
         # Nothing opened in this process may be shared with forked workers.
         connections.close_all()
-        return application
+        return application, static_front
 
     def warm_up(self, application):
         """The health view and WARMUP_PATHS, in this process: an answer of

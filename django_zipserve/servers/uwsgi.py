@@ -135,6 +135,19 @@ def remember_inherited_sockets(environ=None):
         environ[INHERITED_FDS_ENV] = f"{os.getpid()}:{','.join(map(str, fds))}"
 
 
+#: The application the workers serve, set by ``run``: the project's WSGI
+#: application as the command loaded and warmed it up, with the static
+#: front before it when the front is on. uWSGI loads it by name.
+application = None
+SERVED_APPLICATION = f"{__name__}:application"
+
+
+def served_app_path(conf=None):
+    """What ``--module`` loads: the application ``run`` set, else
+    WSGI_APPLICATION."""
+    return SERVED_APPLICATION if application is not None else wsgi_app_path(conf)
+
+
 DEFAULTS = (
     Default("--master", None, "a master process supervises the workers: respawns, graceful reloads"),
     Default("--strict", None, "an unknown or misspelt option is an error, not silently ignored"),
@@ -194,8 +207,9 @@ DEFAULTS = (
     ),
     Default(
         "--module",
-        wsgi_app_path,
-        "the application; any option that loads one replaces it",
+        served_app_path,
+        "the application, as the command warmed it up, behind the static front when it is on "
+        f"(`{SERVED_APPLICATION}`); any option that loads one replaces it",
         "WSGI_APPLICATION",
         replaced_by=APP_OPTIONS,
     ),
@@ -321,8 +335,13 @@ def build_args(server_args, conf=None, environ=None):
     return merged + list(server_args)
 
 
-def run(server_args):
+def run(server_args, served=None):
+    """Run uWSGI; its workers serve ``served`` (when given) unless the
+    operator's options load another application."""
+    global application
     import pyuwsgi
+
+    application = served
 
     # uWSGI prints its own banner; make sure ours (checks, warm-up) is out first.
     sys.stdout.flush()

@@ -16,7 +16,7 @@ class Command(ServerCommand):
         return uwsgi.defaults()
 
     def run_server(self, server_args, application, asgi_application=None):
-        uwsgi.run(server_args)
+        uwsgi.run(server_args, application)
 
     def show_server_help(self):
         uwsgi.show_help()
