@@ -1,30 +1,45 @@
 """The server configurations measured, each declared once.
 
-Dynamic page (``/``: a template listing greetings read from SQLite):
+Dynamic page (``/``: a template listing greetings read from SQLite), and
+for ours also the static file and the upload (against nginx):
 
-=================  ==========================================================
-ours-uwsgi         ``example_project.pyz pyuwsgi --http ADDR``: our defaults
-ours-gunicorn      ``example_project.pyz gunicorn --bind ADDR``: our defaults
-bare-uwsgi         ``pyuwsgi --http ADDR --module … --master`` from a
-                   virtualenv: uWSGI's own defaults (1 worker)
-bare-gunicorn      ``gunicorn example_project.wsgi --bind ADDR`` from a
-                   virtualenv: gunicorn's own defaults (1 sync worker)
-equal-uwsgi        bare-uwsgi with ``--processes N``, N = our WORKERS
-equal-gunicorn     bare-gunicorn with ``--workers N``
-logged-gunicorn    equal-gunicorn with ``--access-logfile -``: what the access
-                   log, one of our defaults, costs
-full-uwsgi         plain ``pyuwsgi`` from the virtualenv with every one of our
-                   uWSGI defaults spelt out on its command line
-full-gunicorn      plain ``gunicorn`` likewise with our gunicorn defaults
-ours-uwsgi-hs      ours, but ``--http-socket ADDR``: workers speak HTTP
-                   themselves, no router process
-equal-uwsgi-hs     equal-uwsgi, but ``--http-socket ADDR``
-=================  ==========================================================
+====================  ======================================================
+ours-uwsgi            ``example_project.pyz pyuwsgi --http ADDR``: our defaults
+ours-gunicorn         ``example_project.pyz gunicorn --bind ADDR``: our defaults
+ours-gunicorn-asgi    ``example_project.pyz gunicorn --asgi --bind ADDR``: our
+                      defaults, gunicorn's asgi worker
+bare-uwsgi            ``pyuwsgi --http ADDR --module … --master`` from a
+                      virtualenv: uWSGI's own defaults (1 worker)
+bare-gunicorn         ``gunicorn example_project.wsgi --bind ADDR`` from a
+                      virtualenv: gunicorn's own defaults (1 sync worker)
+equal-uwsgi           bare-uwsgi with ``--processes N``, N = our WORKERS
+equal-gunicorn        bare-gunicorn with ``--workers N``
+logged-gunicorn       equal-gunicorn with ``--access-logfile -``: what the
+                      access log, one of our defaults, costs
+full-uwsgi            plain ``pyuwsgi`` from the virtualenv with every one of
+                      our uWSGI defaults spelt out on its command line
+full-gunicorn         plain ``gunicorn`` likewise with our gunicorn defaults
+ours-uwsgi-hs         ours, but ``--http-socket ADDR``: workers speak HTTP
+                      themselves, no router process (as under systemd's socket
+                      activation); also the static file and the upload
+equal-uwsgi-hs        equal-uwsgi, but ``--http-socket ADDR``
+====================  ======================================================
+
+Static file only (no dynamic page, no upload: they differ from their ``ours-*``
+twin in nothing else), today's behaviour measured in the same run:
+
+====================  ======================================================
+django-uwsgi          ours-uwsgi with ``STATIC_FRONT=false``: Django's
+                      WhiteNoise middleware answers static files
+django-gunicorn       ours-gunicorn likewise; its answer is the reference the
+                      static file's headers are checked against
+django-gunicorn-asgi  ours-gunicorn-asgi likewise
+====================  ======================================================
 """
 
 import signal
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from our_defaults import OurDefaults
@@ -40,8 +55,32 @@ SAME_WORKERS = "ours / plain, same workers"
 ALL_SETTINGS = "ours / plain, all the same settings"
 SAME_WORKERS_HS = "ours / plain, same workers (--http-socket)"
 SOCKET_OVER_ROUTER = "--http-socket / --http router (ours)"
+ASGI_OVER_SYNC = "gunicorn --asgi / sync workers (ours)"
 ACCESS_LOG = "plain gunicorn: with / without the access log"
-MEANINGS = (BARE_DEFAULTS, SAME_WORKERS, ALL_SETTINGS, SAME_WORKERS_HS, SOCKET_OVER_ROUTER, ACCESS_LOG)
+WITH_FRONT = "with / without the static front"
+MEANINGS = (
+    BARE_DEFAULTS,
+    SAME_WORKERS,
+    ALL_SETTINGS,
+    SAME_WORKERS_HS,
+    SOCKET_OVER_ROUTER,
+    ASGI_OVER_SYNC,
+    ACCESS_LOG,
+    WITH_FRONT,
+)
+
+# What a configuration is loaded with: the dynamic page (its workers'
+# memory is read after it), the static file and the upload (both against
+# nginx).
+DYNAMIC, STATIC, MEDIA = "dynamic", "static", "media"
+LOADS = (DYNAMIC, STATIC, MEDIA)
+# The artifact's static front stands aside: Django's WhiteNoise middleware
+# answers static files, as it did before the front.
+FRONT_OFF = ("STATIC_FRONT", "false")
+# The answer the static file's headers are checked against: Django's
+# WhiteNoise middleware behind gunicorn, which adds no header of its own
+# but transport ones (Server, Date, Connection).
+HEADER_REFERENCE = "django-gunicorn"
 
 
 @dataclass(frozen=True)
@@ -68,14 +107,28 @@ class Configuration:
     # Runs the artifact, which knows its settings module; the virtualenv's
     # servers are told with DJANGO_SETTINGS_MODULE.
     artifact: bool = False
-    # (the configuration it is divided by, what the ratio shows)
+    # (the configuration it is divided by, what the ratio shows): dynamic page
     compared_with: tuple = ()
-    # Also loaded with the static file, against nginx.
-    serves_static: bool = False
+    # Likewise for the static file.
+    static_compared_with: tuple = ()
+    # What it is loaded with, of LOADS.
+    loads: tuple = (DYNAMIC,)
+    # (name, value) of the environment variables set on top of the test bed's.
+    environment: tuple = ()
     stop_signal: signal.Signals = signal.SIGTERM
 
     def argv(self, installation, address):
         return self.command(installation, address)
+
+    @property
+    def serves_static(self):
+        return STATIC in self.loads
+
+    @property
+    def static_front(self):
+        """Whether our static front answers static files: the artifact's
+        servers do unless told otherwise; the plain servers have none."""
+        return self.artifact and FRONT_OFF not in self.environment
 
     def describe(self, installation):
         return self.description.format(workers=installation.workers)
@@ -120,15 +173,32 @@ def _against_plain(server):
     )
 
 
+def _and_without_front(ours):
+    """`ours`, and its twin with the static front off (``django-*``): today's
+    static file, measured in the same run, which `ours` is divided by. The
+    twin is loaded with the static file only: the front changes nothing else."""
+    twin = replace(
+        ours,
+        name=ours.name.replace("ours-", "django-", 1),
+        description=f"{ours.description}, STATIC_FRONT=false",
+        compared_with=(),
+        loads=(STATIC,),
+        environment=(*ours.environment, FRONT_OFF),
+    )
+    return replace(ours, static_compared_with=(*ours.static_compared_with, (twin.name, WITH_FRONT))), twin
+
+
 CONFIGURATIONS = (
-    Configuration(
-        name="ours-uwsgi",
-        server=UWSGI,
-        description="pyz pyuwsgi, our defaults (--http router)",
-        command=_artifact("pyuwsgi", "--http"),
-        artifact=True,
-        serves_static=True,
-        compared_with=_against_plain(UWSGI),
+    *_and_without_front(
+        Configuration(
+            name="ours-uwsgi",
+            server=UWSGI,
+            description="pyz pyuwsgi, our defaults (--http router)",
+            command=_artifact("pyuwsgi", "--http"),
+            artifact=True,
+            loads=LOADS,
+            compared_with=_against_plain(UWSGI),
+        )
     ),
     Configuration(
         name="equal-uwsgi",
@@ -156,6 +226,7 @@ CONFIGURATIONS = (
         description="pyz pyuwsgi, our defaults but --http-socket (no router)",
         command=_artifact("pyuwsgi", "--http-socket"),
         artifact=True,
+        loads=LOADS,
         compared_with=(("equal-uwsgi-hs", SAME_WORKERS_HS), ("ours-uwsgi", SOCKET_OVER_ROUTER)),
     ),
     Configuration(
@@ -165,14 +236,16 @@ CONFIGURATIONS = (
         command=_plain_uwsgi("--http-socket", same_workers=True),
         stop_signal=PLAIN_UWSGI_STOP,
     ),
-    Configuration(
-        name="ours-gunicorn",
-        server=GUNICORN,
-        description="pyz gunicorn, our defaults",
-        command=_artifact("gunicorn", "--bind"),
-        artifact=True,
-        serves_static=True,
-        compared_with=_against_plain(GUNICORN),
+    *_and_without_front(
+        Configuration(
+            name="ours-gunicorn",
+            server=GUNICORN,
+            description="pyz gunicorn, our defaults",
+            command=_artifact("gunicorn", "--bind"),
+            artifact=True,
+            loads=LOADS,
+            compared_with=_against_plain(GUNICORN),
+        )
     ),
     Configuration(
         name="equal-gunicorn",
@@ -205,6 +278,17 @@ CONFIGURATIONS = (
         description="venv gunicorn, gunicorn defaults (1 sync worker)",
         command=_plain_gunicorn(),
     ),
+    *_and_without_front(
+        Configuration(
+            name="ours-gunicorn-asgi",
+            server=GUNICORN,
+            description="pyz gunicorn --asgi, our defaults (asgi worker)",
+            command=_artifact("gunicorn", "--asgi", "--bind"),
+            artifact=True,
+            loads=LOADS,
+            compared_with=(("ours-gunicorn", ASGI_OVER_SYNC),),
+        )
+    ),
 )
 NAMES = tuple(configuration.name for configuration in CONFIGURATIONS)
 
@@ -223,21 +307,44 @@ def select(only):
     return tuple(configuration for configuration in CONFIGURATIONS if configuration.name in wanted)
 
 
-def comparisons():
-    """(numerator, denominator, meaning) of every ratio reported, grouped by
-    what they show."""
+def comparisons(kind=DYNAMIC):
+    """(numerator, denominator, meaning) of every ratio reported for the
+    dynamic page or the static file (`kind`), grouped by what they show."""
     pairs = [
         (configuration.name, baseline, meaning)
         for configuration in CONFIGURATIONS
-        for baseline, meaning in configuration.compared_with
+        for baseline, meaning in (
+            configuration.static_compared_with if kind == STATIC else configuration.compared_with
+        )
     ]
     return sorted(pairs, key=lambda pair: MEANINGS.index(pair[2]))
 
 
+def header_reference(configurations):
+    """The name of the configuration whose answer for the static file the
+    others' are checked against: HEADER_REFERENCE, else another one without
+    the front, else the first serving the static file (None without any)."""
+    static = [c for c in configurations if c.serves_static]
+    ranked = sorted(static, key=lambda c: (c.name != HEADER_REFERENCE, c.static_front))
+    return ranked[0].name if ranked else None
+
+
 def _check_declarations():
-    unknown = {baseline for _, baseline, _ in comparisons()} - set(NAMES)
-    if unknown or len(set(NAMES)) != len(NAMES):
-        raise AssertionError(f"configurations: duplicate names or unknown baselines {unknown}")
+    by_name = {c.name: c for c in CONFIGURATIONS}
+    pairs = [(kind, top, bottom) for kind in (DYNAMIC, STATIC) for top, bottom, _ in comparisons(kind)]
+    unknown = {bottom for _, _, bottom in pairs} - set(NAMES)
+    # A ratio divides figures both configurations have.
+    unmeasured = [
+        (top, bottom)
+        for kind, top, bottom in pairs
+        if bottom in by_name and not (kind in by_name[top].loads and kind in by_name[bottom].loads)
+    ]
+    if unknown or unmeasured or len(set(NAMES)) != len(NAMES):
+        raise AssertionError(
+            f"configurations: duplicate names, unknown baselines {unknown} or unmeasured ratios {unmeasured}"
+        )
+    if HEADER_REFERENCE not in by_name or by_name[HEADER_REFERENCE].static_front:
+        raise AssertionError(f"configurations: {HEADER_REFERENCE} must serve static files without the front")
 
 
 _check_declarations()

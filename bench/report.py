@@ -72,7 +72,7 @@ def startup_section(data):
 def rst_table(headers, rows, align=None):
     """A simple reStructuredText table; `align` is a string of 'l'/'r' per column."""
     rows = [[str(cell) for cell in row] for row in rows]
-    widths = [max(len(str(h)), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    widths = [max([len(str(h)), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
     align = align or "l" * len(headers)
     rule = "  ".join("=" * w for w in widths)
 
@@ -115,8 +115,9 @@ def throughput_intro(data):
         "configuration runs on the same interpreter, with the same environment configuration and",
         f"the same SQLite database; the page lists {settings['greetings']} greetings read from it.",
         "*ours*: the artifact's ``pyuwsgi`` and ``gunicorn`` commands with no option but the",
-        "address; the others: the same project and package versions installed in a virtualenv,",
-        "served by the plain ``pyuwsgi`` and ``gunicorn`` console scripts.",
+        "address (and ``--http-socket`` or ``--asgi`` where the name ends in ``-hs`` or ``-asgi``);",
+        "the others: the same project and package versions installed in a virtualenv, served",
+        "by the plain ``pyuwsgi`` and ``gunicorn`` console scripts.",
         "",
         "Dynamic page",
         "------------",
@@ -154,6 +155,8 @@ def ratio_table(data):
         ]
         for ratio in data["ratios"]
     ]
+    if not rows:
+        return []
     return [
         "",
         "*range*: lowest and highest of the rounds. Ratios of the median requests/s, the same",
@@ -164,11 +167,14 @@ def ratio_table(data):
     ]
 
 
-def file_rows(section):
+def file_rows(section, configs=None):
+    """A row a server; `configs` given, a column saying whether our static
+    front answered."""
     to_nginx = section.get("ratios_to_nginx", {})
     return [
         [
             f"``{name}``",
+            *([front_of(configs.get(name))] if configs is not None else []),
             f"{row['rps']:.0f}",
             f"{row['p50_ms']:.2f}",
             f"{row['p99_ms']:.2f}",
@@ -179,23 +185,75 @@ def file_rows(section):
     ]
 
 
+def front_of(config):
+    """Whether our static front answered: "" for nginx."""
+    if config is None:
+        return ""
+    return "on" if config.get("static_front") else "off"
+
+
 def static_file_section(data):
-    runs = data.get("static", {}).get("runs") or {}
-    if not runs:
+    static = data.get("static") or {}
+    if not static.get("runs"):
         return []
-    rows = file_rows(data["static"])
     return [
         "Static file",
         "-----------",
         "",
-        f"``{data['static']['path']}``, the hashed stylesheet the page links to, requested with",
-        "``Accept-Encoding: gzip`` (as browsers do): through our two servers (WhiteNoise, from the",
-        "artifact's extraction) and from nginx (``worker_processes 2``, ``gzip_static on``, serving",
-        "the same collected directory with the same headers).",
+        f"``{static['path']}``, the hashed stylesheet the page links to, requested with",
+        "``Accept-Encoding: gzip`` (as browsers do), from the artifact's extraction. Front *on*:",
+        "our static front answers it before Django's request handling, with WhiteNoise's own",
+        "response and the headers Django's middleware adds (learnt at start), as ours do by",
+        "default; *off*: the same command with ``STATIC_FRONT=false`` (the ``django-*`` rows),",
+        "so that Django's WhiteNoise middleware answers, as before the front. nginx",
+        "(``worker_processes 2``, ``gzip_static on``) serves the same collected directory with",
+        "the same headers.",
         "",
-        *rst_table(["server", "req/s", "p50 ms", "p99 ms", "of nginx"], rows, "lrrrr"),
+        *rst_table(
+            ["server", "front", "req/s", "p50 ms", "p99 ms", "of nginx"],
+            file_rows(static, data["configs"]),
+            "llrrrr",
+        ),
         "",
+        *front_table(data),
         *header_check(data),
+        "",
+    ]
+
+
+def front_table(data):
+    """Each server with and without the front, side by side: requests/s, the
+    share of nginx's, and their ratio (of the medians, and within each round)."""
+    static = data["static"]
+    ratios = static.get("ratios") or []
+    if not ratios:
+        return []
+    runs, to_nginx = static["runs"], static.get("ratios_to_nginx", {})
+
+    def of_nginx(name):
+        return f"{to_nginx[name]:.3f}" if name in to_nginx else "–"
+
+    rows = [
+        [
+            f"``{r['numerator']}``",
+            f"{runs[r['numerator']]['rps']:.0f}",
+            of_nginx(r["numerator"]),
+            f"{runs[r['denominator']]['rps']:.0f}",
+            of_nginx(r["denominator"]),
+            f"{r['ratio']:.2f}×",
+            ", ".join(f"{x:.2f}" for x in r["per_round"]),
+        ]
+        for r in ratios
+    ]
+    return [
+        "With and without the front (*without*: the server's ``django-*`` twin), side by side;",
+        "*gain*: with / without, of the medians and within each round:",
+        "",
+        *rst_table(
+            ["server", "with req/s", "of nginx", "without req/s", "of nginx", "gain", "per round"],
+            rows,
+            "lrrrrrl",
+        ),
         "",
     ]
 
@@ -205,7 +263,7 @@ def media_file_section(data):
     if not media.get("runs"):
         return []
     headers = media.get("headers") or {}
-    problems = [p for p in data.get("problems", []) if "upload" in p]
+    problems = media.get("problems", [p for p in data.get("problems", []) if "upload" in p])
     first = next(iter(headers.values()), {})
     if problems:
         checked = ["Header differences found before the runs:", "", *(f"- {p}" for p in problems)]
@@ -221,9 +279,9 @@ def media_file_section(data):
         "Uploaded file",
         "-------------",
         "",
-        f"``{media['path']}``, a 48 KiB photo in ``MEDIA_ROOT`` (the state directory): through our two",
-        "servers (``django_zipserve.media``, before sessions and URL resolution) and from nginx",
-        "(``alias`` to the same directory, the same headers added).",
+        f"``{media['path']}``, a 48 KiB photo in ``MEDIA_ROOT`` (the state directory): through each",
+        "of ours (``django_zipserve.media``, before sessions and URL resolution; the static front",
+        "leaves it alone) and from nginx (``alias`` to the same directory, the same headers added).",
         "",
         *rst_table(["server", "req/s", "p50 ms", "p99 ms", "of nginx"], file_rows(media), "lrrrr"),
         "",
@@ -282,7 +340,8 @@ def command_lines(configs):
     ]
     for name, config in configs.items():
         lines.append(f"    {name}:")
-        lines += ["        " + chunk for chunk in wrap_argv(config["argv"])]
+        environment = [f"{key}={value}" for key, value in (config.get("environment") or {}).items()]
+        lines += ["        " + chunk for chunk in wrap_argv(environment + config["argv"])]
     lines.append("")
     return lines
 
@@ -391,35 +450,76 @@ def rounds_of(data):
 
 
 def header_check(data):
-    headers = data["static"].get("headers") or {}
-    problems = [p for p in data.get("problems", []) if "Cache-Control" in p or "content-" in p or "gzip" in p]
-    if not headers:
+    """What the header check before the runs compared and found; then the
+    header names nginx (or any) has beyond the reference's, or lacks."""
+    static = data["static"]
+    check = static.get("header_check")
+    if not check:
         return []
-    first = next(iter(headers.values()))
-    lines = []
-    if not problems:
-        lines.append(
-            f"Checked before the runs: all {len(headers)} answer with ``Cache-Control: "
-            f"{first.get('cache-control')}``, ``Content-Type: {first.get('content-type')}`` and "
-            "``Content-Encoding: gzip``."
-        )
+    problems = static.get("problems", [])
+    if problems:
+        lines = ["Header differences found before the runs:", "", *(f"- {p}" for p in problems)]
     else:
-        lines.append("Header differences found before the runs:")
-        lines.append("")
-        lines += [f"- {p}" for p in problems]
-    extra = {
-        name: names for name, names in (data["static"].get("header_names_only_in") or {}).items() if names
-    }
-    missing = {
-        name: names
-        for name, names in (data["static"].get("header_names_missing_from") or {}).items()
-        if names
-    }
-    for name, names in extra.items():
-        lines.append(f"``{name}`` also sends: {', '.join(names)}.")
-    for name, names in missing.items():
-        lines.append(f"``{name}`` does not send: {', '.join(names)}.")
+        lines = header_check_passed(check, static, data["configs"])
+    names = [
+        f"``{name}`` {verb}: {', '.join(found)}."
+        for key, verb in (
+            ("header_names_only_in", "also sends"),
+            ("header_names_missing_from", "does not send"),
+        )
+        for name, found in (static.get(key) or {}).items()
+        if found
+    ]
+    return lines + ["", *names] if names else lines
+
+
+REQUESTS = {
+    "gzip": "with ``Accept-Encoding: gzip``",
+    "br": "with ``Accept-Encoding: br``",
+    "none": "without ``Accept-Encoding``",
+}
+
+
+def header_check_passed(check, static, configs):
+    """What was checked, from the results' record of it."""
+    requests = [REQUESTS.get(label, label) for label in check["requests"]]
+    gzip = check["reference_headers"].get("gzip", {})
+    ignored = ", ".join(f"``{h}``" for h in check["ignored"])
+    reference = check["reference"]
+    # With --only, the reference may be one with the front.
+    answered_by = (
+        "our static front"
+        if configs[reference].get("static_front")
+        else "Django's WhiteNoise middleware, no front"
+    )
+    lines = [
+        f"Checked before the runs, for three requests ({', '.join(requests[:-1])} and",
+        f"{requests[-1]}): each of the {len(check['servers'])} others answers each with exactly the",
+        f"headers of ``{reference}``'s answer ({answered_by}),",
+        f"the transport's aside ({ignored}), and encoded as asked.",
+        "ETag and Last-Modified are compared too: all serve the same extraction. Compared:",
+        "",
+        *compared_lines(check["compared"]),
+        "",
+        f"The gzip answer: ``Cache-Control: {gzip.get('cache-control')}``,",
+        f"``Content-Type: {gzip.get('content-type')}``, ``Vary: {gzip.get('vary')}``.",
+    ]
+    if "nginx" in (static.get("headers") or {}):
+        lines += [
+            "nginx answers the gzip request with the same Content-Type and Cache-Control, gzip",
+            "encoded (it is not asked for br: it has no brotli here).",
+        ]
     return lines
+
+
+def compared_lines(compared):
+    """One item per list of compared headers, naming the requests it is for."""
+    groups = {}
+    for label, names in compared.items():
+        groups.setdefault(tuple(names), []).append(label)
+    return [
+        f"- {', '.join(labels)}: " + ", ".join(f"``{n}``" for n in names) for names, labels in groups.items()
+    ]
 
 
 def notes(data):
@@ -442,6 +542,13 @@ def notes(data):
     else:
         lines.append("- No run was disturbed by other load (CPU used by other processes stayed under")
         lines.append("  a quarter of a core during each recorded run, or the run was repeated).")
+    # The files' header differences are listed in their sections.
+    shown = disturbed + [
+        p for kind in ("static", "media") for p in (data.get(kind) or {}).get("problems", [])
+    ]
+    others = [p for p in data.get("problems", []) if p not in shown]
+    if others:
+        lines.append("- Found before the runs: " + "; ".join(others) + ".")
     lines.append("")
     return lines
 
@@ -449,6 +556,7 @@ def notes(data):
 # Bars coloured by the first part of the configuration's name; the legend explains them in this order.
 CHART_COLOURS = {
     "ours": "#2a6fb0",
+    "django": "#9cc3e6",
     "bare": "#c9c9c9",
     "equal": "#8f8f8f",
     "full": "#5f5f5f",
@@ -456,6 +564,7 @@ CHART_COLOURS = {
 }
 CHART_LEGEND = (
     ("ours", "ours (artifact, our defaults)"),
+    ("django", "ours without the static front"),
     ("bare", "plain, server's defaults"),
     ("equal", "plain, same workers"),
     ("full", "plain, all our settings"),
@@ -475,7 +584,7 @@ def draw_chart(data, path):
     from matplotlib import pyplot
 
     panels = chart_panels(data)
-    heights = [len(rows) for _, rows in panels]
+    heights = [len(rows) for _, rows, _ in panels]
     figure, axes = pyplot.subplots(
         len(panels),
         1,
@@ -483,8 +592,8 @@ def draw_chart(data, path):
         gridspec_kw={"height_ratios": heights},
         squeeze=False,
     )
-    for axis, (title, rows) in zip(axes[:, 0], panels, strict=False):
-        draw_panel(axis, title, rows)
+    for axis, (title, rows, to_nginx) in zip(axes[:, 0], panels, strict=False):
+        draw_panel(axis, title, rows, to_nginx)
     figure.suptitle(chart_title(data), fontsize=11)
     add_legend(figure)
     figure.tight_layout(rect=(0, 0.07, 1, 1))
@@ -496,16 +605,21 @@ def draw_chart(data, path):
 
 
 def chart_panels(data):
-    static = (data.get("static") or {}).get("runs") or {}
-    media = (data.get("media") or {}).get("runs") or {}
+    """(title, rows, each row's share of nginx's requests/s) of each panel."""
+    static = data.get("static") or {}
+    media = data.get("media") or {}
     return (
-        [("Dynamic page /", data["dynamic"])]
-        + ([("Static file (gzip)", static)] if static else [])
-        + ([("Uploaded file", media)] if media else [])
+        [("Dynamic page /", data["dynamic"], {})]
+        + (
+            [("Static file (gzip)", static["runs"], static.get("ratios_to_nginx", {}))]
+            if static.get("runs")
+            else []
+        )
+        + ([("Uploaded file", media["runs"], media.get("ratios_to_nginx", {}))] if media.get("runs") else [])
     )
 
 
-def draw_panel(axis, title, rows):
+def draw_panel(axis, title, rows, to_nginx):
     # barh draws the first name at the bottom; reversed, the chart reads in the table's order.
     names = list(rows)[::-1]
     values = [rows[n]["rps"] for n in names]
@@ -521,7 +635,8 @@ def draw_panel(axis, title, rows):
     )
     limit = max(rows[n]["rps_max"] for n in names)
     for y, (name, value) in enumerate(zip(names, values, strict=True)):
-        axis.text(rows[name]["rps_max"] + limit * 0.01, y, f"{value:,.0f}", va="center", fontsize=9)
+        label = f"{value:,.0f}" + (f"  ({to_nginx[name]:.3f} of nginx)" if name in to_nginx else "")
+        axis.text(rows[name]["rps_max"] + limit * 0.01, y, label, va="center", fontsize=9)
     # Room on the right for the value written past the longest whisker.
     axis.set_xlim(0, limit * 1.15)
     style_panel(axis, title)

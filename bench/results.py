@@ -29,6 +29,9 @@ def new_results(settings, installation, configurations, work, wrk, nginx):
                 "server": c.server,
                 "description": c.describe(installation),
                 "argv": public_argv(c.argv(installation, f"{HOST}:PORT"), installation, work),
+                "environment": dict(c.environment),
+                "loads": list(c.loads),
+                "static_front": c.static_front,
             }
             for c in configurations
         },
@@ -63,6 +66,7 @@ def save(results, summary, output):
         to_nginx = ratios_to_nginx(runs)
         if to_nginx is not None:
             data[kind]["ratios_to_nginx"] = to_nginx
+    data["static"]["ratios"] = summary["static_ratios"]
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     # Never a half-written file, should the run be interrupted.
@@ -78,7 +82,8 @@ def render_table(results):
             *_dynamic_lines(results),
             "",
             *_ratio_lines(results["ratios"]),
-            *_file_lines(results["static"], "gzip"),
+            *_file_lines(results["static"], "gzip", results["configs"]),
+            *_ratio_lines(results["static"].get("ratios") or []),
             *_file_lines(results.get("media") or {}, "an upload"),
             "",
             _size_line(results),
@@ -89,13 +94,13 @@ def render_table(results):
 
 def _dynamic_lines(results):
     lines = [
-        "configuration    req/s (min-max)          p50 ms   p99 ms   worker RSS  peak RSS",
-        "---------------  -----------------------  -------  -------  ----------  --------",
+        "configuration         req/s (min-max)          p50 ms   p99 ms   worker RSS  peak RSS",
+        "--------------------  -----------------------  -------  -------  ----------  --------",
     ]
     for name, row in results["dynamic"].items():
         mem = results["memory"][name]
         lines.append(
-            f"{name:<15}  {row['rps']:7.0f} ({row['rps_min']:5.0f}-{row['rps_max']:5.0f})      "
+            f"{name:<20}  {row['rps']:7.0f} ({row['rps_min']:5.0f}-{row['rps_max']:5.0f})      "
             f"{row['p50_ms']:7.2f}  {row['p99_ms']:7.2f}  {mem['worker_rss_mb']:7.1f} MB  "
             f"{mem['worker_hwm_mb']:5.1f} MB"
         )
@@ -113,7 +118,8 @@ def _ratio_lines(ratios):
     return lines
 
 
-def _file_lines(section, what):
+def _file_lines(section, what, configs=None):
+    """A line a server; `configs` given, whether our static front answered."""
     runs = section.get("runs") or {}
     if not runs:
         return []
@@ -121,8 +127,16 @@ def _file_lines(section, what):
     for name, row in runs.items():
         ratio = section.get("ratios_to_nginx", {}).get(name)
         tail = f"  {ratio:.3f} of nginx" if ratio else ""
-        lines.append(f"  {name:<15} {row['rps']:8.0f} req/s  p99 {row['p99_ms']:6.2f} ms{tail}")
+        front = f"{_front(configs.get(name)):<8} " if configs is not None else ""
+        lines.append(f"  {name:<20} {front}{row['rps']:8.0f} req/s  p99 {row['p99_ms']:6.2f} ms{tail}")
     return lines
+
+
+def _front(config):
+    """Whether our static front answered (nothing for nginx)."""
+    if config is None:
+        return ""
+    return "front" if config.get("static_front") else "no front"
 
 
 def _size_line(results):

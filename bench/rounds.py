@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from common import free_port, log
+from configurations import DYNAMIC, MEDIA, STATIC
 from procs import NOISY_CORES, wait_for_quiet
 from servers import server_memory
 from static_files import MEDIA_PATH, STATIC_HEADERS
@@ -15,10 +16,12 @@ from wrk import describe
 
 def plan(bed, wrk, configurations, static_path, nginx):
     """name -> a function making one fresh run of it, in the order of the
-    first round. `static_path`: the static file to load too, None for none."""
+    first round. `static_path`: the static file to load too, None for none
+    (then a configuration loaded with nothing else is left out)."""
     runs = {
-        c.name: partial(run_configuration, bed, wrk, c, static_path if c.serves_static else None)
+        c.name: partial(run_configuration, bed, wrk, c, static_path)
         for c in configurations
+        if DYNAMIC in c.loads or static_path
     }
     if nginx and static_path:
         runs["nginx"] = partial(run_nginx, nginx, bed.artifact_env, wrk, static_path)
@@ -26,13 +29,17 @@ def plan(bed, wrk, configurations, static_path, nginx):
 
 
 def run_configuration(bed, wrk, configuration, static_path):
+    """One fresh server of `configuration` loaded with what it is declared
+    for, the files only given `static_path`."""
+    loads = configuration.loads
     with bed.serving(configuration) as (server, base):
-        out = {
-            "dynamic": wrk.load(base + "/", (), server.pgid),
-            "memory": server_memory(server, configuration.server),
-        }
-        if static_path:
+        out = {}
+        if DYNAMIC in loads:
+            out["dynamic"] = wrk.load(base + "/", (), server.pgid)
+            out["memory"] = server_memory(server, configuration.server)
+        if static_path and STATIC in loads:
             out["static"] = wrk.load(base + static_path, STATIC_HEADERS, server.pgid)
+        if static_path and MEDIA in loads:
             out["media"] = wrk.load(base + MEDIA_PATH, (), server.pgid)
     return out
 
@@ -60,15 +67,15 @@ class Samples:
             self.dynamic.setdefault(name, []).append(run["dynamic"])
             self.memory.setdefault(name, []).append(run["memory"])
             rss = statistics.median(run["memory"]["worker_rss_kb"])
-            log(f"  {name:<15} dynamic {describe(run['dynamic'])}  worker RSS {rss / 1024:.0f} MB")
+            log(f"  {name:<20} dynamic {describe(run['dynamic'])}  worker RSS {rss / 1024:.0f} MB")
         for kind in ("static", "media"):
             if kind in run:
                 run[kind]["attempt"] = run["attempt"]
                 getattr(self, kind).setdefault(name, []).append(run[kind])
-                log(f"  {name:<15} {kind:<7} {describe(run[kind])}")
+                log(f"  {name:<20} {kind:<7} {describe(run[kind])}")
 
-    def summaries(self, comparisons):
-        return summaries(self.dynamic, self.static, self.media, self.memory, comparisons)
+    def summaries(self, comparisons, static_comparisons=()):
+        return summaries(self.dynamic, self.static, self.media, self.memory, comparisons, static_comparisons)
 
 
 def run_rounds(runs, samples, rounds, retries, quiet_wait):

@@ -92,8 +92,9 @@ def run_problems(parts):
     return problems
 
 
-def summaries(dynamic, static, media, memory, comparisons):
-    """Medians, ratios and problems from the samples so far (lists by name)."""
+def summaries(dynamic, static, media, memory, comparisons, static_comparisons=()):
+    """Medians, ratios (of the dynamic page's figures and of the static
+    file's) and problems from the samples so far (lists by name)."""
     out = {
         "dynamic": {name: summarize(samples) for name, samples in dynamic.items() if samples},
         "static_runs": {name: summarize(samples) for name, samples in static.items() if samples},
@@ -101,6 +102,7 @@ def summaries(dynamic, static, media, memory, comparisons):
         "memory": {name: summarize_memory(samples) for name, samples in memory.items() if samples},
     }
     out["ratios"] = ratios(out["dynamic"], comparisons)
+    out["static_ratios"] = ratios(out["static_runs"], static_comparisons)
     out["noise"] = noise(out["dynamic"])
     out["run_problems"] = run_problems(
         {"dynamic": out["dynamic"], "static": out["static_runs"], "media": out["media_runs"]}

@@ -21,7 +21,7 @@ from static_files import MEDIA_FILE, UPLOAD_BYTES
 GREETINGS = 10
 # A developer's shell may set these; they would change what is measured.
 FOREIGN_PREFIXES = ("SHIV_", "DJANGO_", "UWSGI_", "GUNICORN_")
-FOREIGN = ("WORKERS", "THREADS", "BIND", "TIMEOUT", "DATABASE_URL", "EXAMPLE_PROJECT_CONFIG")
+FOREIGN = ("WORKERS", "THREADS", "BIND", "TIMEOUT", "STATIC_FRONT", "DATABASE_URL", "EXAMPLE_PROJECT_CONFIG")
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,9 @@ class Testbed:
         """A fresh server of `configuration` on a free port, answering for
         ``/``: (server, base URL)."""
         address = f"{HOST}:{free_port()}"
-        env = self.artifact_env if configuration.artifact else self.venv_env
+        env = dict(
+            self.artifact_env if configuration.artifact else self.venv_env, **dict(configuration.environment)
+        )
         log_path = self.work / f"{configuration.name}.log"
         argv = configuration.argv(self.installation, address)
         with running(argv, env, log_path, configuration.stop_signal) as server:

@@ -21,15 +21,20 @@ HTTPS=false, STATE_DIR (one migrated SQLite database holding 10 greetings),
 HOME; WORKERS is left to its default (2 per core).
 
 Static file: the hashed CSS file the page links to, requested with
-``Accept-Encoding: gzip``, through ours-uwsgi and ours-gunicorn (WhiteNoise)
-and from nginx (``worker_processes 2``, ``gzip_static on``) serving the same
-collected directory of the artifact's extraction with the same headers. The
-response headers of each are checked before any load is applied.
+``Accept-Encoding: gzip``, through every ours-* (our static front, before
+Django's request handling) and its django-* twin (``STATIC_FRONT=false``:
+Django's WhiteNoise middleware, as before the front), and from nginx
+(``worker_processes 2``, ``gzip_static on``) serving the same collected
+directory of the artifact's extraction with the same headers. Before any
+load, each of ours answers requests with ``Accept-Encoding: gzip``, ``br``
+and none with exactly the headers of django-gunicorn's answer (transport
+headers aside) and the encoding asked for; nginx's gzip answer with the same
+Content-Type and Cache-Control.
 
 Uploaded file: a 48 KiB photo in MEDIA_ROOT (the state directory), through
-ours-uwsgi and ours-gunicorn (``django_zipserve.media``) and from nginx
-(``alias`` to the same directory, our headers added), checked likewise:
-the same Content-Type, Cache-Control and safety headers from all three.
+every ours-* (``django_zipserve.media``) and from nginx (``alias`` to the
+same directory, our headers added), checked likewise: the same
+Content-Type, Cache-Control and safety headers from all.
 
 Memory: right after each dynamic run, VmRSS and VmHWM (peak RSS) of every
 worker process from /proc/PID/status, and their PSS and private (unshared)
@@ -60,7 +65,7 @@ import time
 from pathlib import Path
 
 from common import HERE, REPO, log
-from configurations import comparisons, select
+from configurations import DYNAMIC, STATIC, comparisons, select
 from preflight import check_configurations, compare_static
 from procs import QUIET_WAIT
 from results import new_results, render_table, save
@@ -100,7 +105,9 @@ def parse_args(argv):
         "when present (default: a fresh one in a temporary directory)",
     )
     parser.add_argument("--only", help="comma-separated configuration names (default: all)")
-    parser.add_argument("--no-static", action="store_true", help="skip the static file runs")
+    parser.add_argument(
+        "--no-static", action="store_true", help="skip the static file runs (and the django-* configurations)"
+    )
     parser.add_argument("--no-nginx", action="store_true", help="skip nginx")
     parser.add_argument("--skip-build", action="store_true", help="do not time a build of the artifact")
     parser.add_argument(
@@ -123,6 +130,8 @@ def parse_args(argv):
         args.configurations = select(args.only)
     except ValueError as exc:
         parser.error(str(exc))
+    if args.no_static and not any(DYNAMIC in c.loads for c in args.configurations):
+        parser.error("--no-static: the configurations named are measured on the static file only")
     return args
 
 
@@ -146,12 +155,13 @@ def benchmark(args, bed, wrk_path, nginx_path, started):
     results = new_results(
         settings(args, bed), bed.installation, configurations, bed.work, wrk_path, nginx_path
     )
-    css_path, answers, media_answers = check_configurations(
+    css_path, answers, media_answers, front_problems = check_configurations(
         bed, configurations, results["configs"], not args.no_static
     )
-    nginx, results["problems"], results["static"], results["media"] = compare_static(
-        bed, nginx_path, css_path, answers, media_answers
+    nginx, file_problems, results["static"], results["media"] = compare_static(
+        bed, nginx_path, css_path, configurations, answers, media_answers
     )
+    results["problems"] = front_problems + file_problems
     results["size"] = bed.size()
 
     wrk = Wrk.with_script(wrk_path, bed.work, args.connections, args.threads, args.duration, args.warmup)
@@ -161,10 +171,10 @@ def benchmark(args, bed, wrk_path, nginx_path, started):
         # Completed rounds are kept even if a later one is interrupted.
         results["rounds_completed"] = completed
         results["measure_seconds"] = round(time.monotonic() - started)
-        data = save(results, samples.summaries(comparisons()), args.output)
+        data = save(results, samples.summaries(comparisons(DYNAMIC), comparisons(STATIC)), args.output)
     if not args.skip_build:
         results["build_seconds"] = time_build(bed.work)
-        data = save(results, samples.summaries(comparisons()), args.output)
+        data = save(results, samples.summaries(comparisons(DYNAMIC), comparisons(STATIC)), args.output)
     return data
 
 
