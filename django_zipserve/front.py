@@ -47,13 +47,30 @@ WHITENOISE_REQUEST_HEADERS = {
     b"if-none-match": "HTTP_IF_NONE_MATCH",
     b"if-modified-since": "HTTP_IF_MODIFIED_SINCE",
     b"range": "HTTP_RANGE",
-    b"if-range": "HTTP_IF_RANGE",
 }
 #: Headers of Django's answer that are not the middleware's to add.
 SERVER_HEADERS = frozenset({"date", "server", "connection"})
 #: A file up to this size is read in one go on the event loop; a larger one
 #: in chunks of this size, each read in a thread.
 CHUNK = 64 * 1024
+#: Request headers that make WhiteNoise's answer other than the plain one.
+CONDITIONS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_RANGE")
+#: A worker keeps WhiteNoise's plain answer (200, the whole file) for a file
+#: up to KEEP_SIZE after its first GET, up to KEEP_TOTAL bytes of them: most
+#: requests are answered without opening a file.
+KEEP_SIZE = 64 * 1024
+KEEP_TOTAL = 16 * 1024 * 1024
+
+
+@dataclass
+class Answer:
+    """WhiteNoise's response: its status and headers, and its body as an
+    open file or as bytes (a kept answer)."""
+
+    status: HTTPStatus
+    headers: list
+    file: object = None
+    body: bytes = b""
 
 
 @dataclass
@@ -64,6 +81,9 @@ class Front:
     files: dict
     added_headers: dict = field(default_factory=dict)
     proxy_ssl_header: tuple | None = None
+    #: Kept answers by (path, Accept-Encoding), and their size in all.
+    kept: dict = field(default_factory=dict)
+    kept_size: int = 0
 
     def scheme_of(self, url_scheme, header_value):
         """Django's ``request.scheme``: the proxy's header when
@@ -83,7 +103,26 @@ class Front:
         static_file = self.files.get(path)
         if static_file is None:
             return None
-        return static_file.get_response(method, request_headers), added
+        if method != "GET" or any(key in request_headers for key in CONDITIONS):
+            response = static_file.get_response(method, request_headers)
+            return Answer(response.status, response.headers, response.file), added
+        key = (path, request_headers.get("HTTP_ACCEPT_ENCODING", ""))
+        answer = self.kept.get(key)
+        if answer is None:
+            response = static_file.get_response(method, request_headers)
+            answer = self.keep(key, response) or Answer(response.status, response.headers, response.file)
+        return answer, added
+
+    def keep(self, key, response):
+        """The plain answer, read and kept; None for one too large to keep."""
+        size = int(dict(response.headers).get("Content-Length", KEEP_SIZE + 1))
+        if response.status != HTTPStatus.OK or size > KEEP_SIZE or self.kept_size + size > KEEP_TOTAL:
+            return None
+        with response.file:
+            body = response.file.read()
+        answer = self.kept[key] = Answer(response.status, response.headers, body=body)
+        self.kept_size += len(body)
+        return answer
 
     # -- WSGI ---------------------------------------------------------------
 
@@ -101,11 +140,9 @@ class Front:
             response, added = found
             start_response(f"{response.status.value} {response.status.phrase}", [*response.headers, *added])
             if response.file is None:
-                return []
+                return [response.body]
             return environ.get("wsgi.file_wrapper", FileWrapper)(response.file)
 
-        front.front = self
-        front.application = application
         return front
 
     # -- ASGI ---------------------------------------------------------------
@@ -132,10 +169,11 @@ class Front:
                     "headers": encode(response, scheme),
                 }
             )
-            await send_file(send, response.file)
+            if response.file is None:
+                await send({"type": "http.response.body", "body": response.body})
+            else:
+                await send_file(send, response.file)
 
-        front.front = self
-        front.application = application
         return front
 
 
@@ -191,17 +229,16 @@ def asgi_request_headers(headers, proxy_header):
     for name, value in headers:
         key = WHITENOISE_REQUEST_HEADERS.get(name)
         if key is not None:
-            found[key] = value.decode("latin-1")
+            # A repeated header reads as one, its values joined, as Django's META has it.
+            value = value.decode("latin-1")
+            found[key] = f"{found[key]},{value}" if key in found else value
         elif name == proxy_header:
             proxy_value = value.decode("latin-1")
     return found, proxy_value
 
 
 async def send_file(send, file):
-    """The body: nothing (HEAD, 304, 405), the whole file, or chunks."""
-    if file is None:
-        await send({"type": "http.response.body", "body": b""})
-        return
+    """The body from an open file: in one piece, or in chunks."""
     try:
         body = file.read(CHUNK + 1)
         if len(body) <= CHUNK:
