@@ -95,23 +95,20 @@ class Front:
         return url_scheme
 
     def answer(self, method, path, request_headers, scheme):
-        """WhiteNoise's response to the request and the headers to add, or
-        None when the front leaves the request to the application."""
-        added = self.added_headers.get(scheme)
-        if added is None:
-            return None
+        """WhiteNoise's response to the request, or None when the front
+        leaves the request to the application."""
         static_file = self.files.get(path)
-        if static_file is None:
+        if static_file is None or scheme not in self.added_headers:
             return None
         if method != "GET" or any(key in request_headers for key in CONDITIONS):
             response = static_file.get_response(method, request_headers)
-            return Answer(response.status, response.headers, response.file), added
+            return Answer(response.status, response.headers, response.file)
         key = (path, request_headers.get("HTTP_ACCEPT_ENCODING", ""))
         answer = self.kept.get(key)
         if answer is None:
             response = static_file.get_response(method, request_headers)
             answer = self.keep(key, response) or Answer(response.status, response.headers, response.file)
-        return answer, added
+        return answer
 
     def keep(self, key, response):
         """The plain answer, read and kept; None for one too large to keep."""
@@ -134,11 +131,11 @@ class Front:
             scheme = self.scheme_of(
                 environ.get("wsgi.url_scheme", "http"), environ.get(header_key) if header_key else None
             )
-            found = self.answer(environ["REQUEST_METHOD"], wsgi_path(environ), environ, scheme)
-            if found is None:
+            response = self.answer(environ["REQUEST_METHOD"], wsgi_path(environ), environ, scheme)
+            if response is None:
                 return application(environ, start_response)
-            response, added = found
-            start_response(f"{response.status.value} {response.status.phrase}", [*response.headers, *added])
+            headers = [*response.headers, *self.added_headers[scheme]]
+            start_response(f"{response.status.value} {response.status.phrase}", headers)
             if response.file is None:
                 return [response.body]
             return environ.get("wsgi.file_wrapper", FileWrapper)(response.file)
@@ -158,10 +155,9 @@ class Front:
                 return await application(scope, receive, send)
             request_headers, proxy_value = asgi_request_headers(scope["headers"], header_name)
             scheme = self.scheme_of(scope.get("scheme", "http"), proxy_value)
-            found = self.answer(scope["method"], asgi_path(scope), request_headers, scheme)
-            if found is None:
+            response = self.answer(scope["method"], asgi_path(scope), request_headers, scheme)
+            if response is None:
                 return await application(scope, receive, send)
-            response = found[0]
             await send(
                 {
                     "type": "http.response.start",
@@ -288,9 +284,7 @@ def probe(application, path, scheme, static_file):
     WhiteNoise's response plus headers."""
     from .servers import warmup
 
-    environ = warmup.build_environ(path, warmup.accepted_host())
-    environ["wsgi.url_scheme"] = scheme
-    environ["SERVER_PORT"] = "443" if scheme == "https" else "80"
+    environ = warmup.build_environ(path, warmup.accepted_host(), scheme)
     if settings.SECURE_PROXY_SSL_HEADER:
         header, secure_value = settings.SECURE_PROXY_SSL_HEADER
         environ[header] = secure_value if scheme == "https" else "http"

@@ -82,7 +82,7 @@ def accepted_host():
     return "localhost"
 
 
-def build_environ(path, host):
+def build_environ(path, host, scheme="https"):
     path_info, _, query = path.partition("?")
     return {
         "REQUEST_METHOD": "GET",
@@ -90,13 +90,13 @@ def build_environ(path, host):
         "PATH_INFO": path_info,
         "QUERY_STRING": query,
         "SERVER_NAME": host.strip("[]"),
-        "SERVER_PORT": "443",
+        "SERVER_PORT": "443" if scheme == "https" else "80",
         "SERVER_PROTOCOL": "HTTP/1.1",
         "HTTP_HOST": host,
         "HTTP_USER_AGENT": "django-zipserve warm-up",
         "REMOTE_ADDR": "127.0.0.1",
         "wsgi.version": (1, 0),
-        "wsgi.url_scheme": "https",
+        "wsgi.url_scheme": scheme,
         "wsgi.input": io.BytesIO(b""),
         "wsgi.errors": sys.stderr,
         "wsgi.multithread": False,
