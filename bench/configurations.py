@@ -23,6 +23,10 @@ ours-uwsgi-hs         ours, but ``--http-socket ADDR``: workers speak HTTP
                       themselves, no router process (as under systemd's socket
                       activation); also the static file and the upload
 equal-uwsgi-hs        equal-uwsgi, but ``--http-socket ADDR``
+ours-uwsgi-cores      ours-uwsgi-hs with ``WORKERS`` = the number of cores
+                      (one worker per core, not two): the setting
+                      docs/servers.rst suggests for a site whose traffic is
+                      mostly static files; also the static file and the upload
 ====================  ======================================================
 
 Static file only (no dynamic page, no upload: they differ from their ``ours-*``
@@ -37,6 +41,7 @@ django-gunicorn-asgi  ours-gunicorn-asgi likewise
 ====================  ======================================================
 """
 
+import os
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -58,6 +63,7 @@ SOCKET_OVER_ROUTER = "--http-socket / --http router (ours)"
 ASGI_OVER_SYNC = "gunicorn --asgi / sync workers (ours)"
 ACCESS_LOG = "plain gunicorn: with / without the access log"
 WITH_FRONT = "with / without the static front"
+PER_CORE = "one worker per core / two per core (ours, --http-socket)"
 MEANINGS = (
     BARE_DEFAULTS,
     SAME_WORKERS,
@@ -66,6 +72,7 @@ MEANINGS = (
     SOCKET_OVER_ROUTER,
     ASGI_OVER_SYNC,
     ACCESS_LOG,
+    PER_CORE,
     WITH_FRONT,
 )
 
@@ -81,6 +88,8 @@ FRONT_OFF = ("STATIC_FRONT", "false")
 # WhiteNoise middleware behind gunicorn, which adds no header of its own
 # but transport ones (Server, Date, Connection).
 HEADER_REFERENCE = "django-gunicorn"
+# The cores the servers and wrk share, as our WORKERS default counts them.
+CORES = os.cpu_count() or 1
 
 
 @dataclass(frozen=True)
@@ -235,6 +244,16 @@ CONFIGURATIONS = (
         description="venv pyuwsgi --http-socket --processes {workers}",
         command=_plain_uwsgi("--http-socket", same_workers=True),
         stop_signal=PLAIN_UWSGI_STOP,
+    ),
+    Configuration(
+        name="ours-uwsgi-cores",
+        server=UWSGI,
+        description=f"ours-uwsgi-hs with WORKERS={CORES} (one per core)",
+        command=_artifact("pyuwsgi", "--http-socket"),
+        artifact=True,
+        loads=LOADS,
+        environment=(("WORKERS", str(CORES)),),
+        compared_with=(("ours-uwsgi-hs", PER_CORE),),
     ),
     *_and_without_front(
         Configuration(
