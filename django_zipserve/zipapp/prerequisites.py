@@ -17,7 +17,10 @@ from .steps import PREREQUISITES, BuildError
 TOOLS = {
     "pip": "python -m ensurepip, or a virtualenv with pip",
     "shiv": "pip install 'django-zipserve[build]'",
+    "packaging": "pip install 'django-zipserve[build]'",
 }
+#: The Python minor versions a build may suggest, in the order tried.
+KNOWN_MINORS = range(10, 15)
 FIND_MODULES = (
     "import importlib.util as u, sys; print(' '.join(m for m in sys.argv[1:] if u.find_spec(m) is None))"
 )
@@ -45,7 +48,7 @@ def tool_problems(python=sys.executable):
 
 def project_problems(options):
     """Files and tools the project's settings name or imply."""
-    problems = []
+    problems = python_problems(options)
     if settings_file(options) is None:
         relative = options.settings.replace(".", "/")
         problems.append(
@@ -63,6 +66,39 @@ def project_problems(options):
             "(GNU gettext) is not on PATH"
         )
     return problems
+
+
+def python_problems(options, running=None):
+    """The project's ``requires-python`` against the Python that builds,
+    which is the one the artifact runs on. Otherwise pip refuses the project
+    only once its build backend is set up, in words about the package."""
+    declared = options.pyproject.get("project", {}).get("requires-python")
+    if declared is None:
+        return []
+    try:
+        from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    except ImportError:  # reported with the tools
+        return []
+    where = options.project_dir / "pyproject.toml"
+    try:
+        allowed = SpecifierSet(str(declared))
+    except InvalidSpecifier:
+        return [f"requires-python {declared!r} in {where} is not a version specifier (such as '>=3.12')"]
+    # As pip compares it: a release candidate counts as its release.
+    running = running or "{}.{}.{}".format(*sys.version_info[:3])
+    if allowed.contains(running, prereleases=True):
+        return []
+    fitting = [
+        f"python3.{minor}" for minor in KNOWN_MINORS if allowed.contains(f"3.{minor}.0", prereleases=True)
+    ]
+    with_what = (
+        f"{fitting[0]} (a virtualenv of it with django-zipserve[build])" if fitting else "a Python that fits"
+    )
+    return [
+        f"the project needs Python {declared} (requires-python in {where}) but this build runs Python "
+        f"{running} ({sys.executable}), and the artifact runs on the Python that builds it: "
+        f"build with {with_what}"
+    ]
 
 
 def source_roots(options):

@@ -11,12 +11,15 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from django_zipserve.zipapp import build, bundle, prerequisites, settings
 from tests.helpers import REPO, build_artifact
 from tests.zipapp.flat_project import write_flat_project
+
+RUNNING = "{}.{}.{}".format(*sys.version_info[:3])
 
 
 def args(*argv):
@@ -207,9 +210,10 @@ class TestPrerequisites:
         )
         assert result.returncode == 1
         assert result.stderr.splitlines() == [
-            "build failed at step check prerequisites: 8 prerequisites are missing:",
+            "build failed at step check prerequisites: 9 prerequisites are missing:",
             f"  - pip is not importable by {python} (python -m ensurepip, or a virtualenv with pip)",
             f"  - shiv is not importable by {python} (pip install 'django-zipserve[build]')",
+            f"  - packaging is not importable by {python} (pip install 'django-zipserve[build]')",
             f"  - settings module flatsite.settings: neither flatsite/settings.py nor "
             f"flatsite/settings/__init__.py in {project}, {project / 'src'} (the settings setting)",
             f"  - requirements file {project / 'requirements-prod.txt'} does not exist",
@@ -221,6 +225,59 @@ class TestPrerequisites:
             "(GNU gettext) is not on PATH",
         ]
         assert not (tmp_path / "dist").exists()
+
+    def test_a_project_for_another_python_is_refused_before_pip(self, tmp_path):
+        project = write_flat_project(tmp_path / "p", with_tests=False)
+        pyproject = project / "pyproject.toml"
+        pyproject.write_text(
+            pyproject.read_text().replace(
+                'version = "0.3"\n', 'version = "0.3"\nrequires-python = ">=3.99"\n', 1
+            )
+        )
+        result = run_build("--project-dir", project, "--output-dir", tmp_path / "dist")
+        assert result.returncode == 1
+        assert result.stderr.splitlines() == [
+            f"build failed at step check prerequisites: the project needs Python >=3.99 (requires-python in "
+            f"{pyproject}) but this build runs Python {RUNNING} ({sys.executable}), and the "
+            "artifact runs on the Python that builds it: build with a Python that fits"
+        ]
+        assert not (tmp_path / "dist").exists()
+
+    @pytest.mark.parametrize(
+        ("declared", "running", "expected"),
+        [
+            (">=3.12", "3.11.7", "build with python3.12 (a virtualenv of it with django-zipserve[build])"),
+            ("~=3.13.0", "3.12.1", "build with python3.13 (a virtualenv of it with django-zipserve[build])"),
+            ("<3.11", "3.12.1", "build with python3.10 (a virtualenv of it with django-zipserve[build])"),
+            (">=3.12", "3.12.0", None),
+            ("==3.11.*", "3.11.7", None),
+            (">=3.13", "3.13.0", None),
+        ],
+    )
+    def test_requires_python_is_checked_against_the_building_python(
+        self, tmp_path, declared, running, expected
+    ):
+        project = write_project(tmp_path / "p")
+        options = SimpleNamespace(project_dir=project, pyproject={"project": {"requires-python": declared}})
+        problems = prerequisites.python_problems(options, running=running)
+        if expected is None:
+            assert problems == []
+        else:
+            [problem] = problems
+            assert problem.startswith(f"the project needs Python {declared} (requires-python in ")
+            assert f"but this build runs Python {running} (" in problem
+            assert problem.endswith(expected)
+
+    def test_a_malformed_requires_python_is_named(self, tmp_path):
+        options = SimpleNamespace(project_dir=tmp_path, pyproject={"project": {"requires-python": "3.12+"}})
+        assert prerequisites.python_problems(options) == [
+            f"requires-python '3.12+' in {tmp_path / 'pyproject.toml'} "
+            "is not a version specifier (such as '>=3.12')"
+        ]
+
+    def test_no_requires_python_is_no_problem(self, tmp_path):
+        options = SimpleNamespace(project_dir=tmp_path, pyproject={"project": {"name": "x"}})
+        assert prerequisites.python_problems(options) == []
 
     def test_missing_tools_and_a_missing_pyproject_together(self, tmp_path):
         python = venv_without_build_tools(tmp_path / "venv")
@@ -235,7 +292,7 @@ class TestPrerequisites:
         )
         assert result.returncode == 1
         lines = result.stderr.splitlines()
-        assert lines[0] == "build failed at step check prerequisites: 3 prerequisites are missing:"
+        assert lines[0] == "build failed at step check prerequisites: 4 prerequisites are missing:"
         assert lines[-1] == f"  - no pyproject.toml in {project}"
 
     def test_a_failing_shell_step_names_the_step_and_the_command(self, tmp_path):
