@@ -4,6 +4,7 @@ compiled extension) becomes one line, before anything is extracted. The
 build runs with a second interpreter (pyenv's), from a virtualenv that has
 shiv and sees this checkout."""
 
+import configparser
 import glob
 import os
 import subprocess
@@ -39,6 +40,14 @@ def other_interpreter():
     return None, None
 
 
+def build_extra():
+    """What ``pip install 'django-zipserve[build]'`` adds, as setup.cfg declares it."""
+    parser = configparser.ConfigParser()
+    parser.read(REPO / "setup.cfg")
+    lines = (line.split("#", 1)[0].strip() for line in parser["options.extras_require"]["build"].splitlines())
+    return [line for line in lines if line]
+
+
 def run(command, **kwargs):
     result = subprocess.run([str(part) for part in command], capture_output=True, text=True, **kwargs)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -54,7 +63,7 @@ def other_build(tmp_path_factory):
     venv = base / "venv"
     run([python, "-m", "venv", venv], timeout=300)
     builder = venv / "bin" / "python"
-    packages = ["shiv>=1.0.8", *(["tomli"] if version == "3.10" else [])]
+    packages = [*build_extra(), *(["tomli"] if version == "3.10" else [])]
     run([builder, "-m", "pip", "install", "--quiet", *packages], timeout=600)
     purelib = run([builder, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).stdout.strip()
     (Path(purelib) / "checkout.pth").write_text(f"{REPO}\n")
