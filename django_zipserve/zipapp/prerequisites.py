@@ -13,7 +13,8 @@ from pathlib import Path, PurePosixPath
 from .settings import IGNORED_SOURCE
 from .steps import PREREQUISITES, BuildError
 
-#: Modules the building interpreter runs (``python -m pip``, ``python -m shiv``), with the fix.
+#: Modules the building interpreter needs (it runs ``python -m pip`` and ``python -m shiv``;
+#: packaging reads requires-python), with the fix.
 TOOLS = {
     "pip": "python -m ensurepip, or a virtualenv with pip",
     "shiv": "pip install 'django-zipserve[build]'",
