@@ -142,8 +142,9 @@ class ZipserveConfig(GoodConf):
         default=None,
         initial=lambda: None,
         description="Database URL (e.g. postgres://user:pass@host/db); a secret "
-        "because it may hold a password. Default: an SQLite file db.sqlite3 "
-        "in STATE_DIR.",
+        "because it may hold a password. Default: the database server the "
+        "project's own settings name, if they name one (config show says which), "
+        "else an SQLite file db.sqlite3 in STATE_DIR.",
     )
     STATE_DIR: Path | None = Field(
         default=None,
@@ -460,8 +461,12 @@ class ZipserveConfig(GoodConf):
 
     def apply(self, namespace: MutableMapping[str, Any]) -> None:
         """Turn this configuration into Django settings in ``namespace``
-        (the ``globals()`` of a settings module)."""
-        apply_config(self, namespace)
+        (the ``globals()`` of a settings module); on a setting that cannot
+        work here, print a report and exit with status 2."""
+        try:
+            apply_config(self, namespace)
+        except ConfigError as exc:
+            exc.exit()
 
 
 def setting(field: str, settings: Any = None) -> Any:

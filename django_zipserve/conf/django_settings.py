@@ -34,6 +34,7 @@ from typing import Any
 import dj_database_url
 
 from . import paths
+from .errors import ConfigError, Problem
 
 WHITENOISE_MIDDLEWARE = "whitenoise.middleware.WhiteNoiseMiddleware"
 MEDIA_MIDDLEWARE = "django_zipserve.media.MediaMiddleware"
@@ -42,6 +43,8 @@ STATIC_STORAGE = "django_zipserve.storage.ZipserveStaticFilesStorage"
 FILE_SYSTEM_STORAGE = "django.core.files.storage.FileSystemStorage"
 FILE_BASED_CACHE = "django.core.cache.backends.filebased.FileBasedCache"
 SQLITE_ENGINE = "django.db.backends.sqlite3"
+#: What a settings module without a database gets from Django: no database at all.
+DUMMY_ENGINE = "django.db.backends.dummy"
 #: Where ``django_zipserve.urls`` puts the health view, relative to the
 #: URLconf it is included in; load balancers and the switch probe it.
 HEALTH_PATH = "-/health/"
@@ -179,8 +182,39 @@ CONNECTION_KEYS = ("ENGINE", "NAME", "USER", "PASSWORD", "HOST", "PORT")
 
 def merge_databases(context, current):
     databases = dict(current) if isinstance(current, Mapping) else {}
+    if context.config.DATABASE_URL is None and is_server_database(databases.get("default")):
+        # The project's settings name a database server (from its own
+        # variables, say DB_HOST): replacing it with an empty SQLite file
+        # would start the site on no data at all, with nothing said.
+        problem = engine_problem(databases["default"]["ENGINE"])
+        if problem:
+            where = "the project's settings (DATABASE_URL is not set)"
+            raise ConfigError([Problem("DATABASES", where, problem)], name=context.config.name)
+        return databases
     databases["default"] = merge_database(database_settings(context.config), databases.get("default"))
     return databases
+
+
+def is_server_database(database):
+    """Whether a project's database settings name a database server (any
+    engine but SQLite and Django's placeholder), which DATABASE_URL alone replaces."""
+    if not isinstance(database, Mapping):
+        return False
+    engine = str(database.get("ENGINE") or "")
+    return bool(engine) and engine not in (SQLITE_ENGINE, DUMMY_ENGINE)
+
+
+def database_origin(config, database):
+    """Where the default database comes from, in words, without a password."""
+    if config.DATABASE_URL is not None:
+        return "DATABASE_URL"
+    if is_server_database(database):
+        where = database.get("HOST") or "local socket"
+        return (
+            f"the project's own settings ({database['ENGINE'].rpartition('.')[2]}, {database.get('NAME')!s} "
+            f"on {where}): DATABASE_URL is not set"
+        )
+    return f"DATABASE_URL not set: SQLite in STATE_DIR ({database.get('NAME')})"
 
 
 def merge_database(ours, theirs):
@@ -241,6 +275,11 @@ def database_problem(url):
         return f"unsupported URL scheme {scheme!r}; expected one of {known}"
     except Exception:  # dj-database-url raises several kinds on malformed input
         return "malformed database URL; expected e.g. postgres://user:password@host:5432/name"
+    return engine_problem(engine)
+
+
+def engine_problem(engine):
+    """Why a database backend cannot load here (its driver is missing), or None."""
     drivers = DRIVERS.get(engine)
     if drivers and not any(importlib.util.find_spec(driver) for driver in drivers):
         return (
@@ -558,7 +597,10 @@ SETTINGS = (
         MERGES,
         merge_databases,
         "The connection (engine, name, user, password, host, port) comes from `DATABASE_URL`, its query "
-        "options win in OPTIONS; when the project's `default` uses the same engine, the rest of it stays "
+        "options win in OPTIONS. Without `DATABASE_URL`, a `default` the project's settings point at a "
+        "database server (any engine but SQLite) is kept as it is, and `config show` says so; otherwise "
+        "it is SQLite in STATE_DIR. With `DATABASE_URL`, "
+        "when the project's `default` uses the same engine, the rest of it stays "
         "(its OPTIONS such as SQLite's `init_command` or `transaction_mode`, TEST, ATOMIC_REQUESTS, "
         "CONN_MAX_AGE). Other aliases stay as they are.",
         source="DATABASE_URL, STATE_DIR",

@@ -47,11 +47,20 @@ import zipfile
 from pathlib import Path
 
 from .. import __version__
-from . import bundle, prerequisites, sidecar
+from . import bundle, prerequisites, secret_scan, sidecar
 from .boot import LOCK_NAME, RECORD_NAME, TESTS_SUFFIX
-from .settings import BUILD_SETTINGS, BY_KEY, IGNORED_SOURCE, TABLE
+from .settings import BUILD_SETTINGS, BY_KEY, TABLE
+from .source import copy_source, ignored_report, left_out_files, left_out_ignored, left_out_report
 from .steps import PREREQUISITES, BuildError, StepFailed, Steps, run_command
-from .tree import installed_versions, normalise, normalise_gzip_headers, sort_json_manifests, tree_digest
+from .tree import (
+    canonical_name,
+    distributions,
+    installed_versions,
+    normalise,
+    normalise_gzip_headers,
+    sort_json_manifests,
+    tree_digest,
+)
 
 __all__ = ["BuildError", "build", "main", "normalise", "resolve_options"]
 
@@ -164,29 +173,6 @@ def _git(project_dir, *args):
     return result.stdout.strip() if result.returncode == 0 else None
 
 
-def copy_source(options, work):
-    target = work / "src"  # the sidecar's pip runs there too
-    shutil.copytree(options.project_dir, target, ignore=source_filter(options), symlinks=True)
-    return target
-
-
-def source_filter(options):
-    """What copytree leaves out of the source: IGNORED_SOURCE (virtualenvs,
-    caches, earlier builds), except in and on the way to a data directory,
-    whose ``dist`` or ``build`` folder is what the site serves."""
-    ignored = shutil.ignore_patterns(*IGNORED_SOURCE)
-    kept = [options.project_dir / name for name in options.data_dirs]
-
-    def ignore(directory, names):
-        path = Path(directory)
-        if any(path == folder or folder in path.parents for folder in kept):
-            return {name for name in names if name == "__pycache__" or name.endswith(".pyc")}
-        on_the_way = {folder.relative_to(path).parts[0] for folder in kept if path in folder.parents}
-        return set(ignored(directory, names)) - on_the_way
-
-    return ignore
-
-
 def run_shell_step(command, source, options, env):
     """A project's build command, in the copy of its source (the source
     tree is never written to)."""
@@ -233,15 +219,28 @@ def install(options, source, site, env):
     run_command(command, options.quiet, env=env)
 
 
-def django_command(options, site, env, *args, cwd=None):
-    """Run a management command of the installed copy, isolated from the
-    build environment's own packages (``-S``: no site-packages but ours)."""
+#: Run first in every process of the installed copy: under ``-c`` the working
+#: directory is ``sys.path[0]``, and a project's own folder there shadows
+#: libraries by name (NetBox's ``netbox/graphql`` hid the real ``graphql``).
+#: The artifact imports from its extraction only; so does the build.
+NO_WORKING_DIRECTORY = "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]\n"
+
+
+def installed_python(options, site, env, code, *args, cwd=None, quiet=None):
+    """Run Python ``code`` against the installed copy with the build's
+    settings, isolated from the build environment's own packages (``-S``:
+    no site-packages but ours) and from the working directory."""
     command_env = dict(
         env, PYTHONPATH=str(site), DJANGO_SETTINGS_MODULE=options.settings, DJANGO_ZIPSERVE_BUILD="1"
     )
-    code = "import django.core.management as m, sys; m.execute_from_command_line(['manage', *sys.argv[1:]])"
-    # The working directory is on sys.path under -c: never the source tree.
-    run_command([sys.executable, "-S", "-c", code, *args], options.quiet, env=command_env, cwd=cwd or site)
+    command = [sys.executable, "-S", "-c", NO_WORKING_DIRECTORY + code, *args]
+    return run_command(command, options.quiet if quiet is None else quiet, env=command_env, cwd=cwd or site)
+
+
+def django_command(options, site, env, *args, cwd=None):
+    """Run a management command of the installed copy."""
+    code = "import django.core.management as m; m.execute_from_command_line(['manage', *sys.argv[1:]])"
+    installed_python(options, site, env, code, *args, cwd=cwd)
 
 
 def run_manage_step(options, site, env, command):
@@ -287,10 +286,7 @@ print(json.dumps({"languages": [code for code, _ in settings.LANGUAGES] if offer
 
 def offered_languages(options, site, env):
     """The languages the site offers (settings.LANGUAGES), or None for all."""
-    command_env = dict(
-        env, PYTHONPATH=str(site), DJANGO_SETTINGS_MODULE=options.settings, DJANGO_ZIPSERVE_BUILD="1"
-    )
-    result = run_command([sys.executable, "-S", "-c", LANGUAGES_SCRIPT], True, env=command_env, cwd=site)
+    result = installed_python(options, site, env, LANGUAGES_SCRIPT, quiet=True)
     found = json.loads(result.stdout.strip().splitlines()[-1])
     if found["languages"] is None:
         return None
@@ -309,10 +305,7 @@ print(json.dumps(str(settings.STATIC_ROOT) if settings.STATIC_ROOT else None))
 def static_root(options, site, env):
     """The collected static tree (settings.STATIC_ROOT) when it is inside
     site-packages, else None."""
-    command_env = dict(
-        env, PYTHONPATH=str(site), DJANGO_SETTINGS_MODULE=options.settings, DJANGO_ZIPSERVE_BUILD="1"
-    )
-    result = run_command([sys.executable, "-S", "-c", STATIC_ROOT_SCRIPT], True, env=command_env, cwd=site)
+    result = installed_python(options, site, env, STATIC_ROOT_SCRIPT, quiet=True)
     found = json.loads(result.stdout.strip().splitlines()[-1])
     if found is None:
         return None
@@ -510,6 +503,9 @@ def install_site(options, steps, work, site, env):
     """The project's source, its shell steps, its installed dependencies
     (which, how large, what looks wrong) and its data directories."""
     source = steps.run("copy the project source", copy_source, options, work)
+    left_ignored = ignored_report(left_out_ignored(options))
+    if left_ignored:
+        steps.warn(left_ignored)
     for number, command in enumerate(options.shell_steps, 1):
         title = f"shell step {number} of {len(options.shell_steps)}: {command}"
         steps.run(title, run_shell_step, command, source, options, env)
@@ -524,6 +520,25 @@ def install_site(options, steps, work, site, env):
         steps.warn(line)
     if options.data_dirs:
         steps.run("copy the data directories", copy_data_dirs, options, source, site)
+    steps.run("look for secrets in the project's files", refuse_secrets, options, source, site)
+    left_out = left_out_report(left_out_files(source, site))
+    if left_out:
+        steps.warn(left_out)
+
+
+def project_files(options, site):
+    """The files pip installed from the project itself (relative to ``site``)."""
+    key = canonical_name(options.distribution)
+    return [name for found in distributions(site) if found.key == key for name in found.files]
+
+
+def refuse_secrets(options, source, site):
+    """Stop the build when the project's own packaged files hold a secret."""
+    files = secret_scan.packaged_files(site, source, project_files(options, site), options.data_dirs)
+    findings = secret_scan.scan(files, options.not_secrets)
+    if findings:
+        raise StepFailed(secret_scan.refusal(findings))
+    return len(files)
 
 
 def prepare_site(options, steps, site, env, epoch):

@@ -169,6 +169,27 @@ BUILD_SETTINGS = (
         metavar="PATH",
     ),
     BuildSetting(
+        "include-ignored",
+        "--include-ignored",
+        "none",
+        "Git-ignored files or directories of the project, relative to its root, to package all the same. "
+        "The build leaves every file git ignores out of the artifact (a local configuration.py or .env "
+        "holding this machine's secrets) and names what it left out; data-dirs entries count as named.",
+        kind="list",
+        metavar="PATH",
+    ),
+    BuildSetting(
+        "not-secrets",
+        "--not-secret",
+        "none",
+        "Files of the project (globs, relative to its root) declared to hold no secret. The build refuses "
+        "to package a secret written into the project's files (a literal SECRET_KEY, password, token or "
+        "private key), naming the file and line; a single line is declared with a "
+        "'# zipserve: not-a-secret' comment instead.",
+        kind="list",
+        metavar="GLOB",
+    ),
+    BuildSetting(
         "shell-steps",
         "--shell-step",
         "none",

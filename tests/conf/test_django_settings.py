@@ -415,10 +415,53 @@ class TestDatabasesMerge:
         assert default["CONN_MAX_AGE"] == 600
 
     def test_another_engine_takes_nothing_of_the_projects(self, tmp_path):
+        url = f"sqlite:///{tmp_path / 'state' / 'site.sqlite3'}"
         own = {"ENGINE": "django.db.backends.postgresql", "NAME": "dev", "OPTIONS": {"sslmode": "disable"}}
         ns = {"DATABASES": {"default": own}}
-        ds.apply_config(config_from(tmp_path), ns)
-        assert ns["DATABASES"]["default"] == ds.database_settings(config_from(tmp_path))
+        ds.apply_config(config_from(tmp_path, DATABASE_URL=url), ns)
+        assert ns["DATABASES"]["default"] == ds.database_settings(config_from(tmp_path, DATABASE_URL=url))
+
+    def test_a_database_server_the_project_configured_is_kept_without_database_url(self, tmp_path):
+        """Baby Buddy's shape: DATABASES built from its own DB_* variables.
+        Without DATABASE_URL the site runs on that server, never on an empty
+        SQLite file, and where it comes from is said."""
+        own = {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": "babybuddy",
+            "USER": "app",
+            "PASSWORD": "from-DB_PASSWORD",
+            "HOST": "db.example",
+            "PORT": "5432",
+        }
+        config = config_from(tmp_path)
+        ns = {"DATABASES": {"default": dict(own)}}
+        ds.apply_config(config, ns)
+        assert ns["DATABASES"]["default"] == own
+        assert ds.database_origin(config, ns["DATABASES"]["default"]) == (
+            "the project's own settings (postgresql, babybuddy on db.example): DATABASE_URL is not set"
+        )
+
+    @pytest.mark.parametrize(
+        "own",
+        [
+            None,
+            {"ENGINE": "django.db.backends.sqlite3", "NAME": "db.sqlite3"},
+            {"ENGINE": "django.db.backends.dummy"},
+            {},
+        ],
+    )
+    def test_no_database_server_means_sqlite_in_the_state_directory(self, tmp_path, own):
+        config = config_from(tmp_path)
+        ns = {} if own is None else {"DATABASES": {"default": own}}
+        ds.apply_config(config, ns)
+        database = ns["DATABASES"]["default"]
+        assert (database["ENGINE"], database["NAME"]) == (
+            ds.SQLITE_ENGINE,
+            str(tmp_path / "state" / "db.sqlite3"),
+        )
+        assert ds.database_origin(config, database) == (
+            f"DATABASE_URL not set: SQLite in STATE_DIR ({tmp_path / 'state' / 'db.sqlite3'})"
+        )
 
     def test_other_aliases_stay_and_their_sqlite_files_are_relocated(self, tmp_path):
         elsewhere = str(tmp_path / "data" / "archive.sqlite3")

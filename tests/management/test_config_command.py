@@ -271,7 +271,9 @@ def test_show_redacts_secrets_and_names_sources(env, tmp_path):
     out = result.stdout
     for secret in (SECRET, TOKEN, FILE_SECRET):
         assert secret not in out
-    rows = {line.split()[0]: line for line in out.splitlines()[2:] if line.strip()}
+    *lines, database = out.splitlines()
+    assert database == "default database: DATABASE_URL"
+    rows = {line.split()[0]: line for line in lines[2:] if line.strip()}
     assert set(rows) == set(FIELDS)
     assert out.splitlines()[0] == f"config file: {path}"
     for key in ("SECRET_KEY", "API_TOKEN", "DATABASE_URL"):
@@ -282,6 +284,41 @@ def test_show_redacts_secrets_and_names_sources(env, tmp_path):
     assert rows["TIMEOUT"].endswith(f"file {path}")
     assert rows["THREADS"].endswith("default")
     assert rows["SECRET_KEY"].endswith("environment variable SECRET_KEY")
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [
+        (
+            {"DB_ENGINE": "django.db.backends.postgresql", "DB_NAME": "site", "DB_HOST": "db.example"},
+            "default database: the project's own settings (postgresql, site on db.example): "
+            "DATABASE_URL is not set",
+        ),
+        ({}, "default database: DATABASE_URL not set: SQLite in STATE_DIR ({state}/db.sqlite3)"),
+    ],
+)
+def test_check_says_which_database_the_site_runs_on(env, tmp_path, variables, expected):
+    """A database the project's own variables configure is never replaced
+    by an empty SQLite file without a word: it is kept, and said."""
+    env.update(variables, DJANGO_SETTINGS_MODULE="tests.management.settings_db_variables")
+    for action in ("check", "show"):
+        result = run(env, "config", action)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.splitlines()[-1] == expected.format(state=env["STATE_DIR"])
+
+
+def test_a_project_database_without_its_driver_is_one_line(env):
+    env.update(
+        DB_ENGINE="django.db.backends.oracle", DJANGO_SETTINGS_MODULE="tests.management.settings_db_variables"
+    )
+    result = run(env, "config", "check")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [
+        "testproject: invalid configuration (1 problem):",
+        "  - DATABASES (the project's settings (DATABASE_URL is not set)): the oracle backend needs "
+        "oracledb or cx_Oracle, which is not installed: add it to the project's dependencies",
+    ]
 
 
 class TestTemplateOutput:

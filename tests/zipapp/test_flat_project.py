@@ -31,6 +31,16 @@ FEATURES = {
     "test-requirements": ["time-machine", "./testhelper"],
 }
 EPOCH = "1700000000"
+#: This machine's own settings, kept out of git as NetBox keeps its
+#: configuration.py: never in the artifact.
+LOCAL_SECRET = "Wq8-local-only-Zx3vB7nM2kL9"
+IGNORED_FILES = {
+    ".gitignore": "flatsite/local_settings.py\n.env\n",
+    "flatsite/local_settings.py": f'SECRET_KEY = "{LOCAL_SECRET}"\n',
+    ".env": f"DB_PASSWORD={LOCAL_SECRET}\n",
+    # Package data the project's packaging does not declare: named by the build.
+    "flatsite/data/regions.json": "{}\n",
+}
 
 
 def build(project, dist, *extra, require=REPO):
@@ -64,6 +74,10 @@ def zipserve_wheel(tmp_path_factory):
 def flat(tmp_path_factory, zipserve_wheel):
     base = tmp_path_factory.mktemp("flat")
     project = write_flat_project(base / "flatsite", tool=FEATURES, requirements=["Django>=4.2", "azure-core"])
+    for name, text in IGNORED_FILES.items():
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text(text)
+    subprocess.run(["git", "init", "-q", str(project)], check=True, timeout=60)
     before = sorted(path.relative_to(project).as_posix() for path in project.rglob("*"))
     result = build(project, base / "dist", require=zipserve_wheel)
     after = sorted(path.relative_to(project).as_posix() for path in project.rglob("*"))
@@ -115,7 +129,8 @@ def test_each_step_is_shown_with_its_time_in_order(flat):
         "install the project and its dependencies",
         "copy the data directories",
     ]
-    assert titles[4:6] == [
+    assert titles[4:7] == [
+        "look for secrets in the project's files",
         "manage step 1 of 1: stamp --text 'compressed at build time'",
         "collect static files",
     ]
@@ -131,9 +146,25 @@ def test_the_build_says_what_it_bundles_and_warns(flat):
     assert all(line.startswith("      ") and line.endswith(" MiB") for line in largest), largest
     assert largest[0].split()[0] == "Django"
     warnings = [line for line in lines if line.startswith("warning: ")]
-    assert len(warnings) == 1 and warnings[0].startswith("warning: platform SDKs bundled: azure-core ("), (
-        warnings
+    assert len(warnings) == 3, warnings
+    assert warnings[0] == (
+        "warning: left out 2 git-ignored path(s): .env, flatsite/local_settings.py "
+        "(name one in include-ignored in [tool.django-zipserve] to package it)"
     )
+    assert warnings[1].startswith("warning: platform SDKs bundled: azure-core (")
+    assert warnings[2] == (
+        "warning: the install left out 1 non-Python file(s) of the project's packages, in flatsite/data: "
+        "declare them as package data in pyproject.toml if the site reads them"
+    )
+
+
+def test_git_ignored_secrets_are_nowhere_in_the_artifact(flat):
+    with zipfile.ZipFile(flat.pyz) as archive:
+        names = archive.namelist()
+        assert not [name for name in names if name.endswith(("local_settings.py", ".env"))]
+        holding = [name for name in names if LOCAL_SECRET.encode() in archive.read(name)]
+    assert holding == []
+    assert LOCAL_SECRET.encode() not in flat.pyz.read_bytes()
 
 
 def test_root_level_directories_are_found_from_base_dir(flat, tmp_path):
@@ -252,8 +283,10 @@ def test_a_failing_manage_step_names_the_step_and_the_command(flat, tmp_path):
         timeout=900,
     )
     assert result.returncode == 1
-    warning, first = result.stderr.splitlines()[:2]
-    assert warning.startswith("warning: platform SDKs bundled: azure-core"), "warnings even when quiet"
+    *warnings, first = [line for line in result.stderr.splitlines() if line.startswith(("warning", "build"))]
+    assert any(line.startswith("warning: platform SDKs bundled: azure-core") for line in warnings), (
+        "warnings even when quiet"
+    )
     assert first.startswith("build failed at step manage step 2 of 2: stamp: command failed with status ")
     assert first.endswith(" stamp")
     assert "the following arguments are required: --text" in result.stderr

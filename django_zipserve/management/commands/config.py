@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.management.base import CommandError
 
 from django_zipserve import processes
-from django_zipserve.conf import ZipserveConfig
+from django_zipserve.conf import ZipserveConfig, django_settings
 from django_zipserve.conf import documents as generate
 from django_zipserve.management.base import ZipserveCommand
 
@@ -65,13 +65,18 @@ class Command(ZipserveCommand):
             self.stdout.write(processes.keys_markdown())
         elif action == "show":
             self.stdout.write(generate.show(config), ending="")
+            self.stdout.write(f"\ndefault database: {self.database_origin(config)}")
         elif action == "check":
             # Loading already validated it (a bad value exits with status 2
             # before any command runs); say what was read.
             where = config.config_file or "no config file"
             overridden = sorted(key for key in config_cls.model_fields if config.source_of(key) != "default")
             self.stdout.write(f"configuration OK ({where}; set: {', '.join(overridden) or 'nothing'})")
+            self.stdout.write(f"default database: {self.database_origin(config)}")
         sys.stdout.flush()
+
+    def database_origin(self, config):
+        return django_settings.database_origin(config, settings.DATABASES.get("default", {}))
 
     def write_template(self, config_cls, fmt, output, force):
         # Only once the settings are loaded (and have printed whatever they
