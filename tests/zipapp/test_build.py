@@ -734,3 +734,18 @@ def test_bytecode_is_the_same_whatever_the_building_process(tmp_path):
         outputs.append({path.relative_to(site): path.read_bytes() for path in sorted(site.rglob("*.pyc"))})
     assert len(outputs[0]) == 6
     assert outputs[0] == outputs[1]
+
+
+def test_build_steps_never_import_the_project_folder_they_run_in(tmp_path):
+    """compilemessages runs in the project's package folder; NetBox's own
+    ``netbox/graphql`` there shadowed the real ``graphql`` library. The
+    build's processes import from the installed copy only, as the artifact does."""
+    site, package_dir = tmp_path / "site", tmp_path / "site" / "mysite"
+    (package_dir / "graphql").mkdir(parents=True)
+    (package_dir / "graphql" / "__init__.py").write_text("WHERE = 'the project folder'\n")
+    (site / "graphql.py").write_text("WHERE = 'the installed library'\n")
+    options = SimpleNamespace(settings="mysite.settings", quiet=True)
+    result = build.installed_python(
+        options, site, dict(os.environ), "import graphql; print(graphql.WHERE)", cwd=package_dir
+    )
+    assert result.stdout.strip() == "the installed library"
