@@ -22,11 +22,12 @@ from .conf import paths
 from .conf.django_settings import (
     FILE_BASED_CACHE,
     HEALTH_PATH,
+    MEDIA_MIDDLEWARE,
     SECURITY_MIDDLEWARE,
     WHITENOISE_MIDDLEWARE,
     is_sqlite_file,
 )
-from .media import media_prefix, served_storage
+from .media import PRIVATE_SETTING, media_prefix, media_serving, served_storage
 
 #: Where the writable paths go, for the hints.
 STATE_DIR_HINT = (
@@ -42,7 +43,7 @@ class Check:
     """One system check: declared once, reported and documented from here."""
 
     id: str
-    level: type  # checks.Error or checks.Warning
+    level: type  # checks.Error, checks.Warning or checks.Info
     summary: str  # what it catches, for the reference
     hint: str
     deploy: bool = False  # only with ``check --deploy`` (the servers include it)
@@ -148,6 +149,38 @@ CHECKS = (
         "the site's origin), and a cache rule for static URLs (immutable, for ten years) catches uploads.",
         "Give uploads a URL and a directory of their own: leave MEDIA_URL (media/) and MEDIA_ROOT "
         "(STATE_DIR/media) to config.apply().",
+    ),
+    Check(
+        "zipserve.I001",
+        checks.Info,
+        "Uploads (`MEDIA_URL`) are served by `MediaMiddleware` to whoever has their URL: no view of the "
+        "project checks who asks. Right for public uploads (images on pages); the message names the "
+        "parts under `MEDIA_URL` that the project's own URL patterns serve instead.",
+        "Nothing to do if they are public. If some must be protected, route MEDIA_URL (or the part "
+        "under it that holds them) to a view of your own that checks who asks: the middleware stands "
+        f"aside for it. Or set {PRIVATE_SETTING} = True in settings.py. See docs/media.rst.",
+        deploy=True,
+    ),
+    Check(
+        "zipserve.I002",
+        checks.Info,
+        "The project's URL configuration routes `MEDIA_URL`, or a part under it, to a view of its own "
+        "(one that checks who asks, or `django.views.static.serve` behind a login-required middleware): "
+        "`MediaMiddleware` stands aside for those uploads, so the project's access control applies. A "
+        "catch-all pattern that answers any path (a CMS page tree) does not count.",
+        "Nothing to do if that view is meant to serve them. It answers with its own headers: give it "
+        "X-Content-Type-Options: nosniff, Content-Disposition: attachment for anything but images and "
+        "Cache-Control: private (see docs/media.rst).",
+        deploy=True,
+    ),
+    Check(
+        "zipserve.W005",
+        checks.Warning,
+        f"`{PRIVATE_SETTING}` is true, so `MediaMiddleware` serves no upload, but no URL pattern routes "
+        "`MEDIA_URL` or a part under it to a view: uploads cannot be downloaded at all (a catch-all "
+        "pattern does not count).",
+        'Route MEDIA_URL to a view that checks who asks and returns the file, e.g. path("media/<path:'
+        f'path>", my_upload_view) with login_required; or remove {PRIVATE_SETTING} if uploads are public.',
     ),
 )
 
@@ -377,3 +410,53 @@ def check_media_static_overlap(app_configs, **kwargs):
     if storage is None:
         return []
     return [BY_ID["zipserve.W004"].message(problem) for problem in media_static_overlaps(storage)]
+
+
+def uploads_serving():
+    """Who serves the uploads (:func:`media.media_serving`), or None when
+    ``MediaMiddleware`` does not (another storage, or not in ``MIDDLEWARE``)."""
+    storage = served_storage()
+    if storage is None or MEDIA_MIDDLEWARE not in getattr(settings, "MIDDLEWARE", []):
+        return None
+    return media_serving(storage)
+
+
+def served_by_project(serving, route):
+    if serving.private:
+        aside = f"stands aside ({PRIVATE_SETTING} = True)"
+    else:
+        aside = "stands aside" if serving.stands_aside else "stands aside for them"
+    return (
+        f"Uploads under {route.prefix} are served by the project's URL pattern {route.pattern!r} "
+        f"({route.view}): MediaMiddleware {aside}."
+    )
+
+
+def served_by_middleware(serving):
+    text = f"Uploads at {serving.prefix} are served by MediaMiddleware to anyone: no access control"
+    if serving.routes:
+        text += f" (except under {', '.join(serving.project_prefixes)}: the project's own URL patterns)"
+    return text + "."
+
+
+@checks.register("zipserve", deploy=True)
+def check_who_serves_uploads(app_configs, **kwargs):
+    serving = uploads_serving()
+    if serving is None:
+        return []
+    messages = [BY_ID["zipserve.I002"].message(served_by_project(serving, route)) for route in serving.routes]
+    if not serving.stands_aside:
+        messages.append(BY_ID["zipserve.I001"].message(served_by_middleware(serving)))
+    return messages
+
+
+@checks.register("zipserve")
+def check_private_uploads_reachable(app_configs, **kwargs):
+    serving = uploads_serving()
+    if serving is None or not serving.private or serving.routes:
+        return []
+    text = (
+        f"{PRIVATE_SETTING} is True, but no URL pattern routes {serving.prefix} or a part under it to a "
+        "view: nothing serves uploads."
+    )
+    return [BY_ID["zipserve.W005"].message(text)]

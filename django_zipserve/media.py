@@ -22,19 +22,37 @@ symbolic link, is a plain 404, the same as a missing file.
 The middleware steps aside (``MiddlewareNotUsed``) when the default storage
 is not a ``FileSystemStorage`` (object storage serves its own files) or its
 base URL is on another host or is the site's root.
+
+The project's own access control wins over it. Answering before URL
+resolution would otherwise bypass every view that checks who asks (NetBox
+routes ``media/<path:path>`` to ``django.views.static.serve`` behind its
+login-required middleware). So when the project's URL configuration routes
+the media prefix to a view of its own, the middleware stands aside; when it
+routes only a part below the prefix (``media/private/<path:path>``), the
+middleware stands aside for that part and serves the rest. A catch-all
+pattern (a CMS page tree, which answers any path) is not a route for uploads:
+uploads are still served here, before it. A project whose uploads must never
+be served to anyone who has their URL says so with ``ZIPSERVE_MEDIA_PRIVATE
+= True``, and the middleware serves none. This is decided once, when the
+middleware loads (:func:`media_serving`); the system checks zipserve.I001,
+zipserve.I002 and zipserve.W005 report the same decision.
 """
 
 import os
 import re
+import secrets
 import stat
 from dataclasses import dataclass
 from mimetypes import guess_type
 from typing import BinaryIO
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import MiddlewareNotUsed
 from django.core.files.storage import FileSystemStorage, InvalidStorageError, storages
 from django.http import FileResponse, HttpResponse, HttpResponseNotAllowed, HttpResponseNotFound
+from django.urls import Resolver404, get_resolver, resolve
+from django.urls.resolvers import RegexPattern, URLResolver
 from django.utils.cache import get_conditional_response
 from django.utils.http import content_disposition_header, http_date, parse_http_date_safe
 
@@ -61,6 +79,13 @@ METHODS = ("GET", "HEAD")
 #: What is read at a time where the server cannot sendfile() (a range, TLS):
 #: Django's 4 KiB would take 25,000 reads for 100 MiB.
 BLOCK_SIZE = 64 * 1024
+#: The Django setting (default False) a project sets to True in settings.py
+#: when no upload may be served to whoever has its URL: the middleware then
+#: serves none, and a view of the project's, routed at ``MEDIA_URL``, must.
+PRIVATE_SETTING = "ZIPSERVE_MEDIA_PRIVATE"
+#: What the URL configuration is asked about, below the media prefix and
+#: below a prefix that is not media's.
+PROBE = "zipserve-probe/x.png"
 
 
 # -- when uploads are served here ---------------------------------------------
@@ -91,27 +116,233 @@ def media_prefix(storage):
     return f"/{path}/"
 
 
+# -- whether the project serves them itself ------------------------------------
+
+
+@dataclass(frozen=True)
+class ProjectRoute:
+    """A URL pattern of the project's own that answers for the uploads
+    under ``prefix``, with whatever access control its view has."""
+
+    prefix: str  # the media prefix, or a part below it (/media/private/)
+    pattern: str  # as written, the prefixes of its includes joined
+    view: str  # the dotted path of its view
+
+
+@dataclass(frozen=True)
+class MediaServing:
+    """Who answers for the uploads under ``prefix``."""
+
+    prefix: str
+    private: bool  # ZIPSERVE_MEDIA_PRIVATE
+    routes: tuple[ProjectRoute, ...]
+
+    @property
+    def stands_aside(self):
+        """Whether the middleware serves no upload at all."""
+        return self.private or any(route.prefix == self.prefix for route in self.routes)
+
+    @property
+    def project_prefixes(self):
+        """The parts of the uploads the project's own views answer for."""
+        return tuple(dict.fromkeys(route.prefix for route in self.routes))
+
+
+def media_serving(storage):
+    """Who answers for the uploads of ``storage`` (one :func:`served_storage`
+    returned), under the project's settings and ``ROOT_URLCONF``."""
+    prefix = media_prefix(storage)
+    return MediaServing(prefix, media_private(), tuple(project_routes(prefix, settings.ROOT_URLCONF)))
+
+
+def media_private():
+    return bool(getattr(settings, PRIVATE_SETTING, False))
+
+
+def project_routes(prefix, urlconf):
+    """The URL patterns of ``urlconf`` that answer for uploads under
+    ``prefix``: every one whose paths all start under it
+    (``media/<path:path>``, ``media/private/<path:path>``); and, unless one
+    of them takes the whole prefix, the one a path under ``prefix``
+    resolves to (a regular expression such as ``^(media|files)/``)."""
+    routes = list(dict.fromkeys(routes_under(prefix, urlconf)))
+    if not any(route.prefix == prefix for route in routes):
+        probed = probed_route(prefix, urlconf)
+        routes += [probed] if probed else []
+    return routes
+
+
+def routes_under(prefix, urlconf):
+    for levels, callback in url_endpoints(get_resolver(urlconf).url_patterns):
+        for start in fixed_starts(levels):
+            if start.startswith(prefix):
+                yield ProjectRoute(start, written(levels), view_path(callback))
+
+
+def probed_route(prefix, urlconf):
+    """The pattern a path under ``prefix`` resolves to, or None: none does,
+    or it is a catch-all, which resolves the same path under a prefix that
+    is not media's as well. A CMS page tree is one; taking it for a route
+    for uploads would hand them to it (404), which is what the middleware
+    answering first prevents."""
+    match = resolved(prefix + PROBE, urlconf)
+    if match is None:
+        return None
+    control = resolved(elsewhere(prefix) + PROBE, urlconf)
+    if control is not None and (control.func, control.route) == (match.func, match.route):
+        return None
+    return ProjectRoute(prefix, match.route, view_path(match.func))
+
+
+def resolved(path, urlconf):
+    try:
+        return resolve(path, urlconf)
+    except Resolver404:
+        return None
+
+
+def elsewhere(prefix):
+    """A prefix as deep as ``prefix`` (a pattern of ``<slug>/<slug>/…``
+    must match both alike) that no upload and, by its random part, no
+    project's pattern is under: ``/zipserve-not-media-3f2a1c9e/``."""
+    depth = prefix.strip("/").count("/") + 1
+    segment = f"zipserve-not-media-{secrets.token_hex(4)}/"
+    return "/" + segment * depth
+
+
+def view_path(callback):
+    """The dotted path of a view, for messages: a class-based view's class,
+    a partial's function; a decorated view keeps its own name."""
+    view = getattr(callback, "view_class", None) or getattr(callback, "func", None) or callback
+    return f"{view.__module__}.{getattr(view, '__qualname__', type(view).__qualname__)}"
+
+
+def written(levels):
+    """A pattern as written, the prefixes of its includes joined:
+    ``media/<path:path>``."""
+    return "".join(str(level).removeprefix("^") for level in levels)
+
+
+# -- what a URL pattern can match ---------------------------------------------
+
+#: The characters that are not themselves in a regular expression.
+SPECIAL = frozenset(".^$*+?{}[]|()")
+#: What makes the character before it optional or repeated.
+OPTIONAL = ("*", "?", "{")
+
+
+def url_endpoints(patterns, levels=()):
+    """``(levels, callback)`` for every view the URL patterns reach:
+    ``levels`` are the patterns from the outermost include down to its own."""
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            yield from url_endpoints(entry.url_patterns, (*levels, entry.pattern))
+        else:
+            yield (*levels, entry.pattern), entry.callback
+
+
+def fixed_starts(levels):
+    """Texts every path the pattern of these ``levels`` matches starts with
+    one of (one for each alternative): ``/media/`` for ``media/<path:path>``,
+    ``/media/private/`` for ``path("media/", include(…))`` around
+    ``path("private/<path:path>", …)``. Each level's literal text, as far as
+    a level is literal throughout."""
+    starts = ["/"]  # the root resolver's ^/
+    for level in levels:
+        found = [literal_start(alternative) for alternative in level_alternatives(level)]
+        starts = [start + text for start in starts for text, _ in found]
+        if not all(whole for _, whole in found):
+            break
+    return starts
+
+
+def level_alternatives(pattern):
+    """The regular expression of one level of a URL pattern, as the
+    alternatives each matched at the start of what the levels above left.
+    ``path()`` and a language prefix match there; Django searches a regular
+    expression of ``re_path()`` anywhere, unless it starts with ``^``."""
+    regex = pattern.regex.pattern
+    if not isinstance(pattern, RegexPattern):
+        return [regex.removeprefix("^")]
+    return [
+        alternative[1:] if alternative.startswith("^") else ".*" + alternative
+        for alternative in top_level_alternatives(regex)
+    ]
+
+
+def top_level_alternatives(regex):
+    """``a|b(c|d)`` → ``["a", "b(c|d)"]``: split at each ``|`` outside
+    groups and character classes."""
+    alternatives, start, depth, class_start, index = [], 0, 0, None, 0
+    while index < len(regex):
+        char = regex[index]
+        if char == "\\":
+            index += 2  # an escaped character is never a separator
+            continue
+        if class_start is not None:
+            # A ] right after [ or [^ is a character of the class.
+            if char == "]" and regex[class_start + 1 : index] not in ("", "^"):
+                class_start = None
+        elif char == "[":
+            class_start = index
+        elif char in "()":
+            depth += 1 if char == "(" else -1
+        elif char == "|" and depth == 0:
+            alternatives.append(regex[start:index])
+            start = index + 1
+        index += 1
+    return [*alternatives, regex[start:]]
+
+
+def literal_start(regex):
+    """``(text, whole)``: the literal text every match of ``regex`` (from
+    the start) starts with, and whether that is all of it. ``media/`` of
+    ``media/(?P<path>.+)\\Z``; not a character that is optional (``s?``)."""
+    text, index = "", 0
+    while index < len(regex):
+        char, step = regex[index], 1
+        if char == "\\":
+            char, step = regex[index + 1 : index + 2], 2
+            if not char or char.isalnum():
+                break  # \d, \w, \Z, \1: a class, an anchor or a reference
+        elif char in SPECIAL:
+            break
+        if regex[index + step : index + step + 1] in OPTIONAL:
+            break
+        text += char
+        index += step
+    return text, index == len(regex)
+
+
 # -- the middleware -----------------------------------------------------------
 
 
 class MediaMiddleware:
-    """Answers every request under the media prefix itself: the upload, or
-    404 (a missing file or a path it refuses), or 405 for methods other
-    than GET and HEAD."""
+    """Answers every request under the media prefix itself, except those the
+    project's own URL patterns answer for: the upload, or 404 (a missing
+    file or a path it refuses), or 405 for methods other than GET and HEAD.
+
+    Who serves what is decided once, here: resolving URLs for every request
+    would cost every upload a walk through the URL patterns."""
 
     def __init__(self, get_response):
         storage = served_storage()
         if storage is None:
             raise MiddlewareNotUsed("the default storage serves its own files")
+        serving = media_serving(storage)
+        if serving.stands_aside:
+            raise MiddlewareNotUsed("the project serves its uploads itself")
         self.get_response = get_response
-        self.prefix = media_prefix(storage)
+        self.prefix = serving.prefix
         self.root = storage.location
+        self.project_prefixes = serving.project_prefixes
 
     def __call__(self, request):
         # path_info, as WhiteNoise matches STATIC_URL: the URL below the script prefix.
-        if not request.path_info.startswith(self.prefix):
+        path = request.path_info
+        if not path.startswith(self.prefix) or path.startswith(self.project_prefixes):
             return self.get_response(request)
-        return serve_upload(request, self.root, request.path_info[len(self.prefix) :])
+        return serve_upload(request, self.root, path[len(self.prefix) :])
 
 
 def serve_upload(request, root, name):

@@ -4,6 +4,7 @@ import re
 import sys
 
 import pytest
+from django.core import checks as django_checks
 from django.test import override_settings
 
 from django_zipserve import checks
@@ -62,7 +63,7 @@ def test_every_check_is_declared_once_with_a_stable_id():
     ids_declared = [check.id for check in checks.CHECKS]
     assert len(ids_declared) == len(set(ids_declared))
     for check in checks.CHECKS:
-        prefix = {"Error": "E", "Warning": "W"}[check.level.__name__]
+        prefix = {"Error": "E", "Warning": "W", "Info": "I"}[check.level.__name__]
         assert re.fullmatch(rf"zipserve\.{prefix}\d{{3}}", check.id), check.id
         assert check.summary and check.hint
 
@@ -81,11 +82,11 @@ def test_every_registered_check_reports_only_declared_ids(django_project, tmp_pa
     }
     with override_settings(**broken):
         reported = {message.id for message in run_checks(include_deployment_checks=True)}
-    with override_settings(ROOT_URLCONF="tests.testproject.urls_catch_all"):
+    with override_settings(ROOT_URLCONF="tests.testproject.urls_catch_all", ZIPSERVE_MEDIA_PRIVATE=True):
         reported |= {message.id for message in run_checks()}
     ours = {id_ for id_ in reported if id_.startswith("zipserve.")}
     expected = {"zipserve.E001", "zipserve.E002", "zipserve.E005", "zipserve.E006", "zipserve.W001"}
-    assert ours >= expected | {"zipserve.W002", "zipserve.W003"}
+    assert ours >= expected | {"zipserve.W002", "zipserve.W003", "zipserve.W005"}
     assert ours <= set(checks.BY_ID)
 
 
@@ -243,3 +244,91 @@ def test_separate_uploads_and_static_files_are_fine(django_project, tmp_path):
     separate = {"MEDIA_URL": "/staticky/", "STATIC_ROOT": str(tmp_path / "static"), "STATIC_URL": "/static/"}
     with override_settings(**separate):
         assert checks.check_media_static_overlap(None) == []
+
+
+# -- who serves uploads -------------------------------------------------------
+
+PRIVATE_URLS = "tests.testproject.urls_private_media"  # media/<path:path>, behind a login
+PART_URLS = "tests.testproject.urls_private_part"  # media/private/<path:path>, behind a login
+CATCH_ALL_URLS = "tests.testproject.urls_catch_all"
+
+
+def who_serves_uploads():
+    """Both checks' messages: the deployment one (who) and the other (a private nobody serves)."""
+    return checks.check_who_serves_uploads(None) + checks.check_private_uploads_reachable(None)
+
+
+@pytest.mark.parametrize("urlconf", ["tests.testproject.urls", CATCH_ALL_URLS])
+def test_uploads_the_middleware_serves_are_i001(django_project, urlconf):
+    with override_settings(ROOT_URLCONF=urlconf):
+        messages = who_serves_uploads()
+    assert ids(messages) == ["zipserve.I001"]
+    assert messages[0].msg == "Uploads at /media/ are served by MediaMiddleware to anyone: no access control."
+    assert "ZIPSERVE_MEDIA_PRIVATE = True" in messages[0].hint
+    # Not a warning: public uploads are the usual case, and a deployment that
+    # fails on warnings (check --deploy --fail-level WARNING) must pass.
+    assert messages[0].level == django_checks.INFO
+
+
+def test_uploads_the_project_routes_itself_are_i002(django_project):
+    with override_settings(ROOT_URLCONF=PRIVATE_URLS):
+        messages = who_serves_uploads()
+    assert ids(messages) == ["zipserve.I002"]
+    assert messages[0].msg == (
+        "Uploads under /media/ are served by the project's URL pattern 'media/<path:path>' "
+        "(tests.testproject.urls_private_media.protected_upload): MediaMiddleware stands aside."
+    )
+    assert messages[0].level == django_checks.INFO
+
+
+def test_a_part_of_the_uploads_the_project_routes_is_i002_and_the_rest_i001(django_project):
+    with override_settings(ROOT_URLCONF=PART_URLS):
+        messages = who_serves_uploads()
+    assert ids(messages) == ["zipserve.I002", "zipserve.I001"]
+    assert messages[0].msg == (
+        "Uploads under /media/private/ are served by the project's URL pattern 'media/private/<path:path>' "
+        "(tests.testproject.urls_private_media.protected_upload): MediaMiddleware stands aside for them."
+    )
+    assert messages[1].msg == (
+        "Uploads at /media/ are served by MediaMiddleware to anyone: no access control (except under "
+        "/media/private/: the project's own URL patterns)."
+    )
+
+
+def test_declared_private_uploads_that_no_pattern_routes_are_w005(django_project):
+    for urlconf in ("tests.testproject.urls", CATCH_ALL_URLS):
+        with override_settings(ZIPSERVE_MEDIA_PRIVATE=True, ROOT_URLCONF=urlconf):
+            messages = who_serves_uploads()
+        assert ids(messages) == ["zipserve.W005"], urlconf
+    assert messages[0].msg == (
+        "ZIPSERVE_MEDIA_PRIVATE is True, but no URL pattern routes /media/ or a part under it to a view: "
+        "nothing serves uploads."
+    )
+    assert not messages[0].is_serious()  # a warning: the site runs, its uploads are unreachable
+
+
+def test_declared_private_uploads_the_project_routes_are_i002(django_project):
+    with override_settings(ZIPSERVE_MEDIA_PRIVATE=True, ROOT_URLCONF=PRIVATE_URLS):
+        messages = who_serves_uploads()
+    assert ids(messages) == ["zipserve.I002"]
+    assert messages[0].msg.endswith("MediaMiddleware stands aside (ZIPSERVE_MEDIA_PRIVATE = True).")
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"STORAGES": {"default": {"BACKEND": "django.core.files.storage.InMemoryStorage"}}},
+        {"MIDDLEWARE": ["django.middleware.security.SecurityMiddleware"]},
+    ],
+    ids=["object-storage", "no-media-middleware"],
+)
+def test_uploads_the_middleware_does_not_serve_are_not_reported(django_project, overrides):
+    with override_settings(ZIPSERVE_MEDIA_PRIVATE=True, **overrides):
+        assert who_serves_uploads() == []
+
+
+def test_who_serves_uploads_is_a_deployment_check(django_project):
+    from django.core.checks import run_checks
+
+    assert "zipserve.I001" not in ids(run_checks())
+    assert "zipserve.I001" in ids(run_checks(include_deployment_checks=True))

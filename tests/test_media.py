@@ -8,8 +8,10 @@ from email.utils import formatdate
 import django
 import pytest
 from django.conf import settings
+from django.core.exceptions import MiddlewareNotUsed
 from django.core.files.storage import FileSystemStorage
 from django.test import Client, override_settings
+from django.urls import include, path, re_path
 
 from django_zipserve import media
 from django_zipserve.conf import django_settings as ds
@@ -41,7 +43,10 @@ def client():
 
 def get(path, **headers):
     """The response, its body read (``.body``) and the file closed, as a server would."""
-    response = client().get(path, headers=headers)
+    return read(client().get(path, headers=headers))
+
+
+def read(response):
     response.body = b"".join(response.streaming_content) if response.streaming else response.content
     response.close()
     return response
@@ -157,6 +162,157 @@ def test_answers_before_a_catch_all_url_pattern(uploads):
     # Our own 404, not the catch-all page's.
     assert missing.status_code == 404 and missing["Content-Type"] == "text/plain"
     assert_safe(missing)
+
+
+# -- the project's own access control wins ------------------------------------
+
+PRIVATE_URLS = "tests.testproject.urls_private_media"  # media/<path:path> behind a login
+PART_URLS = "tests.testproject.urls_private_part"  # media/private/<path:path> behind a login
+
+
+def site_that_checks_users(urlconf):
+    """The test project with the user from a session (kept in a signed
+    cookie: no table) and the URLs ``urlconf``."""
+    return override_settings(
+        ROOT_URLCONF=urlconf,
+        MIDDLEWARE=[
+            *settings.MIDDLEWARE,
+            "django.contrib.sessions.middleware.SessionMiddleware",
+            "django.contrib.auth.middleware.AuthenticationMiddleware",
+        ],
+        SESSION_ENGINE="django.contrib.sessions.backends.signed_cookies",
+    )
+
+
+@pytest.fixture(scope="module")
+def test_database(django_project):
+    """Django's test database (users), made for these tests and removed after them."""
+    from django.test.utils import setup_databases, teardown_databases
+
+    databases = setup_databases(verbosity=0, interactive=False)
+    yield
+    teardown_databases(databases, verbosity=0)
+
+
+@pytest.fixture
+def reader(test_database):
+    from django.contrib.auth.models import User
+
+    return User.objects.get_or_create(username="reader")[0]
+
+
+def assert_sent_to_login(response, path):
+    assert response.status_code == 302
+    assert response["Location"] == f"/accounts/login/?next={path}"
+    assert PNG not in response.body and b"%PDF" not in response.body
+    assert "Content-Security-Policy" not in response  # nothing of ours answered
+
+
+def test_uploads_the_projects_url_pattern_guards_are_not_served_to_anyone(uploads):
+    with site_that_checks_users(PRIVATE_URLS):
+        assert_sent_to_login(get("/media/photos/cat.png"), "/media/photos/cat.png")
+        assert_sent_to_login(read(client().head("/media/photos/cat.png")), "/media/photos/cat.png")
+
+
+def test_uploads_the_projects_url_pattern_guards_are_served_by_it_to_a_user(uploads, reader):
+    with site_that_checks_users(PRIVATE_URLS):
+        browser = client()
+        browser.force_login(reader)
+        response = read(browser.get("/media/photos/cat.png"))
+    assert response.status_code == 200 and response.body == PNG
+    # The project's view answered, not the middleware, whose answers are public.
+    assert "Content-Security-Policy" not in response
+    assert "public" not in response.get("Cache-Control", "")
+
+
+def test_the_middleware_is_not_used_when_the_project_routes_its_uploads(uploads):
+    with override_settings(ROOT_URLCONF=PRIVATE_URLS), pytest.raises(MiddlewareNotUsed):
+        media.MediaMiddleware(lambda request: None)
+
+
+def test_a_part_the_project_routes_is_its_own_and_the_rest_is_served(uploads, reader):
+    (uploads / "private").mkdir()
+    (uploads / "private" / "invoice.pdf").write_bytes(b"%PDF-1.4 private")
+    with site_that_checks_users(PART_URLS):
+        assert_sent_to_login(get("/media/private/invoice.pdf"), "/media/private/invoice.pdf")
+        # Decoded before it is compared, as before it is resolved.
+        assert_sent_to_login(get("/media/%70rivate/invoice.pdf"), "/media/private/invoice.pdf")
+        public = get("/media/photos/cat.png")
+        browser = client()
+        browser.force_login(reader)
+        private = read(browser.get("/media/private/invoice.pdf"))
+    assert public.status_code == 200 and public.body == PNG
+    assert_safe(public)
+    assert private.status_code == 200 and private.body == b"%PDF-1.4 private"
+
+
+def test_declared_private_uploads_are_not_served(uploads):
+    with override_settings(ZIPSERVE_MEDIA_PRIVATE=True):
+        with pytest.raises(MiddlewareNotUsed):
+            media.MediaMiddleware(lambda request: None)
+        response = get("/media/photos/cat.png")
+    # The request went on to URL resolution: the test project has no such page.
+    assert response.status_code == 404 and PNG not in response.body
+    assert "Content-Security-Policy" not in response
+    with override_settings(ZIPSERVE_MEDIA_PRIVATE=True), site_that_checks_users(PRIVATE_URLS):
+        assert_sent_to_login(get("/media/photos/cat.png"), "/media/photos/cat.png")
+
+
+def test_a_catch_all_url_pattern_does_not_take_uploads_from_the_middleware(uploads):
+    with override_settings(ROOT_URLCONF="tests.testproject.urls_catch_all"):
+        serving = media.media_serving(media.served_storage())
+        media.MediaMiddleware(lambda request: None)  # used
+    assert serving.routes == () and not serving.stands_aside
+
+
+def view(request, **kwargs):
+    """A project's view for uploads: what it does does not matter here."""
+
+
+def page(request, **kwargs):
+    """A CMS page tree's view."""
+
+
+class URLconf:
+    """A URL configuration of the given patterns, for project_routes()."""
+
+    def __init__(self, *patterns):
+        self.urlpatterns = list(patterns)
+
+
+@pytest.mark.parametrize(
+    "prefix, urlconf, expected",
+    [
+        ("/media/", URLconf(path("media/<path:path>", view)), ["/media/"]),
+        # django.conf.urls.static.static(), as some projects keep it.
+        ("/media/", URLconf(re_path(r"^media/(?P<path>.*)$", view)), ["/media/"]),
+        ("/media/", URLconf(path("", include([path("media/<path:path>", view)]))), ["/media/"]),
+        (
+            "/media/",
+            URLconf(path("media/", include([path("private/<path:path>", view)]))),
+            ["/media/private/"],
+        ),
+        ("/media/", URLconf(re_path(r"^exports/|^media/private/", view)), ["/media/private/"]),
+        # Any pattern under the prefix, even one that matches only some paths.
+        ("/media/", URLconf(re_path(r"^media/(?P<path>.*\.pdf)$", view)), ["/media/"]),
+        ("/media/", URLconf(path("media/<slug:name>/", view)), ["/media/"]),
+        # Found by resolving a path under the prefix: the pattern starts with no fixed text.
+        ("/media/", URLconf(re_path(r"^(?P<area>media|files)/(?P<path>.+)$", view)), ["/media/"]),
+        ("/media/", URLconf(re_path(r"media/(?P<path>.+)", view)), ["/media/"]),
+        ("/media/", URLconf(path("<path:path>", page), path("media/<path:path>", view)), ["/media/"]),
+        # Catch-alls answer any path: not routes for uploads.
+        ("/media/", URLconf(re_path(r"^(?P<slug>.*)$", page)), []),
+        ("/media/", URLconf(path("<slug:section>/<path:rest>", page)), []),
+        ("/site/media/", URLconf(path("<slug:a>/<slug:b>/<path:rest>", page)), []),
+        # Near misses.
+        ("/media/", URLconf(path("medias/<path:path>", view), path("static/<path:path>", view)), []),
+        ("/media/", URLconf(path("en/media/<path:path>", view)), []),
+    ],
+)
+def test_project_routes(django_project, prefix, urlconf, expected):
+    routes = media.project_routes(prefix, urlconf)
+    assert [route.prefix for route in routes] == expected
+    assert all(route.view == f"{__name__}.view" for route in routes)
 
 
 # -- the answer ---------------------------------------------------------------
@@ -469,3 +625,21 @@ def test_served_by_each_server(servers, project_env, tmp_path, server):
         status, answer = raw_get(port, target)
         assert status == 404, target
         assert SECRET not in answer, target
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_uploads_the_project_guards_are_not_served_by_a_server(servers, project_env, tmp_path, server):
+    media_root = tmp_path / "state" / "media"
+    (media_root / "photos").mkdir(parents=True)
+    (media_root / "photos" / "cat.png").write_bytes(PNG)
+    env = dict(project_env, DJANGO_SETTINGS_MODULE="tests.testproject.settings_private_media")
+    port = free_port()
+    process = servers.start(project_command(server, *bind_args(server, port)), env)
+    wait_for_http(f"http://127.0.0.1:{port}/", process=process.process)
+
+    status, headers, content = raw_request(port, "GET", "/media/photos/cat.png")
+    assert status == 302, process.output()[-2000:]
+    assert headers["location"] == "/accounts/login/?next=/media/photos/cat.png"
+    assert PNG not in content and "public" not in headers.get("cache-control", "")
+    # The deployment checks the server ran say who serves uploads, and why.
+    assert "zipserve.I002" in process.output() and "zipserve.I001" not in process.output()
