@@ -354,6 +354,16 @@ RELEASE_STEPS = (
         timeout="10min",
     ),
     ReleaseStep(
+        "check",
+        "system checks",
+        # Every check, those a server start leaves to the build and to this
+        # step included (an app's whole-schema check), on this host, with
+        # its configuration.
+        "check --deploy --fail-level ERROR",
+        needs_configuration=True,
+        timeout="10min",
+    ),
+    ReleaseStep(
         "migrate",
         "database migrations",
         "migrate --noinput",

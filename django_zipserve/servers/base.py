@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core import checks
 from django.core.management.base import CommandParser
 from django.db import connections
 
@@ -47,6 +48,24 @@ COMMAND_OPTIONS = {
     SERVER_HELP_FLAG: False,
     ASGI_FLAG: False,
 }
+
+
+#: The system checks a server start runs (deployment checks included): those
+#: whose answer the host's configuration can change, URLs included (a
+#: configured base path moves them). The others depend on the code alone
+#: (models, and the checks an app registers without a tag, such as
+#: drf-spectacular's, which builds the whole API schema): the build runs
+#: them all, and so can ``check --deploy`` on the host.
+START_CHECK_TAGS = (
+    checks.Tags.security,
+    checks.Tags.caches,
+    checks.Tags.files,
+    checks.Tags.staticfiles,
+    checks.Tags.templates,
+    checks.Tags.urls,
+    checks.Tags.async_support,
+    "zipserve",
+)
 
 
 #: Both servers recycle a worker after this many requests: a slow memory
@@ -274,12 +293,12 @@ class ServerCommand(ZipserveCommand):
         self.run_server(list(server_args), application, asgi_application)
 
     def prepare_application(self):
-        """Check the project (deployment checks included), load its WSGI
+        """Check what a host can change (START_CHECK_TAGS), load its WSGI
         application, warm it up and learn the static front (None when it
         stands aside). A failure raises Django's SystemCheckError or a
         ZipserveError; Django's run_from_argv reports either once, with a
         traceback only under ``--traceback``."""
-        self.check(include_deployment_checks=True, display_num_errors=False)
+        self.check(tags=START_CHECK_TAGS, include_deployment_checks=True, display_num_errors=False)
         application = load_application()
         self.warm_up(application)
         static_front, reason = front.build(application)

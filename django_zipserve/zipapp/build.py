@@ -223,7 +223,7 @@ def install(options, source, site, env):
 #: directory is ``sys.path[0]``, and a project's own folder there shadows
 #: libraries by name (NetBox's ``netbox/graphql`` hid the real ``graphql``).
 #: The artifact imports from its extraction only; so does the build.
-NO_WORKING_DIRECTORY = "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]\n"
+NO_WORKING_DIRECTORY = "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
 
 
 def installed_python(options, site, env, code, *args, cwd=None, quiet=None):
@@ -252,11 +252,14 @@ def collect_static(options, site, env):
     django_command(options, site, env, "collectstatic", "--noinput", "--verbosity", verbosity)
 
 
-def check_urls(options, site, env):
-    """Django's URL checks against the installed copy: a health view that an
-    earlier catch-all pattern shadows (zipserve.E006) stops the build, not
-    the first start on a server."""
-    django_command(options, site, env, "check", "--tag", "urls", "--fail-level", "ERROR")
+def run_checks(options, site, env):
+    """Every system check against the installed copy, deployment checks
+    included: an error (a health view an earlier catch-all pattern shadows,
+    zipserve.E006) stops the build, not the first start on a server. A
+    server start runs only the checks a host can change (its
+    START_CHECK_TAGS); those that depend on the code alone, such as an app's
+    check that builds its whole API schema, run here."""
+    django_command(options, site, env, "check", "--deploy", "--fail-level", "ERROR")
 
 
 def compile_messages(options, site, env):
@@ -554,7 +557,7 @@ def prepare_site(options, steps, site, env, epoch):
         " (the final collection, after the manage steps)" if collected_before else ""
     )
     steps.run(title, collect_static, options, site, env)
-    steps.run("check the URL configuration", check_urls, options, site, env)
+    steps.run("run the system checks", run_checks, options, site, env)
     steps.run("compile translations", compile_messages, options, site, env)
     steps.run(
         "make compressed files and manifests reproducible", reproducible_outputs, options, site, env, epoch

@@ -238,6 +238,6 @@ def test_a_health_view_shadowed_by_a_catch_all_stops_the_build(tmp_path):
     ]
     result = subprocess.run(command, cwd=source, capture_output=True, text=True, timeout=900, check=False)
     assert result.returncode != 0
-    assert "build failed at step check the URL configuration" in result.stderr
+    assert "build failed at step run the system checks" in result.stderr
     assert "zipserve.E006" in result.stderr
     assert not (tmp_path / "dist").exists() or not list((tmp_path / "dist").glob("*.pyz"))

@@ -53,6 +53,7 @@ def test_the_deployment_guide_under_real_systemd_and_postgresql(site, example_py
     assert f"\nListenStream=127.0.0.1:{site.port}\n" in socket_unit, rendered.stderr
     # deploy --migrate ran the migrations as the service, before current moved.
     assert f"systemctl start {NAME}-prepare@1.0.0-" in deployed.stdout
+    assert f"systemctl start {NAME}-check@1.0.0-" in deployed.stdout
     assert f"systemctl start {NAME}-migrate@1.0.0-" in deployed.stdout
     assert "current -> releases/1.0.0-" in deployed.stdout
     assert site.database.sql("SELECT count(*) FROM django_migrations") != "0"

@@ -5,7 +5,7 @@ import pytest
 
 from django_zipserve.errors import ZipserveError
 from django_zipserve.management.commands.gunicorn import Command as GunicornCommand
-from tests.helpers import free_port, run_project
+from tests.helpers import free_port, project_command, run_project, wait_for_http
 
 BIND_OPTION = {"gunicorn": "--bind", "pyuwsgi": "--http"}
 
@@ -164,3 +164,23 @@ def test_a_warm_up_failure_prints_its_traceback_exactly_once(project_env, settin
     assert result.returncode == 1, result.stderr
     assert result.stderr.count("Traceback (most recent call last)") == 1, result.stderr
     assert result.stderr.count("django.template.exceptions.TemplateDoesNotExist: home.html") == 1
+
+
+@pytest.mark.parametrize("server", ["gunicorn", "pyuwsgi"])
+def test_a_start_leaves_the_code_only_checks_to_the_build_and_deploy(project_env, servers, tmp_path, server):
+    """A slow check an app registers without a tag (drf-spectacular's builds
+    the whole API schema) no longer delays every start: the build and
+    ``check --deploy`` (deploy's release step) run it; the checks a host can
+    change (zipserve.E001 above) still run at every start."""
+    mark = tmp_path / "check-ran"
+    project_env.update(ZIPSERVE_TEST_CHECK_MARK=str(mark))
+    port = free_port()
+    settings = ("--settings", "tests.servers.settings_slow_check")
+    process = servers.start(
+        project_command(server, *settings, BIND_OPTION[server], f"127.0.0.1:{port}"), project_env
+    )
+    wait_for_http(f"http://127.0.0.1:{port}/-/health/", process=process.process)
+    assert not mark.exists(), process.output()
+    checked = run_project(project_env, "check", "--deploy", *settings)
+    assert checked.returncode == 0, checked.stderr
+    assert mark.read_text() == "ran\n"
