@@ -26,6 +26,7 @@ from .conf.django_settings import (
     SECURITY_MIDDLEWARE,
     WHITENOISE_MIDDLEWARE,
     is_sqlite_file,
+    whitenoise_position,
 )
 from .media import PRIVATE_SETTING, media_prefix, media_serving, served_storage
 
@@ -190,10 +191,10 @@ BY_ID = {check.id: check for check in CHECKS}
 @checks.register(checks.Tags.staticfiles)
 def check_whitenoise_middleware(app_configs, **kwargs):
     middleware = list(getattr(settings, "MIDDLEWARE", []))
-    if WHITENOISE_MIDDLEWARE in middleware:
-        position = middleware.index(WHITENOISE_MIDDLEWARE)
-        if position > 0 and middleware[position - 1] == SECURITY_MIDDLEWARE:
-            return []
+    # Ours or WhiteNoise's own class: a project that names WhiteNoise's is served as well.
+    position = whitenoise_position(middleware)
+    if position is not None and position > 0 and middleware[position - 1] == SECURITY_MIDDLEWARE:
+        return []
     return [BY_ID["zipserve.E001"].message("WhiteNoiseMiddleware must come right after SecurityMiddleware.")]
 
 

@@ -35,7 +35,7 @@ from wsgiref.util import FileWrapper
 from django.conf import settings
 
 from .conf import setting
-from .conf.django_settings import SECURITY_MIDDLEWARE, WHITENOISE_MIDDLEWARE
+from .conf.django_settings import SECURITY_MIDDLEWARE, WHITENOISE_MIDDLEWARE, whitenoise_position
 
 #: The only middleware that may come before WhiteNoise: its effect on a
 #: static file (headers, the HTTPS redirect) depends on the scheme alone.
@@ -257,11 +257,11 @@ def why_not(middleware):
     """Why the front must stand aside for this MIDDLEWARE, or None."""
     if not setting("STATIC_FRONT"):
         return "STATIC_FRONT is off"
-    if WHITENOISE_MIDDLEWARE not in middleware:
+    # Ours or WhiteNoise's own class: both answer from the same file table.
+    position = whitenoise_position(middleware)
+    if position is None:
         return f"{WHITENOISE_MIDDLEWARE} is not in MIDDLEWARE"
-    above = [
-        entry for entry in middleware[: middleware.index(WHITENOISE_MIDDLEWARE)] if entry not in ALLOWED_ABOVE
-    ]
+    above = [entry for entry in middleware[:position] if entry not in ALLOWED_ABOVE]
     if above:
         return f"middleware before WhiteNoise sees every static request: {', '.join(above)}"
     return None
@@ -269,10 +269,12 @@ def why_not(middleware):
 
 def whitenoise_files():
     """WhiteNoise's file table, as its middleware builds it; None when it
-    looks for files at each request instead."""
-    from whitenoise.middleware import WhiteNoiseMiddleware
+    looks for files at each request instead. Built by our middleware, so
+    that the application's own, built in the same process, takes the same
+    index rather than walking STATIC_ROOT again."""
+    from .static_index import SharedIndexWhiteNoiseMiddleware
 
-    whitenoise = WhiteNoiseMiddleware(get_response=lambda request: None)
+    whitenoise = SharedIndexWhiteNoiseMiddleware(get_response=lambda request: None)
     if whitenoise.autorefresh:
         return None
     return whitenoise.files

@@ -20,6 +20,16 @@ def test_whitenoise_right_after_security_middleware_passes(django_project):
     assert checks.check_whitenoise_middleware(None) == []
 
 
+def test_whitenoise_own_middleware_right_after_security_middleware_passes(django_project):
+    own = [
+        "django.middleware.security.SecurityMiddleware",
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+        "django.middleware.common.CommonMiddleware",
+    ]
+    with override_settings(MIDDLEWARE=own):
+        assert checks.check_whitenoise_middleware(None) == []
+
+
 def test_whitenoise_missing_or_misplaced_is_e001(django_project):
     with override_settings(MIDDLEWARE=["django.middleware.security.SecurityMiddleware"]):
         assert ids(checks.check_whitenoise_middleware(None)) == ["zipserve.E001"]
@@ -29,6 +39,10 @@ def test_whitenoise_missing_or_misplaced_is_e001(django_project):
         "whitenoise.middleware.WhiteNoiseMiddleware",
     ]
     with override_settings(MIDDLEWARE=misplaced):
+        assert ids(checks.check_whitenoise_middleware(None)) == ["zipserve.E001"]
+    with override_settings(
+        MIDDLEWARE=[checks.WHITENOISE_MIDDLEWARE, "django.middleware.security.SecurityMiddleware"]
+    ):
         assert ids(checks.check_whitenoise_middleware(None)) == ["zipserve.E001"]
 
 

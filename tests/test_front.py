@@ -302,6 +302,19 @@ def test_it_stands_aside_without_whitenoise(site):
         assert front.build(Behind()) == (None, f"{ds.WHITENOISE_MIDDLEWARE} is not in MIDDLEWARE")
 
 
+def test_it_answers_under_whitenoises_own_middleware_too(site):
+    from django.conf import settings
+
+    own = [
+        ds.WHITENOISE_OWN_MIDDLEWARE if entry == ds.WHITENOISE_MIDDLEWARE else entry
+        for entry in settings.MIDDLEWARE
+    ]
+    with override_settings(MIDDLEWARE=own):
+        static_front, reason = front.build(Behind())
+    assert reason is None
+    assert "/static/site/app.css" in static_front.files
+
+
 def test_it_stands_aside_without_static_files(django_project, tmp_path):
     with override_settings(DEBUG=False, STATIC_ROOT=str(tmp_path)):
         assert front.build(Behind()) == (None, "no static files")

@@ -77,6 +77,10 @@ def test_the_contract_puts_it_right_after_whitenoise(django_project):
             ["s", ds.MEDIA_MIDDLEWARE, ds.WHITENOISE_MIDDLEWARE],
             ["s", ds.WHITENOISE_MIDDLEWARE, ds.MEDIA_MIDDLEWARE],
         ),
+        (
+            [ds.SECURITY_MIDDLEWARE, ds.WHITENOISE_OWN_MIDDLEWARE, "s"],
+            [ds.SECURITY_MIDDLEWARE, ds.WHITENOISE_OWN_MIDDLEWARE, ds.MEDIA_MIDDLEWARE, "s"],
+        ),
         (["s"], [ds.MEDIA_MIDDLEWARE, "s"]),
     ],
 )

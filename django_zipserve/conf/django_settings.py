@@ -36,7 +36,12 @@ import dj_database_url
 from . import paths
 from .errors import ConfigError, Problem
 
-WHITENOISE_MIDDLEWARE = "whitenoise.middleware.WhiteNoiseMiddleware"
+#: WhiteNoise's middleware with its file index built once per process (see
+#: django_zipserve/static_index.py); WhiteNoise's own class, which a
+#: project's settings may name, counts as WhiteNoise too.
+WHITENOISE_MIDDLEWARE = "django_zipserve.static_index.SharedIndexWhiteNoiseMiddleware"
+WHITENOISE_OWN_MIDDLEWARE = "whitenoise.middleware.WhiteNoiseMiddleware"
+WHITENOISE_MIDDLEWARES = (WHITENOISE_MIDDLEWARE, WHITENOISE_OWN_MIDDLEWARE)
 MEDIA_MIDDLEWARE = "django_zipserve.media.MediaMiddleware"
 SECURITY_MIDDLEWARE = "django.middleware.security.SecurityMiddleware"
 STATIC_STORAGE = "django_zipserve.storage.ZipserveStaticFilesStorage"
@@ -442,12 +447,21 @@ def with_whitenoise(middleware):
     """WhiteNoise goes right after SecurityMiddleware: after it so HTTPS
     redirects and security headers apply to static files too, before
     everything else so static requests skip sessions and CSRF."""
-    middleware = [entry for entry in middleware if entry != WHITENOISE_MIDDLEWARE]
+    middleware = [entry for entry in middleware if entry not in WHITENOISE_MIDDLEWARES]
     if SECURITY_MIDDLEWARE not in middleware:
         middleware.insert(0, SECURITY_MIDDLEWARE)
     position = middleware.index(SECURITY_MIDDLEWARE) + 1
     middleware.insert(position, WHITENOISE_MIDDLEWARE)
     return middleware
+
+
+def whitenoise_position(middleware):
+    """Where WhiteNoise's middleware (ours or WhiteNoise's own class) is in
+    ``middleware``, or None."""
+    for position, entry in enumerate(middleware):
+        if entry in WHITENOISE_MIDDLEWARES:
+            return position
+    return None
 
 
 def with_media_middleware(middleware):
@@ -456,8 +470,8 @@ def with_media_middleware(middleware):
     resolution, so no catch-all URL pattern shadows them, and after
     SecurityMiddleware, whose redirect and headers cover them."""
     middleware = [entry for entry in middleware if entry != MEDIA_MIDDLEWARE]
-    position = middleware.index(WHITENOISE_MIDDLEWARE) + 1 if WHITENOISE_MIDDLEWARE in middleware else 0
-    middleware.insert(position, MEDIA_MIDDLEWARE)
+    whitenoise = whitenoise_position(middleware)
+    middleware.insert(0 if whitenoise is None else whitenoise + 1, MEDIA_MIDDLEWARE)
     return middleware
 
 
@@ -693,7 +707,10 @@ SETTINGS = (
         lambda context, current: with_whitenoise([] if current is MISSING else current),
         "WhiteNoise right after SecurityMiddleware (added when missing): after it so that HTTPS "
         "redirects and security headers cover static files, before the rest so that static requests "
-        "skip sessions and CSRF. The project's middleware stays in its order.",
+        "skip sessions and CSRF. The project's middleware stays in its order. WhiteNoise's middleware is "
+        "`django_zipserve.static_index.SharedIndexWhiteNoiseMiddleware` (it replaces "
+        "`whitenoise.middleware.WhiteNoiseMiddleware`): WhiteNoise's, with the index of the static files "
+        "built once per process rather than for every request handler (each test `Client`).",
         part="WhiteNoise",
     ),
     Setting(

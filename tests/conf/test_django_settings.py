@@ -13,6 +13,7 @@ from tests.helpers import ProjectConfig as Demo
 SECRET = "s3cret-settings-key-1234567890-abcdefghij"
 TOKEN = "s3cret-settings-token-x9"
 WN = ds.WHITENOISE_MIDDLEWARE
+WN_OWN = ds.WHITENOISE_OWN_MIDDLEWARE
 SEC = ds.SECURITY_MIDDLEWARE
 COMMON = "django.middleware.common.CommonMiddleware"
 SESSION = "django.contrib.sessions.middleware.SessionMiddleware"
@@ -35,6 +36,9 @@ class TestWhiteNoise:
             ([WN, SEC, COMMON], [SEC, WN, COMMON]),
             ([SEC, COMMON, WN, WN], [SEC, WN, COMMON]),
             ([SEC, WN, COMMON], [SEC, WN, COMMON]),
+            # WhiteNoise's own class gives way to ours, which shares its file index.
+            ([SEC, WN_OWN, COMMON], [SEC, WN, COMMON]),
+            ([WN_OWN, SEC, WN, COMMON], [SEC, WN, COMMON]),
         ],
     )
     def test_right_after_security_middleware(self, given, expected):
