@@ -42,6 +42,7 @@ import os
 import re
 import secrets
 import stat
+import weakref
 from dataclasses import dataclass
 from mimetypes import guess_type
 from typing import BinaryIO
@@ -159,9 +160,26 @@ def media_private():
     return bool(getattr(settings, PRIVATE_SETTING, False))
 
 
+#: The routes found, per URL resolver and prefix. Each test client loads the
+#: middleware again, and walking a large URLconf (2,000 patterns) costs
+#: tens of milliseconds; Django makes a new resolver when ROOT_URLCONF
+#: changes or its URL caches are cleared, and then they are found again.
+_ROUTES: "weakref.WeakKeyDictionary[URLResolver, dict[str, tuple[ProjectRoute, ...]]]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def project_routes(prefix, urlconf):
     """The URL patterns of ``urlconf`` that answer for uploads under
-    ``prefix``: every one whose paths all start under it
+    ``prefix`` (see :func:`find_project_routes`), found once per resolver."""
+    found = _ROUTES.setdefault(get_resolver(urlconf), {})
+    if prefix not in found:
+        found[prefix] = tuple(find_project_routes(prefix, urlconf))
+    return found[prefix]
+
+
+def find_project_routes(prefix, urlconf):
+    """Every URL pattern whose paths all start under ``prefix``
     (``media/<path:path>``, ``media/private/<path:path>``); and, unless one
     of them takes the whole prefix, the one a path under ``prefix``
     resolves to (a regular expression such as ``^(media|files)/``)."""

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.exceptions import MiddlewareNotUsed
 from django.core.files.storage import FileSystemStorage
 from django.test import Client, override_settings
-from django.urls import include, path, re_path
+from django.urls import clear_url_caches, include, path, re_path
 
 from django_zipserve import media
 from django_zipserve.conf import django_settings as ds
@@ -317,6 +317,18 @@ def test_project_routes(django_project, prefix, urlconf, expected):
     routes = media.project_routes(prefix, urlconf)
     assert [route.prefix for route in routes] == expected
     assert all(route.view == f"{__name__}.view" for route in routes)
+
+
+def test_the_routes_are_found_once_per_url_resolver(django_project):
+    """Each test client loads the middleware again: a large URLconf is not
+    walked again, until Django makes a new resolver (its URL caches cleared,
+    as a changed ROOT_URLCONF does)."""
+    urlconf = URLconf(path("media/<path:path>", view))
+    first = media.project_routes("/media/", urlconf)
+    assert media.project_routes("/media/", urlconf) is first
+    clear_url_caches()
+    again = media.project_routes("/media/", urlconf)
+    assert again == first and again is not first
 
 
 # -- the answer ---------------------------------------------------------------
