@@ -51,8 +51,15 @@ def summary(layout, plan):
         ("Python", python),
         ("version", f"{layout.version} ({layout.version_origin})" if layout.version else "not given"),
         ("variables", ", ".join(variables) or "none"),
+        ("local modules", ", ".join(local_module(module) for module in layout.local_modules) or "none"),
     ]
     return ["found:", *(f"  {label:<13} {value}" for label, value in rows)]
+
+
+def local_module(module):
+    """``netbox.configuration (netbox/configuration.py, git-ignored: 27 values)``."""
+    state = "git-ignored" if module.present else "not in the source"
+    return f"{module.name} ({module.path}, {state}: {len(module.values)} values)"
 
 
 def main(argv=None):

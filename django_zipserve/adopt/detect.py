@@ -15,7 +15,9 @@ its files without importing anything of it.
 - ``WSGI_APPLICATION``, ``ASGI_APPLICATION`` and ``ROOT_URLCONF``, and what
   the URLconf already has (the health view, error handlers);
 - the requirements or lock file, the Python version the project asks for,
-  its version, the environment variables its settings read.
+  its version, the environment variables its settings read;
+- the modules the settings import that each machine writes for itself
+  (:mod:`.local_modules`).
 """
 
 import ast
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import AdoptError
+from .local_modules import LocalModule, find_local_modules
 from .source import ModuleFinder, SettingsSource, Variable, dotted_name, parse, read_settings, string_constant
 
 #: Requirements files the build can install from, best first.
@@ -95,6 +98,8 @@ class Layout:
     commands: tuple[str, ...]  # the project's own management commands
     source: SettingsSource
     pyproject: dict  # pyproject.toml as it is ({} when there is none)
+    #: Modules the settings import that each machine writes for itself (NetBox's configuration.py).
+    local_modules: tuple[LocalModule, ...] = ()
 
     def relative(self, path):
         return Path(path).relative_to(self.root).as_posix()
@@ -466,4 +471,5 @@ def detect(project_dir=".", settings=None):
         commands=management_commands(package_root, packages),
         source=source,
         pyproject=pyproject,
+        local_modules=find_local_modules(root, finder, source),
     )

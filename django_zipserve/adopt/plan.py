@@ -89,8 +89,15 @@ def variables_plan(layout):
     from ..conf import ZipserveConfig
 
     base = ZipserveConfig.model_fields
+    # The variable that names a local module (NETBOX_CONFIGURATION) picks
+    # where the settings read their values from: not a value to declare; it
+    # stays the environment's, and unset, the settings import the module the
+    # configuration makes.
+    naming = {module.variable for module in layout.local_modules}
     environment, fields, review = [], [], []
     for variable in layout.variables:
+        if variable.name in naming:
+            continue
         if variable.name in base:
             environment.append(variable.name)
             continue
@@ -111,6 +118,53 @@ def variables_plan(layout):
         environment.append(variable.name)
         fields.append(variable)
     return tuple(environment), tuple(fields), review
+
+
+def modules_plan(layout, fields):
+    """(``(LocalModule, names to provide)`` pairs, ModuleValues to declare):
+    a value the configuration already has (ALLOWED_HOSTS, SECRET_KEY, a
+    variable declared for the settings) is provided, not declared again."""
+    from ..conf import ZipserveConfig
+
+    known = set(ZipserveConfig.model_fields) | {variable.name for variable in fields}
+    modules, declared = [], {}
+    for module in layout.local_modules:
+        names = []
+        for value in module.values:
+            if value.name not in known and value.name not in declared:
+                if not is_field_name(value.name) or hasattr(ZipserveConfig, value.name):
+                    continue
+                declared[value.name] = value
+            names.append(value.name)
+        if names:
+            modules.append((module, tuple(names)))
+    return tuple(modules), tuple(declared.values())
+
+
+def module_review(module, names, change):
+    """What init did about a local module, said once: when the settings that
+    provide it are written (a second run, which keeps them, says nothing)."""
+    if change.writes:
+        state = "git-ignored" if module.present else "not in the source"
+        example = f"; example {module.example}" if module.example else ""
+        variable = (
+            f"; ${module.variable} still names another module when the environment sets it"
+            if module.variable
+            else ""
+        )
+        return [
+            f"{module.name}: a local configuration module ({module.path}, {state}{example}); its "
+            f"{len(names)} values are now configuration fields (config template shows them), the "
+            f"module is made from them (config.provide_module){variable}; the file itself is never "
+            "packaged"
+        ]
+    old = change.old or ""
+    if "provide_module(" not in old or templates.literal(module.name) not in old:
+        return [
+            f"{change.path} does not make {module.name}, which the settings import and the build "
+            f"leaves out ({module.path}): --force rewrites it with config.provide_module()"
+        ]
+    return []
 
 
 def python_file(layout, relative, text, force):
@@ -139,6 +193,7 @@ def make_plan(layout, force=False):
     else:
         settings = f"{layout.package}.zipserve_settings"
         environment, fields, variable_review = variables_plan(layout)
+        modules, module_fields = modules_plan(layout, fields)
         review += variable_review
     changes = []
     main_text = templates.main_module(layout.package, settings)
@@ -159,8 +214,13 @@ def make_plan(layout, force=False):
             fields=fields,
             add_app=not layout.has_zipserve_app,
             urlconf=urlconf,
+            modules=modules,
+            module_fields=module_fields,
         )
-        changes.append(python_file(layout, f"{package_path}/zipserve_settings.py", text, force))
+        settings_change = python_file(layout, f"{package_path}/zipserve_settings.py", text, force)
+        changes.append(settings_change)
+        for module, names in modules:
+            review += module_review(module, names, settings_change)
         if write_urls:
             text = templates.urls_module(layout.distribution, layout.root_urlconf, layout.urlconf_handlers)
             changes.append(python_file(layout, f"{package_path}/zipserve_urls.py", text, force))
@@ -202,8 +262,10 @@ def settings_review(layout, settings, fields):
         review.append(f"{where} reads an environment variable whose name is computed: declare it yourself")
     for where in layout.source.dotenv:
         review.append(f"{where} reads a .env file: the zipapp has none, values come from the configuration")
+    local = {module.name for module in layout.local_modules}
     for module in layout.source.outside:
-        review.append(f"settings star-import {module}, which is not part of the project: not read")
+        if module not in local:
+            review.append(f"settings star-import {module}, which is not part of the project: not read")
     return review
 
 

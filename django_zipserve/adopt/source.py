@@ -26,7 +26,7 @@ from pathlib import Path
 from . import AdoptError
 
 #: Words in a variable's name that make it a secret.
-SECRET_WORDS = ("KEY", "SECRET", "PASSWORD", "TOKEN", "DSN")
+SECRET_WORDS = ("KEY", "SECRET", "PASSWORD", "TOKEN", "DSN", "PEPPER")
 #: django-environ's ``Env`` methods that read one variable, named by their first argument.
 ENV_METHODS = frozenset(
     {

@@ -2,6 +2,7 @@
 would (88 columns), so that they pass a project's own lint unchanged."""
 
 import json
+import re
 import textwrap
 
 HEADER = "Written by `python -m django_zipserve init`; yours to edit."
@@ -9,7 +10,11 @@ WIDTH = 88
 
 
 def literal(text):
-    """A Python string literal in double quotes."""
+    """A Python string literal as ruff format writes it: in double quotes,
+    unless the text holds double quotes and no single ones (a comment of the
+    project's that quotes a command)."""
+    if '"' in text and "'" not in text:
+        return repr(text)
     return json.dumps(text, ensure_ascii=False)
 
 
@@ -46,15 +51,66 @@ def field(variable, annotation):
     description = f"Read by the project's settings ({where}) from ${variable.name}."
     if annotation.startswith("SecretStr"):
         description = f"A secret, read by the project's settings ({where}) from ${variable.name}."
+    return declaration(variable.name, annotation, description)
+
+
+def module_field(value):
+    """A field for a value of a local configuration module; one that holds a
+    secret its type cannot say (a mapping with a PASSWORD) is marked as one."""
+    extra = '        json_schema_extra={"secret": True},\n' if value.secret else ""
+    return declaration(value.name, value.annotation, value.description, extra)
+
+
+def declaration(name, annotation, description, extra=""):
+    """``NAME: annotation = Field(default=None, description=..., ...)``."""
     line = f"        description={literal(description)},\n"
     if len(line) > WIDTH + 1:
-        chunks = textwrap.wrap(description, width=WIDTH - 14, drop_whitespace=False, break_on_hyphens=False)
         line = (
             "        description=(\n"
-            + "".join(f"            {literal(c)}\n" for c in chunks)
+            + "".join(f"            {chunk}\n" for chunk in wrapped_literals(description, WIDTH - 12))
             + "        ),\n"
         )
-    return f"    {variable.name}: {annotation} = Field(\n        default=None,\n{line}    )\n"
+    return f"    {name}: {annotation} = Field(\n        default=None,\n{line}{extra}    )\n"
+
+
+def wrapped_literals(text, width):
+    """``text`` as string literals of at most ``width`` columns each (escapes
+    counted), split between words; they concatenate back to ``text``."""
+    pieces = [piece for piece in re.split(r"(?<= )", text) if piece]
+    chunks, current = [], ""
+    for piece in pieces:
+        if current and len(literal(current + piece)) > width:
+            chunks.append(current)
+            current = ""
+        current += piece
+    chunks.append(current)
+    return [literal(chunk) for chunk in chunks]
+
+
+def comment(text, indent=""):
+    """``# text`` wrapped to WIDTH columns."""
+    return "".join(f"{indent}# {line}\n" for line in textwrap.wrap(text, width=WIDTH - len(indent) - 2))
+
+
+def provide_call(module, names):
+    """``config.provide_module("netbox.configuration", (...), example=...)``,
+    with a comment saying why."""
+    text = comment(
+        f"The module {module.name}, which the settings import, is made from the configuration: "
+        "each machine wrote its own, which is never packaged. It is read-only: its values are "
+        "set in the configuration file."
+    )
+    items = [literal(name) for name in names]
+    values = f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
+    arguments = [literal(module.name), values]
+    if module.example_module:
+        arguments.append(f"example={literal(module.example_module)}")
+    one_line = f"config.provide_module({', '.join(arguments)})"
+    if len(one_line) <= WIDTH:
+        return text + one_line + "\n"
+    if len(f"    {values},") > WIDTH:
+        arguments[1] = sequence("(", items, ")", indent="    ").lstrip()
+    return text + "config.provide_module(\n" + "".join(f"    {argument},\n" for argument in arguments) + ")\n"
 
 
 def settings_module(
@@ -66,19 +122,27 @@ def settings_module(
     fields,
     add_app,
     urlconf,
+    modules=(),
+    module_fields=(),
 ):
     """``<package>/zipserve_settings.py``: the configuration, exported to the
-    variables the project's settings read, then those settings, then the
-    configuration applied.
+    variables the project's settings read and made into the local modules
+    they import, then those settings, then the configuration applied.
 
-    ``fields`` are Variables to declare (a secret one as ``SecretStr``).
+    ``fields`` are Variables to declare (a secret one as ``SecretStr``);
+    ``modules`` are ``(LocalModule, names to provide)`` pairs, and
+    ``module_fields`` the ModuleValues of theirs to declare.
     """
-    secret = any(variable.secret for variable in fields)
-    imports = ["Field", "ZipserveConfig"] if fields else ["ZipserveConfig"]
+    secret = any(variable.secret for variable in fields) or any(
+        value.annotation.startswith("SecretStr") for value in module_fields
+    )
+    imports = ["Field", "ZipserveConfig"] if fields or module_fields else ["ZipserveConfig"]
     text = docstring(
         f"Production settings of {project}, served by django-zipserve: the project's own settings, "
         f"then the configuration. {HEADER}"
     )
+    if any("Any" in value.annotation for value in module_fields):
+        text += "\nfrom typing import Any\n"
     text += f"\nfrom django_zipserve.conf import {', '.join(imports)}\n"
     if secret:
         text += "from pydantic import SecretStr\n"
@@ -101,12 +165,16 @@ def settings_module(
         text += sequence("environment = (", items, ")", indent="    ") + "\n"
     for variable in fields:
         text += "\n" + field(variable, "SecretStr | None" if variable.secret else "str | None")
+    for value in module_fields:
+        text += "\n" + module_field(value)
     text += (
         "\n\nconfig = Config.load()\n"
         "# The values of the configuration become the variables the settings read.\n"
-        "config.export_environment()\n\n"
-        f"from {settings} import *  # noqa: E402,F403\n\n"
+        "config.export_environment()\n"
     )
+    for module, names in modules:
+        text += provide_call(module, names)
+    text += f"\nfrom {settings} import *  # noqa: E402,F403\n\n"
     if add_app:
         text += 'INSTALLED_APPS = [*INSTALLED_APPS, "django_zipserve"]  # noqa: F405\n'
     if urlconf:

@@ -16,11 +16,16 @@ settings with one call::
     config.apply(globals())
 """
 
+import importlib
+import importlib.machinery
+import importlib.util
 import json
 import os
 import reprlib
 import secrets
-from collections.abc import Iterator, Mapping, MutableMapping
+import sys
+import types
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, cast
 
@@ -69,6 +74,30 @@ def environment_text(value: Any) -> str:
     if isinstance(value, dict):
         return json.dumps({key: environment_text(item) for key, item in value.items()})
     return str(value)
+
+
+def revealed(value: Any) -> Any:
+    """A value as the project's own code expects it: secrets as their plain
+    text, also inside mappings and lists, each container a copy (so that the
+    project changing one changes nothing of the configuration)."""
+    if isinstance(value, (SecretStr, SecretBytes)):
+        return value.get_secret_value()
+    if isinstance(value, dict):
+        return {key: revealed(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return type(value)(revealed(item) for item in value)
+    return value
+
+
+class ProvidedModule(types.ModuleType):
+    """A module made of configuration values (:meth:`ZipserveConfig.provide_module`):
+    read-only, so that its values come from the configuration and nowhere else."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{self.__name__} is read-only: its values come from the configuration")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{self.__name__} is read-only: its values come from the configuration")
 
 
 def _short_repr(value: Any) -> str:
@@ -222,6 +251,10 @@ class ZipserveConfig(GoodConf):
     _sources: dict = PrivateAttr(default_factory=dict)
     _file: str | None = PrivateAttr(default=None)
     _environ: dict | None = PrivateAttr(default=None)
+    # Loaded without reading any source (the build, `config template`).
+    _defaults: bool = PrivateAttr(default=False)
+    # Fields that reach the project through a module provide_module() made.
+    _provided: set = PrivateAttr(default_factory=set)
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -346,6 +379,7 @@ class ZipserveConfig(GoodConf):
         """Defaults and a throwaway secret key: see sources.defaults_only."""
         instance = cls.model_validate({"SECRET_KEY": "unused-" + generate_secret_key()})
         instance._sources = {"SECRET_KEY": "generated, unused"}
+        instance._defaults = True
         return instance
 
     @classmethod
@@ -432,7 +466,9 @@ class ZipserveConfig(GoodConf):
         """The project's fields ``apply()`` sets as Django settings of the
         same name: all but those in :attr:`environment`, which reach the
         project's settings through the environment instead."""
-        return [key for key in self.project_fields() if key not in self.environment]
+        return [
+            key for key in self.project_fields() if key not in self.environment and key not in self._provided
+        ]
 
     def export_environment(self, environ: MutableMapping[str, str] | None = None) -> list[str]:
         """Put each :attr:`environment` field that has a value into the
@@ -459,6 +495,88 @@ class ZipserveConfig(GoodConf):
             environ.pop(EXPORTED_VARIABLE, None)
         return exported
 
+    def provide_module(
+        self, name: str, fields: Iterable[str], example: str | None = None
+    ) -> types.ModuleType:
+        """Make the module ``name`` (``"netbox.configuration"``) out of this
+        configuration, for a project whose settings import a module meant to
+        be local to each machine, which the build never packages (it is
+        git-ignored: it holds that machine's secrets). Call it before the
+        project's settings are imported; ``import netbox.configuration``,
+        ``from netbox import configuration`` and ``importlib.import_module``
+        then find it.
+
+        Each of ``fields`` that has a value becomes an attribute of the
+        module, a secret as its plain text (also inside mappings and lists);
+        one left unset (None) is absent, so that the settings'
+        ``getattr(configuration, "X", default)`` keeps the project's own
+        default. The module is read-only: its values come from the
+        configuration and nowhere else. Those fields are not set as Django
+        settings by :meth:`apply`: they reach the settings through the module.
+
+        ``example`` names the project's example module
+        (``"netbox.configuration_example"``): when no configuration was read
+        (the build, ``config template``), its values stand in for the unset
+        ones, so the settings import as they would from the example. A
+        project's own variable naming the module (``NETBOX_CONFIGURATION``) is
+        left alone: unset, the settings import their default, this module.
+
+        A module of that name that the artifact holds (its file packaged) is
+        not shadowed: the values would come from two places. That is
+        reported as a configuration problem, exit status 2.
+        """
+        try:
+            module = self._provided_module(name, tuple(fields), example)
+        except ConfigError as exc:
+            exc.exit()
+        return module
+
+    def _provided_module(self, name: str, fields: tuple[str, ...], example: str | None) -> types.ModuleType:
+        unknown = [field for field in fields if field not in type(self).model_fields]
+        if unknown:
+            raise TypeError(
+                f"provide_module({name!r}): {', '.join(unknown)} not a field of {type(self).__name__}"
+            )
+        parent_name, _, child = name.rpartition(".")
+        parent = importlib.import_module(parent_name) if parent_name else None
+        packaged = _packaged_origin(name)
+        if packaged:
+            raise ConfigError(
+                [
+                    Problem(
+                        name,
+                        packaged,
+                        "exists as a file, and the configuration makes this module too (provide_module): "
+                        "its values must come from one place; a build leaves the git-ignored file out "
+                        "unless include-ignored names it",
+                    )
+                ],
+                name=self.name,
+            )
+        values = {field: revealed(getattr(self, field)) for field in fields}
+        if self._defaults and example:
+            stand_ins = vars(importlib.import_module(example))
+            values = {
+                field: stand_ins[field] if value is None and field in stand_ins else value
+                for field, value in values.items()
+            }
+        module = ProvidedModule(
+            name,
+            f"{name}, made from the configuration by django-zipserve: read-only; "
+            "set its values in the configuration file.",
+        )
+        module.__dict__.update(
+            __spec__=importlib.machinery.ModuleSpec(name, None, origin="django-zipserve configuration"),
+            __loader__=None,
+            __package__=parent_name,
+            **{field: value for field, value in values.items() if value is not None},
+        )
+        sys.modules[name] = module
+        if parent is not None:
+            setattr(parent, child, module)
+        self._provided.update(fields)
+        return module
+
     def apply(self, namespace: MutableMapping[str, Any]) -> None:
         """Turn this configuration into Django settings in ``namespace``
         (the ``globals()`` of a settings module); on a setting that cannot
@@ -467,6 +585,19 @@ class ZipserveConfig(GoodConf):
             apply_config(self, namespace)
         except ConfigError as exc:
             exc.exit()
+
+
+def _packaged_origin(name: str) -> str | None:
+    """Where the module ``name`` is found when it is a real one (a file),
+    not one that :meth:`ZipserveConfig.provide_module` made; else None."""
+    existing = sys.modules.get(name)
+    if isinstance(existing, ProvidedModule):
+        return None
+    if existing is not None:
+        spec = getattr(existing, "__spec__", None)
+        return str(getattr(spec, "origin", None) or "imported already")
+    spec = importlib.util.find_spec(name)
+    return str(spec.origin or name) if spec is not None else None
 
 
 def setting(field: str, settings: Any = None) -> Any:

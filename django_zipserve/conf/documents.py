@@ -94,6 +94,10 @@ def type_name(annotation):
         elif typing.get_origin(member) in (list, tuple, set):
             inner = typing.get_args(member)
             names.append(f"list of {type_name(inner[0]) if inner else 'values'}")
+        elif typing.get_origin(member) is dict:
+            names.append("mapping")
+        elif member is typing.Any:
+            names.append("any value")
         elif member is SecretStr:
             names.append("secret string")
         else:

@@ -69,12 +69,24 @@ def defaults_only(environ):
 
 
 SECRET_TYPES = (SecretStr, SecretBytes)
+#: What marks a field whose value holds a secret its type cannot say: a
+#: mapping with a password inside (``DATABASE = {"PASSWORD": ...}``), a
+#: mapping of peppers. ``Field(..., json_schema_extra={"secret": True})``:
+#: it is redacted, kept out of error messages and read from the secret
+#: sources like a ``SecretStr``.
+SECRET_MARK = "secret"
 
 
 def is_secret(field):
     """A field holds a secret if its type contains one anywhere
-    (``SecretStr``, ``list[SecretStr]``, ``dict[str, SecretBytes]``...)."""
-    return _contains_secret(field.annotation)
+    (``SecretStr``, ``list[SecretStr]``, ``dict[str, SecretBytes]``...), or
+    it is marked as one (:data:`SECRET_MARK`)."""
+    return _contains_secret(field.annotation) or is_marked_secret(field)
+
+
+def is_marked_secret(field):
+    extra = field.json_schema_extra
+    return isinstance(extra, dict) and extra.get(SECRET_MARK) is True
 
 
 def _contains_secret(annotation):
@@ -86,6 +98,13 @@ def _contains_secret(annotation):
 def is_list(field):
     return any(
         typing.get_origin(member) in (list, tuple, set, frozenset)
+        for member in _annotation_members(field.annotation)
+    )
+
+
+def is_mapping(field):
+    return any(
+        member is dict or typing.get_origin(member) is dict
         for member in _annotation_members(field.annotation)
     )
 
@@ -253,12 +272,27 @@ def _from_secret_file(context, field_name, field):
     file_var = f"{env_var_name(context.config_cls, field_name)}_FILE"
     if file_var not in context.environ:
         return None
-    return _read_secret_file(context.environ[file_var], field_name, file_var, context.problems)
+    found = _read_secret_file(context.environ[file_var], field_name, file_var, context.problems)
+    return _structured(found, field_name, field, context.problems)
 
 
 def _from_credential(context, field_name, field):
     directory = context.environ.get("CREDENTIALS_DIRECTORY")
-    return _read_credential(directory, field_name, context.problems) if directory else None
+    found = _read_credential(directory, field_name, context.problems) if directory else None
+    return _structured(found, field_name, field, context.problems)
+
+
+def _structured(found, field_name, field, problems):
+    """A secret file's text as the value of a mapping or list field (a JSON
+    object, a JSON list or comma-separated values); other fields take the
+    text as it is."""
+    if found is None or not (is_mapping(field) or is_list(field)):
+        return found
+    try:
+        return Sourced(_from_env_text(found.value, field), found.where)
+    except ValueError as exc:
+        problems.append(Problem(field_name, found.where, str(exc)))
+        return None
 
 
 def _from_config_file(context, field_name, field):
@@ -410,6 +444,8 @@ def _from_env_text(text, field):
     """Convert an environment string into the raw value pydantic expects."""
     if text == "" and is_optional(field):
         return None
+    if is_mapping(field):
+        return _json_object(text)
     if is_list(field):
         stripped = text.strip()
         if stripped.startswith("["):
@@ -424,3 +460,17 @@ def _from_env_text(text, field):
             return value
         return [item.strip() for item in text.split(",") if item.strip()]
     return text
+
+
+def _json_object(text):
+    """A mapping given as text: a JSON object. The message quotes none of it:
+    a mapping may hold a password."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"expected a JSON object; malformed at line {exc.lineno}, column {exc.colno}"
+        ) from None
+    if not isinstance(value, dict):
+        raise ValueError("expected a JSON object")
+    return value

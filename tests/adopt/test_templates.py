@@ -2,6 +2,8 @@
 
 import ast
 
+import pytest
+
 from django_zipserve.adopt import templates
 from django_zipserve.adopt.source import Variable
 
@@ -126,3 +128,70 @@ class TestUrls:
             f"from a_rather_long_project_name.configuration.urls import {', '.join(handlers)}"
             in statements(text)
         )
+
+
+class TestLocalModules:
+    """A module the settings import that each machine writes for itself:
+    its values declared, and the module made before the settings import it."""
+
+    def module(self, names=("ALLOWED_HOSTS", "DATABASE"), example="mysite.configuration_example"):
+        from django_zipserve.adopt.local_modules import LocalModule, ModuleValue
+
+        values = tuple(ModuleValue(name, "Any", False, "d") for name in names)
+        return LocalModule(
+            "mysite.configuration", "mysite/configuration.py", True, None, example, None, "x:1", values
+        )
+
+    def values(self):
+        from django_zipserve.adopt.local_modules import ModuleValue
+
+        return (
+            ModuleValue("DATABASE", "dict[str, Any] | None", True, "The database."),
+            ModuleValue("BANNER_TOP", "str | None", False, "Text at the top. " * 12),
+            ModuleValue("LDAP_PASSWORD", "SecretStr | None", False, 'A "quoted" secret.'),
+        )
+
+    def test_made_after_the_export_and_before_the_settings(self):
+        module = self.module()
+        body = statements(settings(modules=((module, module.names),), module_fields=self.values()))
+        start = body.index("config.export_environment()")
+        assert body[start + 1] == (
+            "config.provide_module('mysite.configuration', ('ALLOWED_HOSTS', 'DATABASE'), "
+            "example='mysite.configuration_example')"
+        )
+        assert body[start + 2] == "from mysite.settings.production import *"
+
+    def test_the_values_are_declared_with_their_types_and_marks(self):
+        text = settings(module_fields=self.values())
+        body = statements(text)
+        assert "from typing import Any" in body
+        assert "from pydantic import SecretStr" in body
+        config = next(node for node in ast.parse(text).body if isinstance(node, ast.ClassDef))
+        fields = {node.target.id: node for node in config.body if isinstance(node, ast.AnnAssign)}
+        assert ast.unparse(fields["DATABASE"].annotation) == "dict[str, Any] | None"
+        keywords = {
+            name: {keyword.arg: ast.literal_eval(keyword.value) for keyword in node.value.keywords}
+            for name, node in fields.items()
+        }
+        assert keywords["DATABASE"] == {
+            "default": None,
+            "description": "The database.",
+            "json_schema_extra": {"secret": True},
+        }
+        assert keywords["BANNER_TOP"]["description"] == "Text at the top. " * 12
+        assert "json_schema_extra" not in keywords["BANNER_TOP"]
+        assert keywords["LDAP_PASSWORD"]["description"] == 'A "quoted" secret.'
+
+    @pytest.mark.parametrize("count", [1, 3, 30])
+    def test_the_call_fits_88_columns_and_compiles(self, count):
+        names = tuple(f"A_RATHER_LONG_PARAMETER_NAME_{number}" for number in range(count))
+        module = self.module(names, example=None)
+        text = settings(modules=((module, names),), module_fields=self.values())
+        assert max(len(line) for line in text.splitlines()) <= 88
+        call = next(
+            node.value
+            for node in ast.parse(text).body
+            if isinstance(node, ast.Expr) and "provide_module" in ast.unparse(node)
+        )
+        assert ast.literal_eval(call.args[1]) == names
+        assert call.keywords == []

@@ -61,3 +61,14 @@ def manage_py(settings):
 def python_path(project):
     """PYTHONPATH for an adopted project: its package root."""
     return os.pathsep.join(str(path) for path in (project / "src", project) if path.is_dir())
+
+
+def checkout(root):
+    """A copy of a test project as a git checkout: its ``gitignore`` (kept
+    without the dot, so that this repository keeps the files it ignores) in
+    place as ``.gitignore``, and ``git init``, so that git ignores them."""
+    root = Path(root)
+    if (root / "gitignore").is_file():
+        (root / "gitignore").rename(root / ".gitignore")
+    subprocess.run(["git", "init", "--quiet", str(root)], check=True, capture_output=True)
+    return root

@@ -2,6 +2,7 @@
 formats that load back, the Markdown reference and the resolved view."""
 
 import json
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -103,6 +104,24 @@ class TestTemplate:
         keys = {parse(generate.template(Demo, "yaml"), "yaml")["SECRET_KEY"] for _ in range(3)}
         assert len(keys) == 3
 
+    @pytest.mark.parametrize("fmt", generate.FORMATS)
+    def test_unset_mappings_lists_and_any_values_load_back(self, tmp_path, fmt):
+        # A local configuration module's values (init declares them): every one unset.
+        class LocalModule(Demo):
+            DATABASE: dict[str, Any] | None = Field(
+                default=None, description="The database.", json_schema_extra={"secret": True}
+            )
+            HOSTS: list[str] | None = Field(default=None, description="Hosts.")
+            MEDIA_ROOT: Any = Field(default=None, description="Anything.")
+
+        text = generate.template(LocalModule, fmt)
+        if fmt != "json":
+            assert "# The database.\n" in text
+        path = tmp_path / f"config.{fmt}"
+        path.write_text(text, encoding="utf-8")
+        config = LocalModule.from_sources(environ={"XDG_STATE_HOME": str(tmp_path)}, config_file=str(path))
+        assert (config.DATABASE, config.HOSTS, config.MEDIA_ROOT) == (None, None, None)
+
     def test_toml_template_with_a_mapping_field(self):
         class WithMapping(Demo):
             LIMITS: dict[str, int] = Field(default={"uploads": 5}, description="Per-user limits.")
@@ -168,6 +187,9 @@ class TestMarkdown:
         (SecretStr | None, "secret string (optional)"),
         (list[str], "list of string"),
         (int | None, "integer (optional)"),
+        (dict[str, Any] | None, "mapping (optional)"),
+        (Any, "any value"),
+        (list[Any] | None, "list of any value (optional)"),
     ],
 )
 def test_type_name(annotation, expected):

@@ -14,11 +14,13 @@ import subprocess
 import sys
 import urllib.request
 import uuid
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.adopt.util import checkout
 from tests.helpers import (
     REPO,
     SERVERS,
@@ -241,3 +243,53 @@ def test_a_health_view_shadowed_by_a_catch_all_stops_the_build(tmp_path):
     assert "build failed at step run the system checks" in result.stderr
     assert "zipserve.E006" in result.stderr
     assert not (tmp_path / "dist").exists() or not list((tmp_path / "dist").glob("*.pyz"))
+
+
+def test_a_local_configuration_module_comes_from_the_configuration_file(tmp_path, shiv_root):
+    """A NetBox-shaped project: its settings import netbox/configuration.py,
+    which each machine writes for itself (git-ignored). The artifact holds
+    none; the build imports the settings with the example's values, and the
+    site runs with the configuration file's."""
+    fixture = REPO / "tests" / "projects" / "local_configuration"
+    root = checkout(shutil.copytree(fixture, tmp_path / "checkout"))
+    source = root / "netbox"
+    result = subprocess.run(
+        [sys.executable, "-m", "django_zipserve", "init"],
+        cwd=source,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    pyz = build_artifact(source, tmp_path / "dist")
+    packaged = zipfile.ZipFile(pyz).namelist()
+    assert "site-packages/netbox/configuration_example.py" in packaged
+    assert not [name for name in packaged if name.endswith("netbox/configuration.py")]
+    home = tmp_path / "home"
+    home.mkdir()
+    password = "db-password-given-to-the-artifact-4b4b"
+    config = write_site_config(
+        home / "site.yml",
+        home / "state",
+        ALLOWED_HOSTS=["inventory.example.com"],
+        DATABASE={"ENGINE": "django.db.backends.sqlite3", "NAME": "inventory", "PASSWORD": password},
+        API_TOKEN_PEPPERS={"1": "pepper-given-to-the-artifact-" + "r" * 30},
+        BANNER_BOTTOM="Served from the artifact",
+    )
+    env = clean_environ(SHIV_ROOT=shiv_root, HOME=home, PYTHONUNBUFFERED=1)
+    check = run_pyz(pyz, env, "--config", config, "config", "check")
+    assert check.returncode == 0, check.stderr[-3000:]
+    assert "configuration OK" in check.stdout
+    assert password not in check.stdout + check.stderr
+    shell = run_pyz(
+        pyz,
+        env,
+        "--config",
+        config,
+        "shell",
+        "-c",
+        "from django.conf import settings; print(repr((settings.BANNER_TOP, settings.BANNER_BOTTOM)))",
+    )
+    assert shell.returncode == 0, shell.stderr[-3000:]
+    assert shell.stdout.strip().splitlines()[-1] == "('', 'Served from the artifact')"
