@@ -20,6 +20,7 @@ from django.core import checks
 
 from .conf import paths
 from .conf.django_settings import (
+    APP_DIRECTORIES,
     FILE_BASED_CACHE,
     HEALTH_PATH,
     MEDIA_MIDDLEWARE,
@@ -228,6 +229,7 @@ def writable_paths():
     for alias, cache in settings.CACHES.items():
         if cache.get("BACKEND") == FILE_BASED_CACHE:
             found.append((f"CACHES[{alias!r}]['LOCATION']", cache.get("LOCATION")))
+    found += [(name, getattr(settings, name, None)) for name, _, _ in APP_DIRECTORIES]
     if settings.SESSION_ENGINE == "django.contrib.sessions.backends.file":
         found.append(("SESSION_FILE_PATH", settings.SESSION_FILE_PATH))
     logging = settings.LOGGING if isinstance(settings.LOGGING, Mapping) else {}

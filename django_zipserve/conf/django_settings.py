@@ -334,6 +334,28 @@ def relocate_session_files(context, current):
     return relocated
 
 
+#: Directories popular apps write to at run time, known by name: ``(setting,
+#: app, what it holds)``. What a project writes elsewhere inside its package
+#: fails at once instead (the extraction is read-only).
+APP_DIRECTORIES = (
+    ("SCRIPTS_ROOT", "NetBox", "uploaded custom scripts"),
+    ("REPORTS_ROOT", "NetBox", "uploaded reports"),
+)
+
+
+def relocate_directory(kind):
+    """A value function: the setting's directory, under the state directory
+    when a release would lose it."""
+
+    def value(context, current):
+        relocated = context.relocated(current, kind)
+        if relocated is not current:
+            paths.make_parent(Path(relocated) / "x")
+        return relocated
+
+    return value
+
+
 def media_root(context, current):
     return str(context.state_dir / "media")
 
@@ -660,6 +682,18 @@ SETTINGS = (
         "File sessions that are relative or inside the extraction or the project's package go to "
         "`STATE_DIR/sessions/<directory name>` (created): a release would log every user out.",
         source="STATE_DIR",
+    ),
+    *(
+        Setting(
+            name,
+            RELOCATES,
+            relocate_directory(name.removesuffix("_ROOT").lower()),
+            f"{app}'s {what}, written at run time: a directory that is relative or inside the extraction "
+            f"or the project's package goes to `STATE_DIR/{name.removesuffix('_ROOT').lower()}/<directory "
+            "name>` (created), where the next release still finds them.",
+            source="STATE_DIR",
+        )
+        for name, app, what in APP_DIRECTORIES
     ),
     Setting(
         "LOGGING",

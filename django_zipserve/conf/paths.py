@@ -28,6 +28,9 @@ STATE_SUBDIRECTORIES = {
     "cache": "cache",
     "sessions": "sessions",
     "log": "log",
+    # Directories apps write to at run time (django_settings.APP_DIRECTORIES).
+    "scripts": "scripts",
+    "reports": "reports",
 }
 
 

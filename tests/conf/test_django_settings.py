@@ -533,6 +533,17 @@ class TestWritablePaths:
         assert ns["CACHES"]["default"]["LOCATION"] == tmp_path / "state" / "cache" / "cache"
         assert ns["DATABASES"]["other"]["NAME"] == tmp_path / "state" / "databases" / "other.db"
 
+    def test_netbox_scripts_and_reports_inside_the_extraction_are_relocated(self, tmp_path, monkeypatch):
+        """NetBox keeps uploaded custom scripts in BASE_DIR/scripts: inside
+        the extraction, they would stay behind in the old release."""
+        site = fake_artifact(tmp_path, monkeypatch)
+        outside = tmp_path / "srv" / "reports"
+        ns = {"SCRIPTS_ROOT": str(site.parent / "scripts"), "REPORTS_ROOT": str(outside)}
+        ds.apply_config(config_from(tmp_path), ns)
+        assert ns["SCRIPTS_ROOT"] == str(tmp_path / "state" / "scripts" / "scripts")
+        assert (tmp_path / "state" / "scripts" / "scripts").is_dir()
+        assert ns["REPORTS_ROOT"] == str(outside)
+
     def test_paths_inside_the_projects_package_are_relocated(self, tmp_path):
         package = REPO / "tests"  # the package of this settings "module"
         ns = {
