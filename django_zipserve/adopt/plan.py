@@ -27,7 +27,7 @@ from .source import string_constant
 
 SETUPTOOLS_BACKENDS = (None, "setuptools.build_meta", "setuptools.build_meta:__legacy__")
 #: Package data of every package: its templates, static files, translations, fixtures.
-PACKAGE_DATA = [f"{name}/**/*" for name in PACKAGE_DATA_DIRS] + ["migrations/*"]
+PACKAGE_DATA = [f"{name}/**/*" for name in PACKAGE_DATA_DIRS] + ["migrations/**/*"]
 DEFAULT_PYTHON = ">=3.10"
 #: The oldest Python each Django major version supports.
 DJANGO_PYTHON = {6: (3, 12), 5: (3, 10), 4: (3, 8)}
