@@ -81,10 +81,83 @@ def run(settings_module: str, argv: Sequence[str] | None = None) -> None:
         django_argv = [django_argv[0], "zipapp", "version"]
     if not needs_configuration(django_argv[1:]):
         sources.use_defaults_only()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", settings_module)
+    choose_settings(settings_module, django_argv[1:])
+    if django_argv[1:2] == ["test"] and not asks_for_help(django_argv[2:]):
+        run_own_test_command(django_argv)
+        return
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(django_argv)
+
+
+def asks_for_help(args: Sequence[str]) -> bool:
+    return "--help" in args or "-h" in args
+
+
+def run_own_test_command(argv: Sequence[str]) -> None:
+    """Run ``test`` with django-zipserve's command, whatever the settings
+    install: test settings of the project's own (``--settings
+    mysite.settings.test``) rarely list django_zipserve, and Django's own
+    command then finds no test below the working directory and says OK."""
+    import django
+    from django.core.management.base import CommandParser, handle_default_options
+
+    from .management.commands.test import Command
+
+    # What Django's ManagementUtility.execute() does before any command:
+    # --settings and --pythonpath first, then the app registry.
+    parser = CommandParser(add_help=False, allow_abbrev=False)
+    parser.add_argument("--settings")
+    parser.add_argument("--pythonpath")
+    options, _ = parser.parse_known_args(argv[2:])
+    handle_default_options(options)
+    django.setup()
+    Command().run_from_argv(list(argv))
+
+
+#: The start-up module every artifact runs first (``zipapp/boot.py``); it
+#: notes the process's DJANGO_SETTINGS_MODULE before any project code runs.
+BOOT_MODULE = "_zipserve_boot"
+
+
+def choose_settings(settings_module: str, args: Sequence[str]) -> None:
+    """Make ``settings_module`` the one Django loads.
+
+    An artifact runs the settings it was built with, whatever set
+    DJANGO_SETTINGS_MODULE before: a package ``__init__`` that imports a
+    Celery app doing ``os.environ.setdefault(..., "config.settings.local")``
+    (Celery's documented pattern, so every cookiecutter-django project),
+    or the operator's shell. Another module is run only when the command
+    line asks with ``--settings``, and then it says so. From source
+    (``python -m mysite``), the environment may choose, as with manage.py."""
+    boot = sys.modules.get(BOOT_MODULE)
+    if boot is None:
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", settings_module)
+        return
+    asked = settings_option(args)
+    if asked and asked != settings_module:
+        notice(f"running the settings {asked} (--settings), not this artifact's own {settings_module}")
+    inherited = getattr(boot, "INHERITED_SETTINGS", None)
+    if inherited and inherited != settings_module and not asked:
+        notice(
+            f"DJANGO_SETTINGS_MODULE={inherited} in the environment is ignored: this artifact runs "
+            f"its own settings, {settings_module} (--settings MODULE runs another)"
+        )
+    os.environ["DJANGO_SETTINGS_MODULE"] = settings_module
+
+
+def settings_option(args: Sequence[str]) -> str | None:
+    """The module a ``--settings`` option names, as Django's parser reads it."""
+    for index, arg in enumerate(args):
+        if arg == "--settings" and index + 1 < len(args):
+            return args[index + 1]
+        if arg.startswith("--settings="):
+            return arg.partition("=")[2]
+    return None
+
+
+def notice(text: str) -> None:
+    print(f"django-zipserve: {text}", file=sys.stderr, flush=True)
 
 
 def needs_configuration(args: Sequence[str]) -> bool:

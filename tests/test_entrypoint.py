@@ -154,3 +154,17 @@ def test_python_m_django_zipserve_lists_its_commands(args, status, stream):
     assert "build " in getattr(result, stream) and "usage: python -m django_zipserve" in getattr(
         result, stream
     )
+
+
+def test_test_runs_our_command_whatever_the_settings_install(project_env, tmp_path):
+    """A project's test settings without django_zipserve (Baby Buddy's
+    ``--settings babybuddy.settings.test``) used to reach Django's own
+    command, which found no test and said OK."""
+    empty = tmp_path / "nothing_here"
+    empty.mkdir()
+    result = run_project(
+        project_env, "test", "--settings", "tests.management.settings_without_zipserve", str(empty)
+    )
+    assert result.returncode != 0
+    assert f"no tests found in {empty}: nothing was tested" in result.stderr
+    assert "OK" not in result.stderr.splitlines()
