@@ -39,18 +39,43 @@ Before it runs from an extraction (and, after a first extraction, in shiv's
   WhiteNoise derives the ``Last-Modified`` and ``ETag`` of static files
   from it, which would then differ between hosts and extractions of the
   very same artifact;
+- makes the extraction read-only on disk, once: every file and directory
+  loses its write bits. A project that writes into its own package (an
+  upload, a generated script, a SQLite file beside its code) writes into
+  the extraction, which the next release replaces and ``zipapp prune``
+  deletes: the data would be lost without a word. Now the write fails;
 - removes from ``sys.path`` everything that is neither the standard library
   nor the artifact: the user's site-packages, the system's site- and
   dist-packages and ``PYTHONPATH``, so the artifact runs exactly what it was
-  built and tested with.
+  built and tested with;
+- last, just before the entry point, installs an audit hook
+  (``sys.addaudithook``) that refuses, with a PermissionError that says
+  what to do, every write under the extraction (opening a file for
+  writing, creating, renaming or removing files and directories, a SQLite
+  database there): root ignores permission bits, and the write must fail
+  for root too. Only Python's bytecode cache (``__pycache__``) is let
+  through to the file system, which refuses it for everyone but root;
+  Python then runs without it, as on any read-only directory.
 
 The extractions on disk (listing, sizes as ``du`` counts them, pruning) are
 handled here too, so that the management command ``zipapp`` and this module
-share one implementation (``artifact`` re-exports it).
+share one implementation (``artifact`` re-exports it). ``zipapp info`` lists
+every extraction under the root, whatever program or artifact file name it
+belongs to. ``zipapp prune`` removes only this project's: those whose build
+record (``site-packages/zipserve_build.json``) names the same project,
+whatever the artifact's file name was (``mysite-1.3.0.pyz``, then
+``mysite-1.4.0.pyz``, or a renamed copy), and, without a readable record,
+those of this artifact's file name. An extraction root may be shared
+(``~/.cache/shiv`` holds every shiv program of a user): the extraction of
+another project, or of a program that is no django-zipserve artifact, is
+never removed from here, even while nothing runs from it (a stopped site
+holds no lock); its own prune, or its owner, removes it.
 """
 
+import errno
 import json
 import os
+import stat
 import sys
 import zipfile
 
@@ -72,6 +97,8 @@ REFUSED_VARIABLES = (
     "SHIV_MODULE",
 )
 EXIT_USAGE = 2
+#: The permission bits that allow writing, for owner, group and others.
+WRITE_BITS = 0o222
 MIB = 1 << 20
 SIZE_UNIT = "sizes: MiB of disk usage, as `du -s` counts it"
 
@@ -186,8 +213,16 @@ def choose_root(environ, extraction_name):
     )
 
 
+#: DJANGO_SETTINGS_MODULE as this process found it, before any code of the
+#: project's could set it (the entry point says when it runs other settings).
+INHERITED_SETTINGS = None
+
+
 def main():
+    global INHERITED_SETTINGS
+    INHERITED_SETTINGS = os.environ.get("DJANGO_SETTINGS_MODULE")
     refuse_injection(os.environ)
+    main_file_on_disk()
     archive = archive_path()
     record = read_build_record(archive)
     check_python(record, sys.argv[0] or os.path.basename(archive))
@@ -204,10 +239,16 @@ def main():
     site_packages = os.path.join(root, extraction_name, "site-packages")
     # shiv renames a finished extraction into place: if it exists, it is
     # whole, and once this process holds it no prune removes it.
-    if not os.environ.get("SHIV_FORCE_EXTRACT") and hold_extraction(site_packages):
+    forced = bool(os.environ.get("SHIV_FORCE_EXTRACT"))
+    if not forced and hold_extraction(site_packages):
         stamp_build_time(site_packages, build_epoch(record))
+        make_read_only(site_packages)
         run_extracted(site_packages, environment["entry_point"])
     else:
+        if forced:
+            # shiv removes the old tree first, which its owner can do only
+            # in directories that are writable again.
+            restore_write_bits(os.path.dirname(site_packages))
         import _bootstrap
 
         _bootstrap.bootstrap()  # extracts, runs preamble() and the entry point
@@ -235,11 +276,12 @@ def answer_early(words, record, name, extraction_name):
         lines = [json.dumps(record, indent=2, sort_keys=True)]
     elif words == ["zipapp", "info"]:
         root = choose_root(os.environ, extraction_name)
-        lines = info_lines(root, name, os.path.join(root, extraction_name))
+        lines = info_lines(root, name, os.path.join(root, extraction_name), record.get("name"))
     elif words[:2] == ["zipapp", "prune"] and prune_arguments(words[2:]) is not None:
         keep, dry_run = prune_arguments(words[2:])
         root = choose_root(os.environ, extraction_name)
-        lines = prune_lines(root, name, os.path.join(root, extraction_name), keep, dry_run)
+        current = os.path.join(root, extraction_name)
+        lines = prune_lines(root, name, current, keep, dry_run, record.get("name"))
     else:
         return False
     sys.stdout.write("".join(f"{line}\n" for line in lines))
@@ -278,15 +320,18 @@ def runtime_line(django_version):
     return f"Django {django_version}, Python {sys.version.split()[0]}"
 
 
-def info_lines(root, name, current):
-    """What ``zipapp info`` prints: the extractions of the artifact file
-    ``name`` under ``root``, newest first; ``current`` is this build's."""
-    found = extractions(root, name, current)
+def info_lines(root, name, current, project=None):
+    """What ``zipapp info`` prints: every extraction under ``root``, newest
+    first, each marked when it is this build's (``current``), in use, or
+    not of the artifact file ``name``: this ``project`` under another file
+    name, or another program, which prune leaves alone."""
+    found = extractions(root, current)
     lines = [f"extraction root: {root} ({SIZE_UNIT})"]
     for item in found:
-        flags = ", ".join(flag for flag, on in (("current", item.current), ("in use", item.in_use)) if on)
-        flags = f"  ({flags})" if flags else ""
-        lines.append(f"  {os.path.basename(item.path)}  {item.size / MIB:.1f} MiB{flags}")
+        flags = [flag for flag, on in (("current", item.current), ("in use", item.in_use)) if on]
+        flags += ownership_flags(item, name, project)
+        marks = f"  ({', '.join(flags)})" if flags else ""
+        lines.append(f"  {os.path.basename(item.path)}  {item.size / MIB:.1f} MiB{marks}")
     if not any(item.current for item in found):
         lines.append(f"  {os.path.basename(current)}  not extracted (this build)")
     total = sum(item.size for item in found)
@@ -294,9 +339,20 @@ def info_lines(root, name, current):
     return lines
 
 
-def prune_lines(root, name, current, keep, dry_run):
+def ownership_flags(item, name, project):
+    """How ``zipapp info`` marks an extraction that is not of this artifact file name."""
+    if item.current:
+        return []
+    if belongs(item, name, project):
+        return [] if item.file_name == name else ["this project, another file name"]
+    if item.project is not None:
+        return [f"another project: {item.project}, left alone by prune"]
+    return ["not a django-zipserve artifact, left alone by prune"]
+
+
+def prune_lines(root, name, current, keep, dry_run, project=None):
     """Prune (see :func:`prune`) and say what was done."""
-    removed, kept = prune(root, keep, name, current, dry_run=dry_run)
+    removed, kept = prune(root, keep, name, current, dry_run=dry_run, project=project)
     verb = "would remove" if dry_run else "removed"
     lines = [f"{verb} {item.path} ({item.size / MIB:.1f} MiB)" for item in removed]
     return [*lines, f"{len(removed)} {verb}, {len(kept)} kept"]
@@ -357,6 +413,7 @@ def run_extracted(site_packages, entry_point):
     isolate(site_packages)
     site.addsitedir(site_packages)
     add_test_sidecar()
+    guard_extraction(site_packages)
     module_name, _, attribute = entry_point.partition(":")
     target = import_module(module_name)
     for name in attribute.split("."):
@@ -441,8 +498,21 @@ def preamble(site_packages):
             "start it again"
         )
     stamp_build_time(str(site_packages), build_epoch(read_build_record(archive_path())))
+    make_read_only(str(site_packages))
     isolate(site_packages)
     add_test_sidecar()
+    guard_extraction(site_packages)  # shiv's bootstrap runs the entry point next
+
+
+def main_file_on_disk():
+    """Point ``__main__.__file__`` at the artifact itself, a file that
+    exists, instead of ``<artifact>/__main__.py`` inside it: a library that
+    stats it (strawberry compares it with its modules' files) got
+    NotADirectoryError. The build's steps see the same kind of path. Set
+    first thing: shiv runs its preamble as a ``__main__`` of its own."""
+    main = sys.modules.get("__main__")
+    if main is not None:
+        main.__file__ = archive_path()
 
 
 def build_epoch(record):
@@ -477,6 +547,194 @@ def stamp_build_time(site_packages, epoch):
         pass
 
 
+# A read-only extraction -----------------------------------------------------
+#
+# The extraction is a cache of the artifact: the next release runs from
+# another one, and ``zipapp prune`` deletes this one. Whatever a project
+# writes into its own package lands here and is lost without a word (NetBox
+# stores uploaded scripts under its package: after an upgrade the database
+# still lists them, the files stay behind in the old extraction). So nothing
+# may be written here, first through the permission bits, which hold for
+# every process but root's, then through an audit hook, which holds for
+# root too.
+
+
+def make_read_only(site_packages):
+    """Take the write bits off every file and directory of the extraction,
+    once (execute and read bits stay). The lock file goes last: once it has
+    no write bits, everything has lost them, and a start only looks at it.
+    Processes that start together may both do it: they set the same modes.
+    Where modes cannot be changed (another owner's extraction, a read-only
+    file system) the first refusal ends it and the extraction runs as it is.
+    Its owner can still give the files the build's time (``os.utime`` needs
+    ownership, not write permission), and ``zipapp prune`` gives the
+    directories their write bits back before removing them."""
+    lock = os.path.join(site_packages, LOCK_NAME)
+    try:
+        if not os.stat(lock).st_mode & WRITE_BITS:
+            return
+        for directory, _, files in os.walk(os.path.dirname(site_packages)):
+            for path in (os.path.join(directory, name) for name in files):
+                if path != lock:
+                    _remove_write_bits(path)
+            _remove_write_bits(directory)
+        _remove_write_bits(lock)
+    except OSError:
+        pass
+
+
+def _remove_write_bits(path):
+    mode = os.lstat(path).st_mode
+    # A symbolic link has no mode of its own (chmod would follow it).
+    if mode & WRITE_BITS and not stat.S_ISLNK(mode):
+        os.chmod(path, stat.S_IMODE(mode) & ~WRITE_BITS)
+
+
+def restore_write_bits(extraction):
+    """Let the owner write into the extraction's directories again, so that
+    it can remove their entries; what cannot be changed is left as it is
+    (root needs none of it)."""
+    for directory, _, _ in os.walk(extraction):
+        try:
+            mode = os.lstat(directory).st_mode
+            if not mode & stat.S_IWUSR:
+                os.chmod(directory, stat.S_IMODE(mode) | stat.S_IWUSR)
+        except OSError:
+            continue
+
+
+#: Audit events that write to the file system (see the audit events table
+#: of the Python documentation), each with what the refusal calls it and
+#: where its arguments name what it writes: (index of the path, index of
+#: the directory descriptor a relative path is relative to, or None). The
+#: events of operations that only change metadata (chmod, chown, utime) are
+#: not among them: they lose no data, and a package may legitimately make
+#: its own bundled tool executable.
+WRITING_EVENTS = {
+    "open": ("write", ((0, None),)),  # builtins.open, io.open and os.open; only to write
+    "os.truncate": ("write", ((0, None),)),
+    "sqlite3.connect": ("write", ((0, None),)),  # a database file inside the package
+    "os.mkdir": ("create", ((0, 2),)),
+    "os.symlink": ("create", ((1, 2),)),  # the link; its target is only named
+    "os.link": ("create", ((1, 3),)),
+    "os.rename": ("rename", ((0, 2), (1, 3))),  # os.replace too: out of, or into, the extraction
+    "os.remove": ("remove", ((0, 1),)),  # os.unlink too
+    "os.rmdir": ("remove", ((0, 1),)),
+    "shutil.rmtree": ("remove", ((0, 1),)),
+}
+#: The hook sees every audited event of the process (each import, compile,
+#: exec, sys._getframe): one look in this set is all most of them cost.
+WATCHED_EVENTS = frozenset(WRITING_EVENTS)
+#: os.open flags that write; builtins.open passes them too, derived from its mode.
+WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+#: The letters of a builtins.open mode that write.
+WRITE_MODES = frozenset("wax+")
+#: Options of a SQLite URI under which it never writes.
+SQLITE_READ_ONLY = frozenset({"mode=ro", "immutable=1", "mode=memory"})
+_guarded = set()
+
+
+def guard_extraction(site_packages):
+    """From now on, in this process and the processes it forks, refuse every
+    write under the extraction with a PermissionError that says what to do.
+    The extraction is named in both its given and its resolved form: a
+    project finds its files from ``__file__`` (the given form) or from
+    ``Path(__file__).resolve()`` (the other)."""
+    extraction = os.path.dirname(os.path.abspath(str(site_packages)))
+    if extraction in _guarded:
+        return  # audit hooks cannot be removed: a second one would only cost
+    _guarded.add(extraction)
+    places = frozenset({extraction, os.path.realpath(extraction)})
+    prefixes = tuple(place + os.sep for place in places)
+    watched = WATCHED_EVENTS
+
+    def refuse_writes_into_the_extraction(event, args):
+        # Most watched events are "open" to read (each import, each static
+        # file served): they cost a look at the flags.
+        if event in watched and (event != "open" or opens_for_writing(args)):
+            refuse_if_inside(event, args, places, prefixes)
+
+    sys.addaudithook(refuse_writes_into_the_extraction)
+
+
+def refuse_if_inside(event, args, places, prefixes):
+    """Raise the refusal when the audited event writes under the extraction."""
+    verb, positions = WRITING_EVENTS[event]
+    for path_at, directory_at in positions:
+        path = written_path(event, args, path_at, directory_at)
+        if path is None or not (path in places or path.startswith(prefixes)):
+            continue
+        if "__pycache__" in path.split(os.sep):
+            continue  # Python's bytecode cache: the file system decides, Python copes
+        raise PermissionError(errno.EACCES, refusal(verb, path))
+
+
+def refusal(verb, path):
+    return (
+        f"django-zipserve: refused to {verb} {path}: it is inside the artifact's extraction, "
+        "which is read-only and replaced by every release; point the setting that names this "
+        "path at the state directory (STATE_DIR)"
+    )
+
+
+def opens_for_writing(args):
+    """``open`` is audited as (path, mode, flags): os.open gives its flags,
+    builtins.open its mode and the flags it derived from it."""
+    flags = args[2]
+    if isinstance(flags, int):
+        return bool(flags & WRITE_FLAGS)
+    mode = args[1]
+    return isinstance(mode, str) and not WRITE_MODES.isdisjoint(mode)
+
+
+def written_path(event, args, path_at, directory_at):
+    """The absolute, normalised path an event's argument names; None for a
+    file descriptor, a database that is no file, or what cannot be told."""
+    if len(args) <= path_at:
+        return None
+    path = args[path_at]
+    if event == "sqlite3.connect":
+        path = sqlite_file(path)
+    if path is None or isinstance(path, int):
+        return None  # an open descriptor: it was refused, or not, when opened
+    try:
+        path = os.fsdecode(path)
+        if not os.path.isabs(path):
+            directory = args[directory_at] if directory_at is not None and len(args) > directory_at else None
+            path = os.path.join(descriptor_directory(directory), path)
+    except (TypeError, ValueError, OSError):
+        return None
+    return os.path.normpath(path)
+
+
+def descriptor_directory(directory):
+    """The directory a relative path is relative to: the working directory
+    (no ``dir_fd``: None, or a negative number), or the one an open
+    directory descriptor stands for."""
+    if not isinstance(directory, int) or directory < 0:
+        return os.getcwd()
+    return os.readlink(f"/proc/self/fd/{directory}")
+
+
+def sqlite_file(database):
+    """The file a ``sqlite3.connect`` argument opens; None for an in-memory
+    or temporary database and for a URI opened read-only."""
+    try:
+        name = os.fsdecode(database)
+    except TypeError:
+        return None
+    if name.startswith("file:"):
+        from urllib.parse import unquote
+
+        name, _, query = name[len("file:") :].partition("?")
+        if SQLITE_READ_ONLY & set(query.split("&")):
+            return None
+        if name.startswith("//"):  # file://host/path: the host is empty or localhost
+            name = "/" + name[2:].partition("/")[2]
+        name = unquote(name)
+    return None if name in ("", ":memory:") else name
+
+
 # Extractions on disk ------------------------------------------------------
 #
 # shiv extracts an artifact's packages once, into
@@ -489,16 +747,28 @@ def stamp_build_time(site_packages, epoch):
 # until the directory is gone, and renames it away first, in one step: a
 # process that starts meanwhile either finds no extraction, or gets its lock
 # only once the directory has moved, notices, and extracts again.
+#
+# Listing shows every extraction under the root. Pruning considers only this
+# project's (see belongs): a root may be shared by several programs, and
+# the extraction of a site that is stopped right now holds no lock.
 
 
 class Extraction:
     """One extraction directory: its path (a string), modification time,
-    disk usage in bytes, and whether it is this build's and in use."""
+    disk usage in bytes, whether it is this build's and in use, and the
+    project its build record names (None: no django-zipserve artifact, or
+    an unreadable record)."""
 
-    __slots__ = ("path", "modified", "size", "current", "in_use")
+    __slots__ = ("path", "modified", "size", "current", "in_use", "project")
 
-    def __init__(self, path, modified, size, current, in_use):
+    def __init__(self, path, modified, size, current, in_use, project=None):
         self.path, self.modified, self.size, self.current, self.in_use = path, modified, size, current, in_use
+        self.project = project
+
+    @property
+    def file_name(self):
+        """The file name of the artifact it was extracted from."""
+        return os.path.basename(self.path).rpartition("_")[0]
 
     def __repr__(self):
         return f"Extraction({self.path!r}, current={self.current}, in_use={self.in_use})"
@@ -525,9 +795,9 @@ def disk_usage(path):
     return total
 
 
-def extractions(root, name=None, current=None):
-    """Extractions under ``root``, newest first; ``name`` limits them to
-    one artifact's file name; ``current`` is the path of this build's."""
+def extractions(root, current=None):
+    """Every extraction under ``root``, whatever program or artifact file
+    name it belongs to, newest first; ``current`` is the path of this build's."""
     root = str(root)
     if not os.path.isdir(root):
         return []
@@ -539,17 +809,44 @@ def extractions(root, name=None, current=None):
         unfinished = entry.endswith(".tmp") or entry.startswith(".")
         if unfinished or "_" not in entry or not os.path.isdir(os.path.join(path, "site-packages")):
             continue
-        if name and not entry.startswith(f"{name}_"):
-            continue
         is_current = current is not None and os.path.realpath(path) == current
-        found.append(Extraction(path, os.stat(path).st_mtime, disk_usage(path), is_current, in_use(path)))
+        found.append(
+            Extraction(
+                path, os.stat(path).st_mtime, disk_usage(path), is_current, in_use(path), project_of(path)
+            )
+        )
     return sorted(found, key=lambda item: item.modified, reverse=True)
 
 
-def prune(root, keep, name=None, current=None, dry_run=False):
-    """Remove all but the current and the ``keep`` most recent extractions,
-    skipping any in use. Returns ``(removed, kept)``."""
-    found = extractions(root, name, current)
+def project_of(extraction):
+    """The project an extraction's build record names, or None."""
+    try:
+        with open(os.path.join(extraction, RECORD_MEMBER), encoding="utf-8") as stream:
+            name = json.load(stream).get("name")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return name if isinstance(name, str) and name else None
+
+
+def belongs(extraction, name, project):
+    """Is it one of this site's extractions, which its prune may remove? A
+    build record decides: a build of the same ``project``, whatever its
+    artifact file name was (versioned file names, a renamed artifact), and
+    never another project's, even under the same file name. Without a
+    record (an older build, another program), the artifact file name
+    ``name`` decides. Without ``name`` and ``project``, every extraction is."""
+    if name is None and project is None:
+        return True
+    if project is not None and extraction.project is not None:
+        return extraction.project == project
+    return extraction.file_name == name
+
+
+def prune(root, keep, name=None, current=None, dry_run=False, project=None):
+    """Remove all but the current and the ``keep`` most recent of this
+    site's extractions (see :func:`belongs`), skipping any in use; those of
+    other programs are left alone. Returns ``(removed, kept)``: this site's."""
+    found = [extraction for extraction in extractions(root, current) if belongs(extraction, name, project)]
     kept = [extraction for extraction in found if extraction.current]
     others = [extraction for extraction in found if not extraction.current]
     kept += others[:keep]
@@ -628,6 +925,8 @@ def _remove(extraction):
     parent, name = os.path.split(extraction)
     doomed = os.path.join(parent, f".{name}.removing-{os.getpid()}")
     os.rename(extraction, doomed)
+    # Read-only directories (make_read_only): only root could empty them.
+    restore_write_bits(doomed)
     shutil.rmtree(doomed)
     shiv_lock = os.path.join(parent, f".{name}_lock")
     if os.path.exists(shiv_lock):

@@ -12,10 +12,11 @@ class Command(ZipserveCommand):
     help = (
         "About the running artifact: 'version' prints the project version, build "
         "id, commit and Python it was built for (also as `version`); 'info' lists "
-        "the extractions under the extraction root with their disk usage; 'prune "
-        "--keep N' removes all but the current one and the N most recent, never one "
-        "a running process uses; 'extract' extracts the bundled packages now and "
-        "says where. The artifact answers version, info and prune before extracting."
+        "every extraction under the extraction root with its disk usage; 'prune "
+        "--keep N' removes all of this project's but the current one and the N most "
+        "recent, never one a running process uses nor another program's; 'extract' "
+        "extracts the bundled packages now and says where. The artifact answers "
+        "version, info and prune before extracting."
     )
     runs_without_configuration = True  # these read only the artifact and its cache
 
@@ -24,7 +25,7 @@ class Command(ZipserveCommand):
         version = actions.add_parser("version", help="print the version and build record")
         version.add_argument("--json", action="store_true", help="the whole build record as JSON")
         actions.add_parser("info", help="list the extractions and their disk usage (as du -s counts it)")
-        prune = actions.add_parser("prune", help="remove old extractions")
+        prune = actions.add_parser("prune", help="remove old extractions of this project")
         prune.add_argument(
             "--keep",
             type=int,
@@ -43,14 +44,17 @@ class Command(ZipserveCommand):
         current = artifact.current_extraction()
         if current is None:
             raise CommandError("not running from a built zipapp")
-        # Extractions of this artifact's file name, beside this one.
-        root, name = current.parent, current.name.rpartition("_")[0]
+        # Every extraction beside this one is listed; prune removes this
+        # project's (its name in the build record, else this file name's).
+        root, name = str(current.parent), current.name.rpartition("_")[0]
+        project = (artifact.build_record() or {}).get("name")
         if action == "info":
-            lines = artifact.info_lines(str(root), name, str(current))
+            lines = artifact.info_lines(root, name, str(current), project)
         elif action == "prune":
             if options["keep"] < 0:
                 raise CommandError("--keep must be 0 or more")
-            lines = artifact.prune_lines(str(root), name, str(current), options["keep"], options["dry_run"])
+            keep, dry_run = options["keep"], options["dry_run"]
+            lines = artifact.prune_lines(root, name, str(current), keep, dry_run, project)
         else:
             lines = [f"extracted: {current}"]
         for line in lines:
