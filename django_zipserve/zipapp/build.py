@@ -66,7 +66,9 @@ __all__ = ["BuildError", "build", "main", "normalise", "resolve_options"]
 
 BOOT_MODULE = "_zipserve_boot"
 PREAMBLE_NAME = "zipserve_preamble.py"
-MAIN_PY = f"import {BOOT_MODULE}\n\n{BOOT_MODULE}.main()\n".encode()
+# Guarded: multiprocessing's spawn and forkserver run the main file again
+# under another name, which must not start the site a second time.
+MAIN_PY = f'import {BOOT_MODULE}\n\nif __name__ == "__main__":\n    {BOOT_MODULE}.main()\n'.encode()
 # 1980-01-01, the earliest time a zip file can hold: the default when
 # neither SOURCE_DATE_EPOCH nor a git commit gives one.
 FALLBACK_EPOCH = 315532800
@@ -224,16 +226,28 @@ def install(options, source, site, env):
 #: libraries by name (NetBox's ``netbox/graphql`` hid the real ``graphql``).
 #: The artifact imports from its extraction only; so does the build.
 NO_WORKING_DIRECTORY = "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
+#: ... and ``__main__.__file__`` names a file that stands for the artifact,
+#: as the artifact's names the artifact itself (boot.main_file_on_disk):
+#: what reads it passes here only if it passes there.
+MAIN_FILE = "import __main__, os; __main__.__file__ = os.environ['ZIPSERVE_BUILD_MAIN_FILE']; "
+#: The stand-in for the artifact, beside site-packages in the build's folder.
+STAND_IN = "artifact.pyz"
 
 
 def installed_python(options, site, env, code, *args, cwd=None, quiet=None):
     """Run Python ``code`` against the installed copy with the build's
     settings, isolated from the build environment's own packages (``-S``:
     no site-packages but ours) and from the working directory."""
+    stand_in = Path(site).parent / STAND_IN
+    stand_in.touch()
     command_env = dict(
-        env, PYTHONPATH=str(site), DJANGO_SETTINGS_MODULE=options.settings, DJANGO_ZIPSERVE_BUILD="1"
+        env,
+        PYTHONPATH=str(site),
+        DJANGO_SETTINGS_MODULE=options.settings,
+        DJANGO_ZIPSERVE_BUILD="1",
+        ZIPSERVE_BUILD_MAIN_FILE=str(stand_in),
     )
-    command = [sys.executable, "-S", "-c", NO_WORKING_DIRECTORY + code, *args]
+    command = [sys.executable, "-S", "-c", NO_WORKING_DIRECTORY + MAIN_FILE + code, *args]
     return run_command(command, options.quiet if quiet is None else quiet, env=command_env, cwd=cwd or site)
 
 

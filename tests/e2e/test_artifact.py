@@ -182,3 +182,27 @@ def test_health_names_the_build_that_version_prints(servers, site):
     status, _, body = http_get(f"{base}/-/health/")
     assert status == 200
     assert json.loads(body)["release"]["build_id"] == build_id
+
+
+def test_the_artifact_runs_its_own_settings_whatever_the_environment_says(site):
+    """A DJANGO_SETTINGS_MODULE in the operator's shell (or set by a package
+    import, as Celery's Django pattern does) never switches the artifact to
+    other settings without a word: its own run, and it says what it ignored;
+    --settings runs another, and says so."""
+    env = dict(site["env"], DJANGO_SETTINGS_MODULE="example_project.settings_that_do_not_exist")
+    result = run_pyz(site["pyz"], env, "--config", site["config"], "config", "check")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("configuration OK")
+    assert result.stderr.splitlines() == [
+        "django-zipserve: DJANGO_SETTINGS_MODULE=example_project.settings_that_do_not_exist in the "
+        "environment is ignored: this artifact runs its own settings, example_project.settings "
+        "(--settings MODULE runs another)"
+    ]
+    asked = run_pyz(
+        site["pyz"], site["env"], "--config", site["config"], "check", "--settings", "example_project.nope"
+    )
+    assert asked.returncode != 0
+    assert asked.stderr.splitlines()[0] == (
+        "django-zipserve: running the settings example_project.nope (--settings), not this artifact's "
+        "own example_project.settings"
+    )
