@@ -184,6 +184,15 @@ CHECKS = (
         'Route MEDIA_URL to a view that checks who asks and returns the file, e.g. path("media/<path:'
         f'path>", my_upload_view) with login_required; or remove {PRIVATE_SETTING} if uploads are public.',
     ),
+    Check(
+        "zipserve.W006",
+        checks.Warning,
+        "A cookie name starts with `__Secure-` or `__Host-` while the cookie is not marked secure "
+        "(`HTTPS: false`): browsers drop such a cookie, so nobody can log in and every form post fails "
+        'with "CSRF cookie not set".',
+        "Serve the site over HTTPS (HTTPS: true, behind TLS), or, for plain HTTP on localhost, give "
+        "SESSION_COOKIE_NAME and CSRF_COOKIE_NAME names without the prefix in a settings module of your own.",
+    ),
 )
 
 BY_ID = {check.id: check for check in CHECKS}
@@ -463,3 +472,19 @@ def check_private_uploads_reachable(app_configs, **kwargs):
         "view: nothing serves uploads."
     )
     return [BY_ID["zipserve.W005"].message(text)]
+
+
+#: Cookie name prefixes a browser accepts only on a cookie set with Secure.
+SECURE_ONLY_PREFIXES = ("__Secure-", "__Host-")
+#: ``(name setting, secure setting)`` of the cookies Django sets.
+COOKIES = (("SESSION_COOKIE_NAME", "SESSION_COOKIE_SECURE"), ("CSRF_COOKIE_NAME", "CSRF_COOKIE_SECURE"))
+
+
+@checks.register("zipserve")
+def check_secure_only_cookie_names(app_configs, **kwargs):
+    return [
+        BY_ID["zipserve.W006"].message(f"{name} is {getattr(settings, name)!r} but {secure} is False.")
+        for name, secure in COOKIES
+        if str(getattr(settings, name, "")).startswith(SECURE_ONLY_PREFIXES)
+        and not getattr(settings, secure, False)
+    ]

@@ -93,6 +93,8 @@ def test_every_registered_check_reports_only_declared_ids(django_project, tmp_pa
         "MEDIA_ROOT": str(REPO / "tests" / "media"),
         "LOCALE_PATHS": ["locale"],
         "WHITENOISE_MAX_AGE": 60,
+        "SESSION_COOKIE_NAME": "__Secure-sessionid",
+        "SESSION_COOKIE_SECURE": False,
     }
     with override_settings(**broken):
         reported = {message.id for message in run_checks(include_deployment_checks=True)}
@@ -100,7 +102,7 @@ def test_every_registered_check_reports_only_declared_ids(django_project, tmp_pa
         reported |= {message.id for message in run_checks()}
     ours = {id_ for id_ in reported if id_.startswith("zipserve.")}
     expected = {"zipserve.E001", "zipserve.E002", "zipserve.E005", "zipserve.E006", "zipserve.W001"}
-    assert ours >= expected | {"zipserve.W002", "zipserve.W003", "zipserve.W005"}
+    assert ours >= expected | {"zipserve.W002", "zipserve.W003", "zipserve.W005", "zipserve.W006"}
     assert ours <= set(checks.BY_ID)
 
 
@@ -346,3 +348,30 @@ def test_who_serves_uploads_is_a_deployment_check(django_project):
 
     assert "zipserve.I001" not in ids(run_checks())
     assert "zipserve.I001" in ids(run_checks(include_deployment_checks=True))
+
+
+@pytest.mark.parametrize(
+    ("cookies", "expected"),
+    [
+        # cookiecutter-django's names, served over plain HTTP: nobody can log in.
+        (
+            {"SESSION_COOKIE_NAME": "__Secure-sessionid", "CSRF_COOKIE_NAME": "__Secure-csrftoken"},
+            [
+                "SESSION_COOKIE_NAME is '__Secure-sessionid' but SESSION_COOKIE_SECURE is False.",
+                "CSRF_COOKIE_NAME is '__Secure-csrftoken' but CSRF_COOKIE_SECURE is False.",
+            ],
+        ),
+        (
+            {"CSRF_COOKIE_NAME": "__Host-csrftoken"},
+            ["CSRF_COOKIE_NAME is '__Host-csrftoken' but CSRF_COOKIE_SECURE is False."],
+        ),
+        ({"SESSION_COOKIE_NAME": "__Secure-sessionid", "SESSION_COOKIE_SECURE": True}, []),
+        ({"SESSION_COOKIE_NAME": "sessionid"}, []),
+    ],
+)
+def test_secure_only_cookie_names_without_https_are_w006(django_project, cookies, expected):
+    settings_under_test = {"SESSION_COOKIE_SECURE": False, "CSRF_COOKIE_SECURE": False, **cookies}
+    with override_settings(**settings_under_test):
+        found = checks.check_secure_only_cookie_names(None)
+    assert [message.msg for message in found] == expected
+    assert {message.id for message in found} <= {"zipserve.W006"}
