@@ -51,13 +51,47 @@ def interpreter_version(path):
     return found if result.returncode == 0 and found else None
 
 
+#: What the units' sandbox hides from the service: an interpreter there
+#: fails every start with status 203/EXEC (a pyenv build under /root, a
+#: virtualenv in a home directory).
+HIDDEN_FOLDERS = ("/home", "/root", "/run/user", "/tmp", "/var/tmp")
+
+
+def hidden_folder(path):
+    """The folder of HIDDEN_FOLDERS that ``path`` (its symbolic links
+    followed: a pyenv shim or a virtualenv's link) lies in, or None."""
+    for candidate in (os.path.abspath(path), os.path.realpath(path)):
+        for folder in HIDDEN_FOLDERS:
+            if candidate == folder or candidate.startswith(folder + "/"):
+                return folder
+    return None
+
+
+def hidden_interpreter_warning(path):
+    """What to tell whoever gives ``--python`` under a hidden folder (their
+    choice: the path may be made visible by other means), or None."""
+    folder = hidden_folder(path)
+    if folder is None:
+        return None
+    return (
+        f"--python {path} lies under {folder}, which the units' sandbox hides from the service: "
+        "every start fails with status 203/EXEC unless that path is made visible to it"
+    )
+
+
 def find_interpreter(version, search_path=None):
-    """The first ``python<version>`` on PATH that runs and is that version."""
+    """``(usable, hidden)``: the first ``python<version>`` on PATH that runs,
+    is that version and lies where the sandbox lets the service see it, and
+    the first one passed over because the sandbox hides it."""
+    hidden = None
     for folder in (search_path if search_path is not None else os.environ.get("PATH", "")).split(os.pathsep):
         candidate = os.path.join(folder or ".", f"python{version}")
-        if os.access(candidate, os.X_OK) and interpreter_version(candidate) == version:
-            return candidate
-    return None
+        if not (os.access(candidate, os.X_OK) and interpreter_version(candidate) == version):
+            continue
+        if hidden_folder(candidate) is None:
+            return candidate, hidden
+        hidden = hidden or candidate
+    return None, hidden
 
 
 def choose_interpreter(given, version, search_path=None):
@@ -71,7 +105,13 @@ def choose_interpreter(given, version, search_path=None):
             what = f"is Python {found}" if found else "does not run"
             raise InterpreterError(f"--python {given} {what}, but the artifact is built for Python {version}")
         return given
-    found = find_interpreter(version, search_path)
+    found, hidden = find_interpreter(version, search_path)
+    if found is None and hidden is not None:
+        raise InterpreterError(
+            f"the only python{version} on PATH, {hidden}, lies under {hidden_folder(hidden)}, which the "
+            f"units' sandbox hides from the service (every start would fail with 203/EXEC): install "
+            f"Python {version} outside home directories (/usr/bin or /opt) and give --python PATH"
+        )
     if found is None:
         raise InterpreterError(
             f"no python{version} on PATH, and the artifact is built for Python {version}: "

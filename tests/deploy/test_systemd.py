@@ -5,6 +5,8 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -113,32 +115,74 @@ VERSION = f"{sys.version_info[0]}.{sys.version_info[1]}"
 
 
 def interpreters(folder, **programs):
-    """A folder of commands for PATH: a link to this interpreter, or a
-    script (text) in its place."""
+    """A folder of commands for PATH: this interpreter (a script that runs
+    it: its own path may lie in a home directory), or a script (text) in
+    its place."""
     folder.mkdir(parents=True)
     for name, program in programs.items():
-        if program is None:
-            (folder / name).symlink_to(sys.executable)
-        else:
-            (folder / name).write_text(program)
-            (folder / name).chmod(0o755)
+        (folder / name).write_text(
+            program if program is not None else f'#!/bin/sh\nexec {sys.executable} "$@"\n'
+        )
+        (folder / name).chmod(0o755)
     return folder
+
+
+@pytest.fixture
+def visible(tmp_path):
+    """A folder the units' sandbox would let the service see (tmp_path lies
+    in /tmp, which PrivateTmp hides)."""
+    folder = Path(tempfile.mkdtemp(prefix="zipserve-test-", dir="/var/lib"))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 #: What a pyenv shim of a Python that is installed but not selected does.
 SHIM = '#!/bin/sh\necho "pyenv: $(basename $0): command not found" >&2\nexit 127\n'
 
 
-def test_default_interpreter_is_the_builds_version_found_on_path(tmp_path, project_env):
+def test_default_interpreter_is_the_builds_version_found_on_path(tmp_path, visible, project_env):
     """Not /usr/bin/python3: the first python3.X on PATH, X the version the
     artifact was built for (here the one that runs the command), that runs
     and says so; a shim that does not run is passed over."""
-    shims = interpreters(tmp_path / "shims", **{f"python{VERSION}": SHIM})
-    real = interpreters(tmp_path / "real", **{f"python{VERSION}": None, "python3": SHIM})
+    shims = interpreters(visible / "shims", **{f"python{VERSION}": SHIM})
+    real = interpreters(visible / "real", **{f"python{VERSION}": None, "python3": SHIM})
     env = dict(project_env, PATH=os.pathsep.join([str(shims), str(real)]))
     service = (render(tmp_path, env) / "myapp@.service").read_text()
     assert f"ExecStart={real / f'python{VERSION}'} -I /srv/myapp/current/myapp.pyz " in service
     assert f"ExecStartPre={real / f'python{VERSION}'} -I " in service
+
+
+def test_an_interpreter_the_sandbox_hides_is_passed_over_or_refused(tmp_path, visible, project_env):
+    """A pyenv build under /root (or anything in a home directory or /tmp)
+    cannot be executed by the service: every start failed with 203/EXEC.
+    One the sandbox lets the service see is taken instead; with none, one line."""
+    hidden = interpreters(tmp_path / "pyenv", **{f"python{VERSION}": None})
+    usable = interpreters(visible / "bin", **{f"python{VERSION}": None})
+    env = dict(project_env, PATH=os.pathsep.join([str(hidden), str(usable)]))
+    service = (render(tmp_path, env) / "myapp@.service").read_text()
+    assert f"ExecStart={usable / f'python{VERSION}'} -I " in service
+    env = dict(project_env, PATH=str(hidden))
+    result = run_project(env, "systemd", "render", "--name", "myapp", "--output", str(tmp_path / "refused"))
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"CommandError: the only python{VERSION} on PATH, {hidden / f'python{VERSION}'}, lies under /tmp, "
+        "which the units' sandbox hides from the service (every start would fail with 203/EXEC): install "
+        f"Python {VERSION} outside home directories (/usr/bin or /opt) and give --python PATH\n"
+    )
+    assert not (tmp_path / "refused").exists()
+    given = run_project(
+        project_env,
+        "systemd",
+        "render",
+        "--output",
+        str(tmp_path / "given"),
+        "--python",
+        str(hidden / f"python{VERSION}"),
+    )
+    assert given.returncode == 0, given.stderr
+    assert given.stderr.startswith(
+        f"warning: --python {hidden / f'python{VERSION}'} lies under /tmp, which the units'"
+    )
 
 
 def test_no_interpreter_of_the_version_is_one_line_and_no_unit(tmp_path, project_env):

@@ -108,17 +108,30 @@ def test_its_own_python_runs_it(other_build, tmp_path):
 
 
 def test_systemd_render_runs_it_with_the_builds_python(other_build, tmp_path):
-    """From inside the artifact, ``systemd render`` picks python3.X of the
-    build's version on PATH, and refuses an interpreter of another one."""
+    """From inside the artifact, ``systemd render`` looks for python3.X of
+    the build's version on PATH: one in /tmp or a home directory (this
+    virtualenv, a pyenv build under /root) is one the units' sandbox hides,
+    so it refuses in one line; given with --python, it is taken with a
+    warning; an interpreter of another version is refused."""
     env = clean_environ(
         SHIV_ROOT=tmp_path / "root",
         HOME=tmp_path,
         PATH=os.pathsep.join([str(other_build.venv / "bin"), os.environ.get("PATH", "")]),
     )
     command = [other_build.builder, other_build.pyz, "systemd", "render", "--name", "flatsite"]
-    run([*command, "--output", tmp_path / "units"], env=env, timeout=300)
-    service = (tmp_path / "units" / "flatsite@.service").read_text()
     expected = other_build.venv / "bin" / f"python{other_build.version}"
+    hidden = subprocess.run(
+        [str(part) for part in (*command, "--output", tmp_path / "hidden")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert hidden.returncode == 2
+    assert hidden.stderr.startswith(f"CommandError: the only python{other_build.version} on PATH, {expected}, ")
+    given = run([*command, "--output", tmp_path / "units", "--python", expected], env=env, timeout=300)
+    assert "warning: --python" in given.stderr
+    service = (tmp_path / "units" / "flatsite@.service").read_text()
     assert f"\nExecStart={expected} -I /srv/flatsite/current/flatsite.pyz " in service
     refused = subprocess.run(
         [str(part) for part in (*command, "--output", tmp_path / "refused", "--python", sys.executable)],

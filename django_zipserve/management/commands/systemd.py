@@ -77,6 +77,9 @@ class Command(ZipserveCommand):
         config_file = options["config_file"] or sources.command_line_file() or f"/etc/{name}/config.yml"
         server = server_command(options["server"], options["asgi"])
         python = systemd.choose_interpreter(options["python"], built_for())
+        warning = systemd.hidden_interpreter_warning(python)
+        if warning:
+            self.stderr.write(f"warning: {warning}")
         declared = processes.declared()
         for process in declared.values():
             if process.is_job:
