@@ -128,7 +128,8 @@ def test_systemd_render_runs_it_with_the_builds_python(other_build, tmp_path):
         timeout=300,
     )
     assert hidden.returncode == 2
-    assert hidden.stderr.startswith(f"CommandError: the only python{other_build.version} on PATH, {expected}, ")
+    refusal = f"CommandError: the only python{other_build.version} on PATH, {expected}, lies under "
+    assert hidden.stderr.startswith(refusal)
     given = run([*command, "--output", tmp_path / "units", "--python", expected], env=env, timeout=300)
     assert "warning: --python" in given.stderr
     service = (tmp_path / "units" / "flatsite@.service").read_text()
