@@ -66,9 +66,23 @@ FILE_READERS = frozenset({"read_text", "read_bytes", "open"})
 MUTATORS = frozenset({"append", "extend", "insert", "update", "setdefault"})
 
 
+#: A last word that names something about a secret, not the secret itself:
+#: ``EMAIL_SSL_KEY_FILE``, ``AWS_ACCESS_KEY_ID``, ``PASSWORD_RESET_TIMEOUT``.
+NOT_THE_SECRET = frozenset(
+    {"FILE", "PATH", "DIR", "ID", "NAME", "TIMEOUT", "AGE", "LENGTH", "EXPIRY", "HEADER"}
+)
+
+
 def is_secret(name):
-    upper = name.upper()
-    return any(word in upper for word in SECRET_WORDS)
+    """Whether a variable's name says it holds a secret: one of its words is
+    one of SECRET_WORDS or holds one (``APIKEY``, ``AUTHTOKEN``), but not a
+    ``KEYFILE`` or a name ending in what describes the secret (``..._ID``)."""
+    words = [word for word in name.upper().replace("-", "_").split("_") if word]
+    if not words or words[-1] in NOT_THE_SECRET:
+        return False
+    return any(
+        word in SECRET_WORDS or (word.endswith(SECRET_WORDS) and not word.startswith("KEY")) for word in words
+    )
 
 
 @dataclass(frozen=True)
@@ -80,10 +94,11 @@ class Variable:
     reader: str  # "os.getenv", "env.bool", "config", a helper's name
     setting: str | None  # the module-level name it is read into
     key: tuple[str, ...] = ()  # where in that setting: ("default", "NAME") in DATABASES
+    kind: str = "str"  # what the reader turns it into: "bool", "int", "float", "list" or "str"
 
     @property
     def secret(self):
-        return is_secret(self.name)
+        return self.kind == "str" and is_secret(self.name)
 
 
 @dataclass(frozen=True)
@@ -628,6 +643,7 @@ class _Reader:
                     reader,
                     self.targets.get(id(call)),
                     self.keys.get(id(call), ()),
+                    value_kind(reader, call),
                 )
             )
         return SettingsSource(
@@ -641,6 +657,22 @@ class _Reader:
             files_read=tuple(dict.fromkeys(self.files_read)),
             root=self.root,
         )
+
+
+#: What a typed reader makes of the variable's text: django-environ's
+#: ``env.bool(...)``, ``cast=int`` (django-environ, python-decouple),
+#: decouple's ``Csv()``.
+KINDS = {"bool": "bool", "int": "int", "float": "float", "list": "list", "tuple": "list", "Csv": "list"}
+
+
+def value_kind(reader, call):
+    """The kind of value a read gives (``"str"`` when it is text or not known)."""
+    kind = KINDS.get(reader.rpartition(".")[2]) if "." in reader else None
+    cast = _keyword(call, "cast") if isinstance(call, ast.Call) else None  # not os.environ["X"]
+    if kind is None and cast is not None:
+        named = cast.func if isinstance(cast, ast.Call) else cast
+        kind = KINDS.get(named.id if isinstance(named, ast.Name) else getattr(named, "attr", ""))
+    return kind or "str"
 
 
 def _subscript_keys(target):

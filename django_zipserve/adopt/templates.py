@@ -46,6 +46,19 @@ def main_module(package, settings):
     )
 
 
+#: The type a configuration field gets from what the settings make of its text.
+ANNOTATIONS = {"bool": "bool", "int": "int", "float": "float", "list": "list[str]"}
+
+
+def annotation(variable):
+    """``int | None`` for ``env.int("CONN_MAX_AGE")``, ``SecretStr | None``
+    for a secret's text, else ``str | None``: a value of the wrong type is
+    then refused in one line naming the key, and 60 in YAML is a number."""
+    if variable.kind in ANNOTATIONS:
+        return f"{ANNOTATIONS[variable.kind]} | None"
+    return "SecretStr | None" if variable.secret else "str | None"
+
+
 def field(variable, annotation):
     where = variable.where.rpartition(":")[0]
     description = f"Read by the project's settings ({where}) from ${variable.name}."
@@ -164,7 +177,7 @@ def settings_module(
     else:
         text += sequence("environment = (", items, ")", indent="    ") + "\n"
     for variable in fields:
-        text += "\n" + field(variable, "SecretStr | None" if variable.secret else "str | None")
+        text += "\n" + field(variable, annotation(variable))
     for value in module_fields:
         text += "\n" + module_field(value)
     text += (

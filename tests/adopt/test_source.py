@@ -20,6 +20,42 @@ def names(source):
 
 
 class TestVariables:
+    def test_what_typed_readers_make_of_a_variable(self, tmp_path):
+        """CONN_MAX_AGE: 60 in a config file was refused as "expected text":
+        a variable the settings read as a number, a flag or a list is declared so."""
+        source = read(
+            tmp_path,
+            {
+                "site/settings.py": """
+                import environ
+                from decouple import Csv, config
+                env = environ.Env()
+                CONN_MAX_AGE = env.int("CONN_MAX_AGE", default=60)
+                USE_S3 = env.bool("USE_S3", default=False)
+                HOSTS = env.list("HOSTS", default=[])
+                RATIO = env.float("RATIO", default=0.5)
+                PORT = config("PORT", cast=int, default=25)
+                ADMINS = config("ADMINS", cast=Csv(), default="")
+                DEBUG = config("DEBUG", default=False, cast=bool)
+                SITE = env("SITE", default="x")
+                SECRET_KEY = env.str("SECRET_KEY")
+                """
+            },
+        )
+        kinds = {variable.name: variable.kind for variable in source.variables}
+        assert kinds == {
+            "CONN_MAX_AGE": "int",
+            "USE_S3": "bool",
+            "HOSTS": "list",
+            "RATIO": "float",
+            "PORT": "int",
+            "ADMINS": "list",
+            "DEBUG": "bool",
+            "SITE": "str",
+            "SECRET_KEY": "str",
+        }
+        assert [variable.name for variable in source.variables if variable.secret] == ["SECRET_KEY"]
+
     def test_every_os_spelling(self, tmp_path):
         source = read(
             tmp_path,
@@ -168,6 +204,14 @@ class TestVariables:
             ("AWS_SECRET_ACCESS_KEY", True),
             ("SITE_NAME", False),
             ("DEBUG", False),
+            ("STRIPE_APIKEY", True),
+            ("API_TOKEN_PEPPERS", True),
+            # About a secret, not the secret: a path, an identifier, a duration.
+            ("EMAIL_SSL_KEYFILE", False),
+            ("EMAIL_SSL_KEY_FILE", False),
+            ("AWS_ACCESS_KEY_ID", False),
+            ("PASSWORD_RESET_TIMEOUT", False),
+            ("KEYCLOAK_URL", False),
         ],
     )
     def test_secrets_by_name(self, name, secret):

@@ -6,6 +6,7 @@ import pytest
 
 from django_zipserve.adopt import templates
 from django_zipserve.adopt.source import Variable
+from django_zipserve.conf import ConfigError
 
 
 def variable(name, where="site/settings.py:3"):
@@ -77,6 +78,34 @@ class TestSettings:
         assert "from pydantic import SecretStr" in statements(text)
         assert "EMAIL_HOST_PASSWORD: SecretStr | None = Field(" in text
         assert "A secret, read by the project's settings (site/settings.py)" in text
+
+    def test_typed_reads_give_typed_fields_that_load_a_number_from_a_file(self, tmp_path):
+        """``env.int("CONN_MAX_AGE")``: 60 in the config file is a number, a
+        word is refused naming the key, and the settings still read text."""
+        fields = (
+            Variable("CONN_MAX_AGE", "site/settings.py:3", "env.int", "CONN_MAX_AGE", kind="int"),
+            Variable("USE_S3", "site/settings.py:4", "env.bool", "USE_S3", kind="bool"),
+            Variable("HOSTS", "site/settings.py:5", "env.list", "HOSTS", kind="list"),
+        )
+        text = settings(fields=fields, environment=("CONN_MAX_AGE", "USE_S3", "HOSTS"))
+        assert "CONN_MAX_AGE: int | None = Field(" in text
+        assert "USE_S3: bool | None = Field(" in text
+        assert "HOSTS: list[str] | None = Field(" in text
+        namespace = {}
+        exec(text.partition("\nconfig = Config.load()")[0], namespace)  # the class alone
+        config_file = tmp_path / "site.yml"
+        config_file.write_text("CONN_MAX_AGE: 60\nUSE_S3: true\nHOSTS: [a.example, b.example]\nDEBUG: true\n")
+        config = namespace["Config"].from_sources(environ={}, config_file=str(config_file))
+        assert (config.CONN_MAX_AGE, config.USE_S3, config.HOSTS) == (60, True, ["a.example", "b.example"])
+        environ = {}
+        config.export_environment(environ)
+        assert (environ["CONN_MAX_AGE"], environ["USE_S3"], environ["HOSTS"]) == (
+            "60",
+            "True",
+            "a.example,b.example",
+        )
+        with pytest.raises(ConfigError, match="CONN_MAX_AGE"):
+            namespace["Config"].from_sources(environ={"CONN_MAX_AGE": "sixty", "DEBUG": "true"})
 
     def test_no_fields_no_field_import(self):
         text = settings(fields=(), environment=())
