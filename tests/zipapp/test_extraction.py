@@ -5,9 +5,9 @@ The artifacts here are real shiv zipapps with the real start-up module, but
 tiny: one package, ``probe``, whose entry point runs the Python code given
 as its argument, with ``package`` naming the package's directory inside the
 extraction. The tests run as root (where permission bits do not hold, so
-the audit hook is what refuses), and, where ``setpriv`` can switch to
-``nobody``, as an unprivileged user too (where the permission bits refuse
-before anything else).
+the audit hook is what refuses), and, where ``setpriv`` can drop root's
+power to override permission bits, as an owner without it, as a service's
+own user runs (where the permission bits refuse before anything else).
 """
 
 import json
@@ -44,9 +44,10 @@ REFUSAL = (
     "extraction, which is read-only and replaced by every release; point the setting that names this "
     "path at the state directory (STATE_DIR)"
 )
-#: nobody: an unprivileged user, for whom permission bits hold.
-AS_NOBODY = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
-NOBODY = 65534
+#: The owner of the extraction without root's power to override permission
+#: bits, as a service's own user runs: the bits hold. (Not another user: the
+#: interpreters here may lie under /root, which only root may enter.)
+AS_OWNER = WITHOUT_FILE_PERMISSION_OVERRIDE
 
 
 def small_site(folder, project, build_id):
@@ -301,49 +302,42 @@ def test_the_extraction_is_read_only_on_disk_after_concurrent_first_starts(tmp_p
 
 
 @pytest.fixture
-def nobodys_folder():
-    """A folder the unprivileged user owns, outside the tests' root-only tmp_path."""
-    require_tool(shutil.which("setpriv") and os.geteuid() == 0, "needs root and setpriv to run as nobody")
-    folder = Path(tempfile.mkdtemp(prefix="zipserve-nobody-"))
-    os.chown(folder, NOBODY, NOBODY)
-    folder.chmod(0o755)
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder)
+def owners_folder(tmp_path):
+    require_tool(shutil.which("setpriv") and os.geteuid() == 0, "needs root and setpriv to drop DAC override")
+    return tmp_path
 
 
-def test_an_unprivileged_user_runs_forces_and_prunes_read_only_extractions(nobodys_folder):
-    """As nobody, the permission bits refuse: a module without bytecode
+def test_an_unprivileged_owner_runs_forces_and_prunes_read_only_extractions(owners_folder):
+    """Without root's override, the permission bits refuse: a module without bytecode
     imports without a word and leaves no bytecode; a process without the
     hook cannot write either. A start that forces a new extraction, and a
     prune of a read-only extraction that no process uses, still work for
     the owner; the one a process uses stays."""
-    root = nobodys_folder / "root"
+    root = owners_folder / "root"
     build_ids = ("aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb", "cccccccccccccccc")
     for build_id in build_ids:  # one file name, three releases; the last one is current
-        pyz = small_artifact(nobodys_folder, build_id)
-        result = start(pyz, root, "import probe.extra; print(probe.extra.VALUE)", prefix=AS_NOBODY)
+        pyz = small_artifact(owners_folder, build_id)
+        result = start(pyz, root, "import probe.extra; print(probe.extra.VALUE)", prefix=AS_OWNER)
         assert (result.returncode, result.stdout, result.stderr) == (0, "42\n", ""), build_id
     old, held, current = (extraction_of(root, build_id) for build_id in build_ids)
     package = current / "site-packages" / "probe"
-    assert current.stat().st_uid == NOBODY and not modes(current)["site-packages/probe"] & 0o222
+    assert current.stat().st_uid == os.geteuid() and not modes(current)["site-packages/probe"] & 0o222
     compiled = package / "__pycache__" / f"__init__.{sys.implementation.cache_tag}.pyc"
     assert list((package / "__pycache__").iterdir()) == [compiled], "no bytecode written"
-    refused = start(pyz, root, "open(package + '/new.txt', 'w')", prefix=AS_NOBODY)
+    refused = start(pyz, root, "open(package + '/new.txt', 'w')", prefix=AS_OWNER)
     assert REFUSAL.format(verb="write", path=package / "new.txt") in refused.stderr
     without_hook = subprocess.run(
-        [*AS_NOBODY, sys.executable, "-c", "import sys; open(sys.argv[1], 'w')", package / "new.txt"],
+        [*AS_OWNER, sys.executable, "-c", "import sys; open(sys.argv[1], 'w')", package / "new.txt"],
         capture_output=True,
         text=True,
         check=False,
     )
     assert "PermissionError: [Errno 13] Permission denied" in without_hook.stderr
-    forced = start(pyz, root, "print('forced')", prefix=AS_NOBODY, SHIV_FORCE_EXTRACT="1")
+    forced = start(pyz, root, "print('forced')", prefix=AS_OWNER, SHIV_FORCE_EXTRACT="1")
     assert (forced.returncode, forced.stdout, forced.stderr) == (0, "forced\n", "")
     holder = hold(held / "site-packages" / zipapp_boot.LOCK_NAME)
     try:
-        pruned = run_artifact(pyz, root, "zipapp", "prune", "--keep", "0", prefix=AS_NOBODY)
+        pruned = run_artifact(pyz, root, "zipapp", "prune", "--keep", "0", prefix=AS_OWNER)
     finally:
         holder.kill()
         holder.wait(timeout=10)
