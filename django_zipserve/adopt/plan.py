@@ -14,7 +14,7 @@ import json
 import os
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from importlib import metadata
 from urllib.parse import unquote, urlparse
@@ -84,8 +84,45 @@ def replaced_by_the_configuration(read):
     return replaced.get(read.setting)
 
 
+#: Stand-ins that django-environ's URL readers accept, by method.
+URL_STAND_INS = {
+    "db": "sqlite://:memory:",
+    "db_url": "sqlite://:memory:",
+    "cache": "locmemcache://",
+    "cache_url": "locmemcache://",
+    "email": "consolemail://",
+    "email_url": "consolemail://",
+    "search_url": "simple://",
+}
+#: Stand-ins by the kind of value a read makes of the text.
+KIND_STAND_INS = {"int": "0", "float": "0", "bool": "False", "list": "stand-in"}
+
+
+def stand_in(variable):
+    """A value that a read of ``variable`` accepts, for where no real one is
+    needed: a URL for ``env.db()``, a number for ``env.int()``..."""
+    method = variable.reader.rpartition(".")[2]
+    return URL_STAND_INS.get(method) or KIND_STAND_INS.get(variable.kind) or "zipserve-stand-in"
+
+
+def required(layout, name):
+    """Whether the settings read the variable somewhere with no default."""
+    return any(read.required for read in layout.source.variables if read.name == name)
+
+
+@dataclass(frozen=True)
+class Variables:
+    """What init declares of the variables the settings read."""
+
+    environment: tuple = ()  # names config.export_environment() exports
+    fields: tuple = ()  # Variables declared as fields
+    placeholders: dict = field(default_factory=dict)  # required reads of replaced settings
+    build_values: dict = field(default_factory=dict)  # required reads, for where nothing is configured
+    review: tuple = ()
+
+
 def variables_plan(layout):
-    """(names for ``environment``, Variables to declare as fields, review lines)."""
+    """The variables to export, declare and stand in for (:class:`Variables`)."""
     from ..conf import ZipserveConfig
 
     base = ZipserveConfig.model_fields
@@ -95,11 +132,14 @@ def variables_plan(layout):
     # configuration makes.
     naming = {module.variable for module in layout.local_modules}
     environment, fields, review = [], [], []
+    placeholders, build_values = {}, {}
     for variable in layout.variables:
         if variable.name in naming:
             continue
         if variable.name in base:
             environment.append(variable.name)
+            if required(layout, variable.name):
+                build_values[variable.name] = stand_in(variable)
             continue
         reads = [read for read in layout.source.variables if read.name == variable.name]
         replaced = [replaced_by_the_configuration(read) for read in reads]
@@ -108,6 +148,8 @@ def variables_plan(layout):
                 f"{variable.name} ({variable.where}) is read into {variable.setting}, which config.apply() "
                 f"sets from the configuration ({replaced[0]}): give that instead (not declared)"
             )
+            if required(layout, variable.name):
+                placeholders[variable.name] = stand_in(variable)
             continue
         if not is_field_name(variable.name) or hasattr(ZipserveConfig, variable.name):
             review.append(
@@ -117,7 +159,9 @@ def variables_plan(layout):
             continue
         environment.append(variable.name)
         fields.append(variable)
-    return tuple(environment), tuple(fields), review
+        if required(layout, variable.name):
+            build_values[variable.name] = stand_in(variable)
+    return Variables(tuple(environment), tuple(fields), placeholders, build_values, tuple(review))
 
 
 def modules_plan(layout, fields):
@@ -192,9 +236,10 @@ def make_plan(layout, force=False):
         )
     else:
         settings = f"{layout.package}.zipserve_settings"
-        environment, fields, variable_review = variables_plan(layout)
+        variables = variables_plan(layout)
+        environment, fields = variables.environment, variables.fields
         modules, module_fields = modules_plan(layout, fields)
-        review += variable_review
+        review += variables.review
     changes = []
     main_text = templates.main_module(layout.package, settings)
     main = python_file(layout, f"{package_path}/__main__.py", main_text, force)
@@ -216,6 +261,8 @@ def make_plan(layout, force=False):
             urlconf=urlconf,
             modules=modules,
             module_fields=module_fields,
+            placeholders=variables.placeholders,
+            build_values=variables.build_values,
         )
         settings_change = python_file(layout, f"{package_path}/zipserve_settings.py", text, force)
         changes.append(settings_change)

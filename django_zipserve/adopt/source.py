@@ -95,6 +95,7 @@ class Variable:
     setting: str | None  # the module-level name it is read into
     key: tuple[str, ...] = ()  # where in that setting: ("default", "NAME") in DATABASES
     kind: str = "str"  # what the reader turns it into: "bool", "int", "float", "list" or "str"
+    required: bool = False  # read with no default: importing the settings fails without it
 
     @property
     def secret(self):
@@ -273,6 +274,7 @@ class _Reader:
         self.trees = []
         self.assignments = []
         self.reads = []  # (key node or None for a default, reader, call node, file, default name)
+        self.without_default = set()  # id() of the reads that have no default
         self.targets = {}  # id(node) -> the name its module-level assignment sets
         self.keys = {}  # id(node) -> the dictionary keys it sits under in that setting
         self.names = {}  # module-level names whose value is a known path
@@ -456,6 +458,7 @@ class _Reader:
                     yield found
             elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
                 if imports.is_environ(node.value):
+                    self.without_default.add(id(node))
                     yield node.slice, "os.environ[]", node
             elif (
                 isinstance(node, ast.Compare)
@@ -465,6 +468,13 @@ class _Reader:
             ):
                 yield node.left, "in os.environ", node
 
+    def _note_default(self, call, positional):
+        """Note a django-environ or python-decouple read without a default
+        (``default=``, or the positional argument at that place): it raises
+        when the variable is not set."""
+        if _keyword(call, "default") is None and len(call.args) < positional:
+            self.without_default.add(id(call))
+
     def _read_call(self, call, imports):
         func = call.func
         first = call.args[0] if call.args else _keyword(call, "var") or _keyword(call, "key")
@@ -473,6 +483,7 @@ class _Reader:
         if isinstance(func, ast.Attribute) and func.attr == "get" and imports.is_environ(func.value):
             return first, "os.environ.get", call
         if _is_name(func, self.env_objects):
+            self._note_default(call, positional=2)
             return first, func.id, call
         if (
             isinstance(func, ast.Attribute)
@@ -481,9 +492,12 @@ class _Reader:
         ):
             reader = f"{func.value.id}.{func.attr}"
             if first is None and func.attr in ENV_METHOD_DEFAULTS:
+                self._note_default(call, positional=1)
                 return ast.Constant(ENV_METHOD_DEFAULTS[func.attr]), reader, call
+            self._note_default(call, positional=2)
             return first, reader, call
         if _is_name(func, self.decouple):
+            self._note_default(call, positional=2)
             return first, func.id, call
         if isinstance(func, ast.Name) and func.id in self.wrappers:
             index = self.wrappers[func.id]
@@ -644,6 +658,7 @@ class _Reader:
                     self.targets.get(id(call)),
                     self.keys.get(id(call), ()),
                     value_kind(reader, call),
+                    id(call) in self.without_default,
                 )
             )
         return SettingsSource(

@@ -137,6 +137,8 @@ def settings_module(
     urlconf,
     modules=(),
     module_fields=(),
+    placeholders=None,
+    build_values=None,
 ):
     """``<package>/zipserve_settings.py``: the configuration, exported to the
     variables the project's settings read and made into the local modules
@@ -144,7 +146,9 @@ def settings_module(
 
     ``fields`` are Variables to declare (a secret one as ``SecretStr``);
     ``modules`` are ``(LocalModule, names to provide)`` pairs, and
-    ``module_fields`` the ModuleValues of theirs to declare.
+    ``module_fields`` the ModuleValues of theirs to declare;
+    ``placeholders`` and ``build_values`` the stand-ins of variables read
+    with no default (see ZipserveConfig).
     """
     secret = any(variable.secret for variable in fields) or any(
         value.annotation.startswith("SecretStr") for value in module_fields
@@ -176,6 +180,17 @@ def settings_module(
         text += f"    environment = ({items[0]},)\n"
     else:
         text += sequence("environment = (", items, ")", indent="    ") + "\n"
+    if placeholders:
+        text += (
+            "\n    #: Read with no default into settings config.apply() replaces: a stand-in\n"
+            "    #: keeps the import working (found by init).\n" + mapping("placeholders", placeholders)
+        )
+    if build_values:
+        text += (
+            "\n    #: Read with no default: the values used where no configuration is read\n"
+            "    #: (the build, config template, --help); elsewhere they must be set.\n"
+            + mapping("build_values", build_values)
+        )
     for variable in fields:
         text += "\n" + field(variable, annotation(variable))
     for value in module_fields:
@@ -194,6 +209,12 @@ def settings_module(
         text += f"ROOT_URLCONF = {literal(urlconf)}\n"
     text += "\nconfig.apply(globals())\n"
     return text
+
+
+def mapping(name, values):
+    """A class attribute holding a dict of strings, one item a line when long."""
+    items = [f"{literal(key)}: {literal(value)}" for key, value in values.items()]
+    return sequence(f"{name} = {{", items, "}", indent="    ") + "\n"
 
 
 def urls_module(project, urlconf, handlers=()):

@@ -137,6 +137,18 @@ class ZipserveConfig(GoodConf):
     #: before the project's settings are imported.
     environment: ClassVar[tuple[str, ...]] = ()
 
+    #: Variables the project's settings read at import with no default, for
+    #: a setting that :meth:`apply` then replaces (cookiecutter-django's
+    #: ``SECRET_KEY = env("DJANGO_SECRET_KEY")``): :meth:`export_environment`
+    #: gives each this stand-in when it is not set, so the import works.
+    placeholders: ClassVar[dict[str, str]] = {}
+
+    #: Variables the project's settings read at import with no default (found
+    #: by ``init``), each a field of :attr:`environment`, with the value used
+    #: where no configuration is read: the build, ``config template``,
+    #: ``--help``. Everywhere else one without a value is an error naming it.
+    build_values: ClassVar[dict[str, str]] = {}
+
     model_config = {
         # pydantic must never echo a value in its errors: one of them may be
         # a secret, and a missing field would otherwise print all the others.
@@ -476,7 +488,9 @@ class ZipserveConfig(GoodConf):
         :func:`environment_text`), unless the operator set that variable;
         call it before the project's own settings are imported. A variable
         an earlier export set whose field no longer has a value is removed.
-        Returns the names exported; prints nothing."""
+        Then the stand-ins of :meth:`stand_ins`. Returns the names exported;
+        prints nothing, but a required variable left unset ends the process
+        with a report (status 2)."""
         environ = os.environ if environ is None else environ
         earlier = exported_names(environ)
         exported = []
@@ -489,11 +503,41 @@ class ZipserveConfig(GoodConf):
                 continue
             environ[name] = environment_text(value)
             exported.append(name)
+        try:
+            stand_ins = self.stand_ins(environ)
+        except ConfigError as exc:
+            exc.exit()
+        for name, value in stand_ins.items():
+            environ[name] = value
+            exported.append(name)
         if exported:
             environ[EXPORTED_VARIABLE] = ",".join(exported)
         else:
             environ.pop(EXPORTED_VARIABLE, None)
         return exported
+
+    def stand_ins(self, environ: Mapping[str, str]) -> dict[str, str]:
+        """The :attr:`placeholders` and, where no configuration is read,
+        the :attr:`build_values` of the variables still unset in ``environ``.
+        With a configuration read, a build value's variable left unset is
+        a configuration error naming it (not the project's traceback)."""
+        values = dict(self.placeholders)
+        if self._defaults:
+            values.update(self.build_values)
+        else:
+            missing = [name for name in self.build_values if name not in environ and name not in values]
+            if missing:
+                problems = [
+                    Problem(
+                        name,
+                        "",
+                        "required: the project's settings read it when they "
+                        "are imported, with no default; set it in the configuration file or the environment",
+                    )
+                    for name in missing
+                ]
+                raise ConfigError(problems, name=self.name)
+        return {name: value for name, value in values.items() if name not in environ}
 
     def provide_module(
         self, name: str, fields: Iterable[str], example: str | None = None

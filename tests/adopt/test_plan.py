@@ -1,7 +1,10 @@
 """The plan: which files, what the pyproject.toml merge adds and keeps,
 which variables become fields, what a human must review."""
 
+import os
 import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -10,6 +13,7 @@ from django_zipserve.adopt.detect import detect, load_toml
 from django_zipserve.adopt.plan import make_plan
 from django_zipserve.zipapp import settings as build_settings
 from tests.adopt.util import PROJECTS, make_project, manage_py
+from tests.helpers import REPO, TEST_SECRET_KEY, clean_environ
 
 #: src_layout's pyproject.toml as a user would keep it: comments, their own
 #: values, other tools' tables, and an include that we leave alone.
@@ -371,3 +375,74 @@ class TestReview:
             line.startswith(".python-version asks for Python 3.13: build with that Python")
             for line in plan.review
         )
+
+
+class TestRequiredAtImport:
+    """Settings that demand variables when they are imported (django-environ's
+    ``env("DJANGO_ADMIN_URL")`` with no default, ``os.environ["X"]``), as
+    cookiecutter-django's production settings do: the build and the
+    describing commands work without them, and a real start names what is
+    missing in one line."""
+
+    SETTINGS = (
+        "import os\n"
+        "SECRET_KEY = os.environ['DJANGO_SECRET_KEY']\n"
+        "ADMIN_URL = os.environ['DJANGO_ADMIN_URL']\n"
+        "SITE = os.environ.get('SITE', 'shop')\n"
+        "INSTALLED_APPS = ['django.contrib.contenttypes', 'django.contrib.auth']\n"
+        "ROOT_URLCONF = 'shop.urls'\n"
+    )
+
+    @pytest.fixture
+    def adopted(self, tmp_path):
+        root = make_project(
+            tmp_path / "shop",
+            {
+                "manage.py": manage_py("shop.settings"),
+                "shop/__init__.py": "",
+                "shop/settings.py": self.SETTINGS,
+                "shop/urls.py": "urlpatterns = []\n",
+            },
+        )
+        plan = make_plan(detect(root))
+        text = change(plan, "shop/zipserve_settings.py").new
+        (root / "shop" / "zipserve_settings.py").write_text(text)
+        return root, text
+
+    def settings_of(self, root, tmp_path, **environ):
+        code = "from django.conf import settings; print(settings.ADMIN_URL, settings.SECRET_KEY)"
+        env = clean_environ(
+            PYTHONPATH=os.pathsep.join([str(root), str(REPO)]),
+            DJANGO_SETTINGS_MODULE="shop.zipserve_settings",
+            HOME=str(tmp_path),
+            STATE_DIR=str(tmp_path / "state"),
+            **environ,
+        )
+        return subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+        )
+
+    def test_init_declares_stand_ins(self, adopted):
+        _, text = adopted
+        assert 'placeholders = {"DJANGO_SECRET_KEY": "zipserve-stand-in"}' in text
+        assert 'build_values = {"DJANGO_ADMIN_URL": "zipserve-stand-in"}' in text
+
+    def test_the_build_imports_them_with_stand_ins(self, adopted, tmp_path):
+        result = self.settings_of(adopted[0], tmp_path, DJANGO_ZIPSERVE_BUILD="1")
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.split()[0] == "zipserve-stand-in"
+
+    def test_a_real_start_without_a_required_value_is_one_line(self, adopted, tmp_path):
+        result = self.settings_of(adopted[0], tmp_path, SECRET_KEY=TEST_SECRET_KEY)
+        assert result.returncode == 2
+        assert "Traceback" not in result.stderr
+        assert result.stderr.splitlines() == [
+            "shop: invalid configuration (1 problem):",
+            "  - DJANGO_ADMIN_URL: required: the project's settings read it when they are "
+            "imported, with no default; set it in the configuration file or the environment",
+        ]
+
+    def test_a_real_start_reads_the_value_and_the_configurations_secret_key(self, adopted, tmp_path):
+        result = self.settings_of(adopted[0], tmp_path, SECRET_KEY=TEST_SECRET_KEY, DJANGO_ADMIN_URL="staff/")
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.split() == ["staff/", TEST_SECRET_KEY]
