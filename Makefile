@@ -43,7 +43,8 @@ demo: pyz $(DEMO_CONFIG)
 	@echo "serving on http://127.0.0.1:8000/ (Ctrl-C stops)"
 	$(PYZ) --config $(DEMO_CONFIG) pyuwsgi --http 127.0.0.1:8000
 
-# Lint, format, types and the generated reference first (seconds), then the
+# Lint, format, types, the import layers (pyproject.toml) and the generated
+# reference first (seconds), then the
 # unit and server tests across the supported Python/Django matrix, then the
 # end-to-end tests of the built artifact in this virtualenv.
 test: lint
@@ -54,6 +55,7 @@ lint: venv
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m ruff format --check .
 	$(BIN)/python -m mypy
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python docs/reference.py --check
 
 # The reference in docs/reference/ is generated from the declarations in the code.

@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 
 from django.conf import settings
 from django.core import checks
+from django.urls import Resolver404, resolve
 
 from .conf import paths
 from .conf.django_settings import (
@@ -29,7 +30,7 @@ from .conf.django_settings import (
     is_sqlite_file,
     whitenoise_position,
 )
-from .media import PRIVATE_SETTING, media_prefix, media_serving, served_storage
+from .media import PRIVATE_SETTING, media_prefix, media_serving, served_storage, view_path
 
 #: Where the writable paths go, for the hints.
 STATE_DIR_HINT = (
@@ -359,9 +360,21 @@ def check_static_collected(app_configs, **kwargs):
     ]
 
 
+def health_view_at(path):
+    """None when ``path`` reaches the health view; otherwise what it
+    reaches instead (a view's dotted name, or "no view")."""
+    from .health import health
+
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return "no view (404)"
+    return None if match.func is health else view_path(match.func)
+
+
 @checks.register(checks.Tags.urls)
 def check_health_url(app_configs, **kwargs):
-    from .servers.warmup import health_path, health_view_at
+    from .servers.warmup import health_path
 
     path = health_path()
     if path is None:

@@ -6,18 +6,15 @@ before a server starts serving sends it one request in-process.
 """
 
 import functools
-import importlib
-import importlib.metadata
 import os
 
-from django.conf import settings
 from django.db import connections
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from .conf.django_settings import INSTANCE_VARIABLE
-from .zipapp.artifact import build_record
+from .zipapp.artifact import build_record, project_version
 
 
 def check_databases():
@@ -33,30 +30,6 @@ def check_databases():
         else:
             results[alias] = "ok"
     return results, all(value == "ok" for value in results.values())
-
-
-def project_version(settings_module=None):
-    """The project's version: the ``__version__`` of the nearest package
-    around the settings module (``mysite.settings.production`` looks in
-    ``mysite.settings``, then ``mysite``), else the version of the installed
-    distribution that provides the top-level package; None when neither
-    says."""
-    module = settings_module if settings_module is not None else getattr(settings, "SETTINGS_MODULE", "")
-    parts = (module or "").split(".")[:-1]
-    for end in range(len(parts), 0, -1):
-        try:
-            version = getattr(importlib.import_module(".".join(parts[:end])), "__version__", None)
-        except ImportError:
-            continue
-        if version:
-            return str(version)
-    if parts:
-        for distribution in importlib.metadata.packages_distributions().get(parts[0], []):
-            try:
-                return importlib.metadata.version(distribution)
-            except importlib.metadata.PackageNotFoundError:
-                continue
-    return None
 
 
 @functools.cache

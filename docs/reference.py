@@ -15,7 +15,7 @@ file                   declared in
 ``checks.md``          ``django_zipserve.checks.CHECKS``
 ``systemd.md``         ``django_zipserve.deploy.systemd.HARDENING``
 ``build.md``           ``django_zipserve.zipapp.settings.BUILD_SETTINGS``
-``processes.md``       ``django_zipserve.processes.KEYS``
+``processes.md``       ``django_zipserve.deploy.processes.KEYS``
 =====================  ===========================================================
 
 Usage (``make docs`` writes, ``make test`` checks)::
@@ -223,7 +223,7 @@ def build():
 
 
 def processes():
-    from django_zipserve import processes as declaration
+    from django_zipserve.deploy import processes as declaration
 
     return (
         "# Processes: `ZIPSERVE_PROCESSES`\n\n"
@@ -242,7 +242,7 @@ def processes():
         "A process name is lower-case letters, digits and dashes (it is part of unit names); "
         f"{', '.join(sorted(declaration.RESERVED))} are taken by the web units.\n\n"
         + declaration.keys_markdown()
-    ), "KEYS in django_zipserve/processes.py"
+    ), "KEYS in django_zipserve/deploy/processes.py"
 
 
 PAGES = {

@@ -8,6 +8,7 @@ from django.test import Client
 
 from django_zipserve import health
 from django_zipserve.conf import paths
+from django_zipserve.zipapp import artifact
 
 
 @pytest.fixture
@@ -54,13 +55,13 @@ def test_inside_an_artifact_the_release_comes_from_its_build_record(
 
 def test_the_version_of_a_settings_package_is_its_projects():
     # mysite/settings/production.py: mysite.settings has no __version__, mysite has.
-    assert health.project_version("tests.testproject.settings") == "0.0.1"
-    assert health.project_version("tests.testproject.no_such.settings.production") == "0.0.1"
+    assert artifact.project_version("tests.testproject.settings") == "0.0.1"
+    assert artifact.project_version("tests.testproject.no_such.settings.production") == "0.0.1"
     # No __version__ anywhere: the version of the distribution that installed it.
     from importlib.metadata import version
 
-    assert health.project_version("whitenoise.settings") == version("whitenoise")
-    assert health.project_version("no_such_package.settings") is None
+    assert artifact.project_version("whitenoise.settings") == version("whitenoise")
+    assert artifact.project_version("no_such_package.settings") is None
 
 
 # The 503 answer is exercised end to end: a release whose database cannot be

@@ -128,7 +128,9 @@ class ZipserveConfig(GoodConf):
     """Configuration of a Django site served by django-zipserve."""
 
     #: Short name of the project: used for the state directory, process
-    #: names and messages. Projects set it on their subclass.
+    #: names, unit names, /srv/NAME, /etc/NAME/config.yml and messages.
+    #: Projects set it on their subclass (init writes it); left at the
+    #: fallback, ``systemd render`` and ``deploy`` warn.
     name: ClassVar[str] = DEFAULT_NAME
 
     #: Environment variables the project's own settings read with

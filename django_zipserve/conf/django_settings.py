@@ -37,9 +37,9 @@ from . import paths
 from .errors import ConfigError, Problem
 
 #: WhiteNoise's middleware with its file index built once per process (see
-#: django_zipserve/static_index.py); WhiteNoise's own class, which a
+#: django_zipserve/servers/static_index.py); WhiteNoise's own class, which a
 #: project's settings may name, counts as WhiteNoise too.
-WHITENOISE_MIDDLEWARE = "django_zipserve.static_index.SharedIndexWhiteNoiseMiddleware"
+WHITENOISE_MIDDLEWARE = "django_zipserve.servers.static_index.SharedIndexWhiteNoiseMiddleware"
 WHITENOISE_OWN_MIDDLEWARE = "whitenoise.middleware.WhiteNoiseMiddleware"
 WHITENOISE_MIDDLEWARES = (WHITENOISE_MIDDLEWARE, WHITENOISE_OWN_MIDDLEWARE)
 MEDIA_MIDDLEWARE = "django_zipserve.media.MediaMiddleware"
@@ -742,7 +742,7 @@ SETTINGS = (
         "WhiteNoise right after SecurityMiddleware (added when missing): after it so that HTTPS "
         "redirects and security headers cover static files, before the rest so that static requests "
         "skip sessions and CSRF. The project's middleware stays in its order. WhiteNoise's middleware is "
-        "`django_zipserve.static_index.SharedIndexWhiteNoiseMiddleware` (it replaces "
+        "`django_zipserve.servers.static_index.SharedIndexWhiteNoiseMiddleware` (it replaces "
         "`whitenoise.middleware.WhiteNoiseMiddleware`): WhiteNoise's, with the index of the static files "
         "built once per process rather than for every request handler (each test `Client`).",
         part="WhiteNoise",
@@ -847,7 +847,7 @@ SETTINGS = (
     Setting(
         "TEST_RUNNER",
         DEFAULT,
-        constant("django_zipserve.testing.ProjectTestRunner"),
+        constant("django_zipserve.management.testing.ProjectTestRunner"),
         "`test` without labels runs the project's own tests, also from inside the artifact.",
     ),
     Setting(

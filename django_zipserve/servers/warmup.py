@@ -33,7 +33,7 @@ from urllib.parse import urljoin, urlsplit
 
 from django.conf import settings
 from django.core.signals import got_request_exception
-from django.urls import NoReverseMatch, Resolver404, resolve, reverse
+from django.urls import NoReverseMatch, reverse
 
 from ..conf import setting
 from ..errors import ZipserveError
@@ -55,20 +55,6 @@ def health_path():
         return reverse("zipserve:health")
     except NoReverseMatch:
         return None
-
-
-def health_view_at(path):
-    """None when ``path`` reaches the health view; otherwise what it
-    reaches instead (a view's dotted name, or "no view")."""
-    from ..health import health
-
-    try:
-        match = resolve(path)
-    except Resolver404:
-        return "no view (404)"
-    if match.func is health:
-        return None
-    return getattr(match, "_func_path", None) or repr(match.func)
 
 
 def accepted_host():

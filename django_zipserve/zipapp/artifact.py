@@ -8,6 +8,8 @@ standard-library-only start-up module, which answers ``zipapp info`` and
 the management command and for code that runs inside the project.
 """
 
+import importlib
+import importlib.metadata
 import json
 import sys
 from pathlib import Path
@@ -47,4 +49,32 @@ def current_extraction():
         path = Path(entry)
         if path.name == "site-packages" and (path / RECORD_NAME).is_file():
             return path.parent
+    return None
+
+
+def project_version(settings_module=None):
+    """The project's version: the ``__version__`` of the nearest package
+    around the settings module (``mysite.settings.production`` looks in
+    ``mysite.settings``, then ``mysite``), else the version of the installed
+    distribution that provides the top-level package; None when neither
+    says."""
+    if settings_module is None:
+        from django.conf import settings
+
+        settings_module = getattr(settings, "SETTINGS_MODULE", "")
+    module = settings_module
+    parts = (module or "").split(".")[:-1]
+    for end in range(len(parts), 0, -1):
+        try:
+            version = getattr(importlib.import_module(".".join(parts[:end])), "__version__", None)
+        except ImportError:
+            continue
+        if version:
+            return str(version)
+    if parts:
+        for distribution in importlib.metadata.packages_distributions().get(parts[0], []):
+            try:
+                return importlib.metadata.version(distribution)
+            except importlib.metadata.PackageNotFoundError:
+                continue
     return None

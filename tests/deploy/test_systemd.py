@@ -400,3 +400,18 @@ def test_asgi_units_run_gunicorn_asgi(tmp_path, project_env):
     refused = run_project(project_env, "systemd", "render", "--output", str(tmp_path / "u"), "--asgi")
     assert refused.returncode == 1
     assert "--asgi: pyuwsgi serves WSGI only; use --server gunicorn --asgi" in refused.stderr
+
+
+def test_the_fallback_name_is_warned_about(django_project):
+    """A configuration class that names no project renders django.socket,
+    /srv/django and /etc/django/config.yml: said, not silent."""
+    from django.test import override_settings
+
+    from django_zipserve.management.commands._release_options import fallback_name_warning
+
+    with override_settings(ZIPSERVE_NAME="django"):
+        warning = fallback_name_warning({"name": None})
+        assert warning.startswith("the project's configuration class sets no name, so the fallback 'django'")
+        assert fallback_name_warning({"name": "shop"}) is None
+    with override_settings(ZIPSERVE_NAME="shop"):
+        assert fallback_name_warning({"name": None}) is None

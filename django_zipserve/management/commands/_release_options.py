@@ -1,8 +1,8 @@
 """Options shared by the deploy, rollback, releases and systemd commands."""
 
-from django_zipserve import processes
 from django_zipserve.conf import setting
-from django_zipserve.deploy import bluegreen, systemd
+from django_zipserve.conf.errors import DEFAULT_NAME
+from django_zipserve.deploy import bluegreen, processes, systemd
 from django_zipserve.deploy.releases import SITES_FOLDER, ReleaseStore
 
 
@@ -15,6 +15,18 @@ def add_release_options(parser):
 
 def release_name(options):
     return options["name"] or setting("NAME")
+
+
+def fallback_name_warning(options):
+    """A warning when units, folders and files would take the name every
+    project falls back to, because the project's configuration names none."""
+    if options["name"] or setting("NAME") != DEFAULT_NAME:
+        return None
+    return (
+        f"the project's configuration class sets no name, so the fallback {DEFAULT_NAME!r} names "
+        f'the units, /srv/{DEFAULT_NAME} and /etc/{DEFAULT_NAME}/config.yml: set name = "mysite" '
+        "on its Config class (init writes it), or give --name"
+    )
 
 
 def release_store(options):

@@ -6,9 +6,9 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import CommandError
 
-from django_zipserve import processes
 from django_zipserve.conf import ZipserveConfig, django_settings
 from django_zipserve.conf import documents as generate
+from django_zipserve.deploy import processes
 from django_zipserve.management.base import ZipserveCommand
 
 

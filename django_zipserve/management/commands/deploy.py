@@ -8,6 +8,7 @@ from django_zipserve.zipapp import artifact
 from ._release_options import (
     add_release_options,
     add_switch_options,
+    fallback_name_warning,
     release_steps,
     release_store,
     switch_if_asked,
@@ -36,6 +37,9 @@ class Command(ZipserveCommand):
         add_switch_options(parser)
 
     def handle(self, *args, **options):
+        warning = fallback_name_warning(options)
+        if warning:
+            self.stderr.write(f"warning: {warning}")
         path = Path(options["artifact"] or sys.argv[0]).resolve()
         record = artifact.build_record() if options["artifact"] is None else read_record(path)
         steps = release_steps(self, options, migrate=options["migrate"])

@@ -1,5 +1,5 @@
+from django_zipserve.management.server_command import ServerCommand
 from django_zipserve.servers import uwsgi
-from django_zipserve.servers.base import ServerCommand
 
 
 class Command(ServerCommand):

@@ -9,7 +9,7 @@ import sys
 from django.core.management import ManagementUtility
 from django.core.management.base import CommandError
 
-from django_zipserve import processes
+from django_zipserve.deploy import processes
 from django_zipserve.management.base import ZipserveCommand
 
 

@@ -3,14 +3,13 @@ from pathlib import Path
 
 from django.core.management.base import CommandError
 
-from django_zipserve import processes
 from django_zipserve.conf import ZipserveConfig, setting, sources
-from django_zipserve.deploy import systemd
+from django_zipserve.deploy import processes, systemd
 from django_zipserve.management.base import ZipserveCommand
 from django_zipserve.servers.base import asgi_app_path
 from django_zipserve.zipapp import artifact
 
-from ._release_options import add_release_options, release_name
+from ._release_options import add_release_options, fallback_name_warning, release_name
 
 
 class Command(ZipserveCommand):
@@ -67,6 +66,9 @@ class Command(ZipserveCommand):
     def handle(self, *args, action, **options):
         config = ZipserveConfig.loaded()
         name = release_name(options)
+        warning = fallback_name_warning(options)
+        if warning:
+            self.stderr.write(f"warning: {warning}")
         unknown = [
             item
             for item in options["credential"]

@@ -11,8 +11,8 @@ from django.core.management.base import CommandError
 from django.core.management.commands import test
 from django.test.utils import get_runner
 
-from django_zipserve import testing
 from django_zipserve.errors import ZipserveError
+from django_zipserve.management import testing
 
 
 class Command(test.Command):
@@ -30,7 +30,7 @@ class Command(test.Command):
         # Django's --testrunner option is the hook: it names the runner that
         # counts the suite before running it.
         testing.counted_runner = testing.counting(get_runner(settings, options["testrunner"]))
-        options["testrunner"] = "django_zipserve.testing.counted_runner"
+        options["testrunner"] = "django_zipserve.management.testing.counted_runner"
         try:
             super().handle(*test_labels, **options)
         except ZipserveError as exc:

@@ -3,9 +3,9 @@ import json
 import django
 from django.core.management.base import CommandError
 
-from django_zipserve.health import project_version
 from django_zipserve.management.base import ZipserveCommand
 from django_zipserve.zipapp import artifact
+from django_zipserve.zipapp.artifact import project_version
 
 
 class Command(ZipserveCommand):

@@ -1,5 +1,5 @@
 """WhiteNoise's file index, built once per process
-(``django_zipserve.static_index``): a second test ``Client`` does not walk
+(``django_zipserve.servers.static_index``): a second test ``Client`` does not walk
 STATIC_ROOT again, and a changed setting gets an index of its own whose
 answers are those of WhiteNoise's own middleware.
 
@@ -16,7 +16,7 @@ import pytest
 from django.test import Client, override_settings
 from whitenoise.middleware import WhiteNoiseMiddleware
 
-from django_zipserve.static_index import SharedIndexWhiteNoiseMiddleware
+from django_zipserve.servers.static_index import SharedIndexWhiteNoiseMiddleware
 
 CSS = b"body { color: #123456; }\n" * 40
 APP_CSS = "/static/site/app.css"
@@ -102,7 +102,7 @@ def answers(files):
 
 
 def test_the_project_uses_the_shared_index(django_project):
-    assert "django_zipserve.static_index.SharedIndexWhiteNoiseMiddleware" in django_project.MIDDLEWARE
+    assert "django_zipserve.servers.static_index.SharedIndexWhiteNoiseMiddleware" in django_project.MIDDLEWARE
     assert "whitenoise.middleware.WhiteNoiseMiddleware" not in django_project.MIDDLEWARE
 
 

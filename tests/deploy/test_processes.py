@@ -8,7 +8,7 @@ import types
 
 import pytest
 
-from django_zipserve import processes
+from django_zipserve.deploy import processes
 from tests.helpers import project_command, run_project, wait_until
 
 

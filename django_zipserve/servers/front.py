@@ -34,8 +34,8 @@ from wsgiref.util import FileWrapper
 
 from django.conf import settings
 
-from .conf import setting
-from .conf.django_settings import SECURITY_MIDDLEWARE, WHITENOISE_MIDDLEWARE, whitenoise_position
+from ..conf import setting
+from ..conf.django_settings import SECURITY_MIDDLEWARE, WHITENOISE_MIDDLEWARE, whitenoise_position
 
 #: The only middleware that may come before WhiteNoise: its effect on a
 #: static file (headers, the HTTPS redirect) depends on the scheme alone.
@@ -284,7 +284,7 @@ def probe(application, path, scheme, static_file):
     """The headers Django's answer to ``GET path`` (over ``scheme``) has
     beyond WhiteNoise's own response; None when Django's answer is not
     WhiteNoise's response plus headers."""
-    from .servers import warmup
+    from . import warmup
 
     environ = warmup.build_environ(path, warmup.accepted_host(), scheme)
     if settings.SECURE_PROXY_SSL_HEADER:

@@ -25,14 +25,15 @@ import json
 import re
 from dataclasses import dataclass
 
-from .errors import ZipserveError
+from ..errors import ZipserveError
+from .systemd import COLOURS, RELEASE_STEPS
 
 SETTING = "ZIPSERVE_PROCESSES"
 
 #: A process name is part of unit names (``NAME-worker.service``).
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9-]{0,39}")
 #: Names the units of the web servers and of the release steps use already.
-RESERVED = frozenset({"prepare", "migrate", "blue", "green"})
+RESERVED = frozenset({*COLOURS, *(step.name for step in RELEASE_STEPS)})
 
 
 class ProcessDeclarationError(ZipserveError):

@@ -1,4 +1,4 @@
-"""The static front (``django_zipserve.front``): its answers are those of
+"""The static front (``django_zipserve.servers.front``): its answers are those of
 Django's WhiteNoise middleware, header for header and byte for byte, for
 every kind of request, under WSGI and ASGI; it stands aside when it must.
 
@@ -17,8 +17,8 @@ import pytest
 from django.core.wsgi import get_wsgi_application
 from django.test import override_settings
 
-from django_zipserve import front
 from django_zipserve.conf import django_settings as ds
+from django_zipserve.servers import front
 
 CSS = b"body { color: #123456; }\n" * 40
 BIG = bytes(range(256)) * 1024  # 256 KiB: sent in chunks under ASGI

@@ -22,7 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.test.runner import DiscoverRunner
 
-from .errors import ZipserveError
+from ..errors import ZipserveError
 
 
 class NoTestsFound(ZipserveError):
@@ -38,7 +38,7 @@ def project_packages() -> list[str]:
     """The top-level packages of the project: those its distribution
     installed when running from a built artifact, else the package that
     holds the settings module."""
-    from .zipapp.artifact import build_record
+    from ..zipapp.artifact import build_record
 
     record = build_record()
     packages = distribution_packages(record["distribution"]) if record else []
