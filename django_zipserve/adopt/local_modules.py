@@ -86,7 +86,27 @@ def find_local_modules(root, finder, source):
 
 def imported_modules(root, finder, source):
     """``(dotted name, variable naming it or None, where)`` for each module the
-    settings files import, statically."""
+    settings files import, statically; then the modules named by a string
+    passed to a call in a project module they import from (NetBox 4.6's
+    settings call ``load_configuration()`` of ``netbox.settings_utils``,
+    which imports ``"netbox.configuration"`` through a helper)."""
+    helpers = []
+    for found in settings_imports(root, finder, source):
+        yield found
+        helper = finder.find(found[0])
+        if helper is not None and helper not in source.files and helper not in helpers:
+            helpers.append(helper)
+    for path in helpers:
+        where = Path(path).relative_to(root).as_posix()
+        for node in ast.walk(parse(path)):
+            if isinstance(node, ast.Call) and node.args:
+                text = string_constant(node.args[0])
+                if text and "." in text and all(part.isidentifier() for part in text.split(".")):
+                    yield text, None, f"{where}:{node.lineno}"
+
+
+def settings_imports(root, finder, source):
+    """What the settings files themselves import (see imported_modules)."""
     for path in source.files:
         module = finder.name_of(path) or ""
         tree = parse(path)

@@ -73,6 +73,24 @@ class TestFound:
         assert module.example_module == "site.configuration_example"
         assert module.names == ("ALLOWED_HOSTS", "DATABASE", "BANNER_TOP")
 
+    def test_through_a_helper_of_the_project_the_settings_import(self, tmp_path):
+        """NetBox 4.6: the settings call ``load_configuration()`` of their
+        own ``settings_utils``, which imports "netbox.configuration" by name
+        through a helper of its own."""
+        root = project(
+            tmp_path,
+            "from site.settings_utils import load_configuration\nconfiguration = load_configuration()\n",
+            local="ALLOWED_HOSTS = ['x']\n",
+        )
+        write(
+            root / "site" / "settings_utils.py",
+            "import importlib\n\n\ndef _import(name):\n    return importlib.import_module(name)\n\n\n"
+            "def load_configuration():\n    return _import('site.configuration')\n",
+        )
+        (module,) = modules(root)
+        assert (module.name, module.where) == ("site.configuration", "site/settings_utils.py:9")
+        assert module.names == ("ALLOWED_HOSTS", "DATABASE", "BANNER_TOP")
+
     def test_the_variable_that_names_it(self, tmp_path):
         (module,) = modules(project(tmp_path, GETENV))
         assert module.variable == "SITE_CONFIGURATION"
