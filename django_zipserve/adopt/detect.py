@@ -311,9 +311,22 @@ def management_commands(package_root, packages):
 
 
 def find_requirements(root):
-    requirements = next((name for name in REQUIREMENTS_FILES if (root / name).is_file()), None)
-    others = tuple(name for name in OTHER_LOCK_FILES if (root / name).is_file())
-    return requirements, others
+    """(the requirements file, relative to ``root``, other lock files): in
+    ``root``, else at the top of the repository when ``root`` is a folder
+    of it (NetBox keeps manage.py in ``netbox/`` and requirements.txt above)."""
+    for folder, prefix in ((root, ""), *requirement_folders_above(root)):
+        requirements = next((name for name in REQUIREMENTS_FILES if (folder / name).is_file()), None)
+        others = tuple(prefix + name for name in OTHER_LOCK_FILES if (folder / name).is_file())
+        if requirements or others:
+            return (prefix + requirements if requirements else None), others
+    return None, ()
+
+
+def requirement_folders_above(root):
+    """``(folder, prefix)`` for the repository's top folder when ``root`` is
+    directly inside it."""
+    parent = Path(root).resolve().parent
+    return [(parent, "../")] if (parent / ".git").exists() else []
 
 
 def find_python(root, pyproject):

@@ -251,6 +251,15 @@ class TestLayouts:
         layout = detect(settings_files(tmp_path, {"site/settings.py": "", **files}))
         assert (layout.requirements, layout.other_lock_files) == (requirements, others)
 
+    @pytest.mark.parametrize("repository_above", [True, False])
+    def test_requirements_at_the_top_of_the_repository(self, tmp_path, repository_above):
+        """NetBox keeps manage.py in netbox/ and requirements.txt above it."""
+        (tmp_path / "requirements.txt").write_text("Django\n")
+        if repository_above:
+            (tmp_path / ".git").mkdir()
+        layout = detect(settings_files(tmp_path / "netbox", {"site/settings.py": ""}))
+        assert layout.requirements == ("../requirements.txt" if repository_above else None)
+
     def test_urlconf_facts(self, tmp_path):
         root = settings_files(
             tmp_path,
