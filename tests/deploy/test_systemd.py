@@ -22,6 +22,15 @@ def systemd_analyze():
     )
 
 
+@pytest.fixture
+def project_env(project_env, visible):
+    """The test project's environment, with this Python on PATH where the
+    units' sandbox would let the service see it (the interpreters here may
+    live under /root or /tmp, which render passes over)."""
+    folder = interpreters(visible / "python", **{f"python{VERSION}": None})
+    return dict(project_env, PATH=os.pathsep.join([str(folder), project_env.get("PATH", "")]))
+
+
 def render(tmp_path, project_env, *args, name="myapp"):
     output = tmp_path / "units"
     result = run_project(project_env, "systemd", "render", "--name", name, "--output", str(output), *args)
