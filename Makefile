@@ -12,9 +12,9 @@ DEMO_CONFIG := $(DEMO_DIR)/example.yml
 PYENV_PATHS := $(shell command -v pyenv >/dev/null 2>&1 && for v in $$(pyenv versions --bare | grep -E '^3\.1[0-3]\.[0-9]+$$'); do printf ':%s/bin' "$$(pyenv prefix $$v)"; done)
 export PATH := $(PATH)$(PYENV_PATHS)
 
-.PHONY: demo test test-unit test-artifact lint docs coverage pyz venv bench soak clean
+.PHONY: demo test test-unit test-artifact lint docs coverage pyz package venv bench soak clean
 
-$(VENV)/.installed: setup.cfg pyproject.toml example_project/pyproject.toml
+$(VENV)/.installed: pyproject.toml example_project/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test,lint]' tox -e ./example_project
@@ -24,10 +24,27 @@ venv: $(VENV)/.installed
 
 # The newest build is also copied to dist/example_project.pyz (and its record
 # to dist/example_project.json): one stable name for scripts and docs.
-pyz: venv
+# Rebuilt only when a file of the package or of the example project changed.
+PYZ_INPUTS := pyproject.toml $(shell find django_zipserve example_project -type f \
+    -not -path '*/__pycache__/*' -not -path '*/static_collected/*' -not -path 'example_project/dist/*' \
+    -not -path '*.egg-info/*' -not -name '*.pyc' -not -name '*.sqlite3')
+$(PYZ): $(VENV)/.installed $(PYZ_INPUTS)
 	out=$$(cd example_project && ../$(BIN)/python -m django_zipserve build --quiet \
 	    --require .. --output-dir ../dist) && cp "$$out" $(PYZ) && cp "$${out%.pyz}.json" $(PYZ:.pyz=.json) \
 	    && echo "built $$out -> $(PYZ)"
+
+pyz: $(PYZ)
+
+# The sdist and the wheel, checked by twine; the wheel installed in a clean
+# virtualenv must run (from outside this checkout, which would shadow it).
+PACKAGE_DIR := dist/package
+package: venv
+	rm -rf $(PACKAGE_DIR) && mkdir -p dist
+	$(BIN)/python -m build --quiet --outdir $(PACKAGE_DIR) . > $(PACKAGE_DIR).log 2>&1 || { cat $(PACKAGE_DIR).log; exit 1; }
+	$(BIN)/twine check --strict $(PACKAGE_DIR)/*.tar.gz $(PACKAGE_DIR)/*.whl
+	$(PYTHON) -m venv $(PACKAGE_DIR)/venv
+	$(PACKAGE_DIR)/venv/bin/python -m pip install --quiet $(PACKAGE_DIR)/*.whl
+	cd $(PACKAGE_DIR) && venv/bin/python -m django_zipserve --help > /dev/null && echo "wheel installed and ran"
 
 # The file holds a secret: readable by its owner only.
 $(DEMO_CONFIG):
@@ -47,7 +64,7 @@ demo: pyz $(DEMO_CONFIG)
 # reference first (seconds), then the
 # unit and server tests across the supported Python/Django matrix, then the
 # end-to-end tests of the built artifact in this virtualenv.
-test: lint
+test: lint package
 	$(BIN)/tox run-parallel --parallel 2 --parallel-no-spinner -q
 	$(MAKE) test-artifact
 

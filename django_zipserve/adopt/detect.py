@@ -26,25 +26,23 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..zipapp.lockfiles import EXPORT_COMMANDS, UV_LOCK
 from . import AdoptError
+from .frontend import FrontEnd, find_frontend
 from .local_modules import LocalModule, find_local_modules
 from .source import ModuleFinder, SettingsSource, Variable, dotted_name, parse, read_settings, string_constant
 
 #: Requirements files the build can install from, best first.
 REQUIREMENTS_FILES = (
     "requirements.lock",
+    UV_LOCK,
     "requirements.txt",
     "requirements/production.txt",
     "requirements/prod.txt",
     "requirements/base.txt",
 )
 #: Lock files of other tools: noted, they need exporting to a requirements file.
-OTHER_LOCK_FILES = {
-    "poetry.lock": "poetry export -f requirements.txt --output requirements.lock",
-    "uv.lock": "uv export --no-hashes --format requirements-txt > requirements.lock",
-    "Pipfile.lock": "pipenv requirements > requirements.lock",
-    "pdm.lock": "pdm export -o requirements.lock",
-}
+OTHER_LOCK_FILES = EXPORT_COMMANDS
 #: Directories of a package that hold files the site needs at run time.
 PACKAGE_DATA_DIRS = ("templates", "static", "locale", "fixtures", "jinja2")
 #: Root-level directories shipped even when no setting names them (a setting
@@ -100,6 +98,8 @@ class Layout:
     pyproject: dict  # pyproject.toml as it is ({} when there is none)
     #: Modules the settings import that each machine writes for itself (NetBox's configuration.py).
     local_modules: tuple[LocalModule, ...] = ()
+    #: The front-end build (package.json) and the static files only it writes (:mod:`.frontend`).
+    frontend: FrontEnd | None = None
 
     def relative(self, path):
         return Path(path).relative_to(self.root).as_posix()
@@ -485,4 +485,13 @@ def detect(project_dir=".", settings=None):
         source=source,
         pyproject=pyproject,
         local_modules=find_local_modules(root, finder, source),
+        frontend=find_frontend(
+            root,
+            source,
+            package_root,
+            packages,
+            package_dirs,
+            data_dirs,
+            missing_static_files(root, package_dirs, data_dirs),
+        ),
     )

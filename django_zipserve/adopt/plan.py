@@ -20,10 +20,14 @@ from importlib import metadata
 from urllib.parse import unquote, urlparse
 from urllib.request import url2pathname
 
+from ..zipapp import node
+from ..zipapp.lockfiles import ZIPSERVE, is_uv_lock, locked_names
 from ..zipapp.settings import BY_KEY, normalise_name
 from . import AdoptError, templates
 from .detect import DIRECTORY_SETTINGS, OTHER_LOCK_FILES, PACKAGE_DATA_DIRS, is_field_name
+from .frontend import review as frontend_review
 from .source import string_constant
+from .test_suite import pytest_requirements
 
 SETUPTOOLS_BACKENDS = (None, "setuptools.build_meta", "setuptools.build_meta:__legacy__")
 #: Package data of every package: its templates, static files, translations, fixtures.
@@ -291,7 +295,7 @@ def settings_review(layout, settings, fields):
     ]
     if fields:
         review.append(
-            f"declared {len(fields)} variable(s) as configuration values, each a string read as before: "
+            f"declared {len(fields)} variable(s) as configuration values, typed as the settings read them: "
             + ", ".join(variable.name for variable in fields)
         )
     if not layout.root_urlconf:
@@ -331,7 +335,8 @@ def project_review(layout):
             f"{', '.join(layout.data_dirs)} outside the packages: this django-zipserve's build cannot "
             "ship them (no data-dirs setting); move them into a package"
         )
-    if layout.missing_static:
+    # With front-end shell steps to write, the front-end review names these files.
+    if layout.missing_static and not (layout.frontend and layout.frontend.steps):
         shown = ", ".join(f"{reference} ({template})" for reference, template in layout.missing_static[:3])
         more = f" and {len(layout.missing_static) - 3} more" if len(layout.missing_static) > 3 else ""
         commands = f" (the project's commands: {', '.join(layout.commands)})" if layout.commands else ""
@@ -359,12 +364,7 @@ def requirements_review(layout):
     """Requirements that make a build slow or fragile (LESSONS: files written
     for another platform)."""
     review = []
-    path = layout.root / layout.requirements
-    names = []
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        requirement = re.split(r"[\s<>=!~;\[@]", line.strip(), maxsplit=1)[0].lower()
-        if requirement and not requirement.startswith(("#", "-")):
-            names.append(requirement.replace("_", "-"))
+    names = requirement_names(layout.root / layout.requirements)
     if "uwsgi" in names:
         review.append(
             f"{layout.requirements} names uwsgi, which compiles at build time: django-zipserve brings "
@@ -376,6 +376,18 @@ def requirements_review(layout):
             "(psycopg2, mysqlclient): psycopg[binary] or psycopg2-binary install as wheels"
         )
     return review
+
+
+def requirement_names(path):
+    """The distributions a requirements file or a ``uv.lock`` names."""
+    if is_uv_lock(path):
+        return locked_names(path)
+    names = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        requirement = re.split(r"[\s<>=!~;\[@]", line.strip(), maxsplit=1)[0].lower()
+        if requirement and not requirement.startswith(("#", "-")):
+            names.append(requirement.replace("_", "-"))
+    return names
 
 
 def installed_from():
@@ -748,6 +760,8 @@ class _Merge:
         if layout.data_dirs:
             wanted["data-dirs"] = _array(list(layout.data_dirs))
         existing = _lookup(self.document, table) or {}
+        if "test-requirements" not in existing:
+            wanted.update(self.test_requirements())
         if existing.get("settings") not in (None, self.settings):
             self.review.append(
                 f"[tool.django-zipserve] settings is {existing['settings']}, not {self.settings}: kept"
@@ -758,10 +772,61 @@ class _Merge:
             self.review.append(
                 f"django-zipserve is not on PyPI: the build installs it from {origin}; change this when it is"
             )
+            if is_uv_lock(layout.requirements) and not origin.startswith(f"{ZIPSERVE} @"):
+                self.uv_source(origin)
+        self.frontend(wanted, existing)
         for key, value in wanted.items():
             if key in BY_KEY:
                 self.add(table, key, value)
         self.review += settings_file_review(layout, existing)
+
+    def test_requirements(self):
+        """A pytest suite runs from the artifact with the test tools of the
+        project's development dependencies, in the test sidecar."""
+        found = pytest_requirements(self.layout.root, self.layout.pyproject)
+        if found is None:
+            return {}
+        requirements, where = found
+        self.review.append(
+            "the tests are a pytest suite: test-requirements lists "
+            + ", ".join(requirements)
+            + (f" (from {where})" if where else "")
+            + "; add what else they import (the artifact's test command runs them with pytest)"
+        )
+        return {"test-requirements": _array(requirements)}
+
+    def uv_source(self, origin):
+        """uv resolves django-zipserve from the same checkout, so that ``uv lock`` works."""
+        sources = _lookup(self.document, "tool.uv.sources") or {}
+        if ZIPSERVE not in sources:
+            self.add("tool.uv.sources", ZIPSERVE, _inline({"path": origin}))
+        self.review.append(
+            "uv.lock does not name django-zipserve yet: the build exports it as it is (production "
+            "dependencies only) and adds django-zipserve; run 'uv lock' when convenient"
+        )
+
+    def frontend(self, wanted, existing):
+        """The front-end build's shell steps, and the directories outside the
+        packages it writes for the site (``data-dirs``); said once, when written."""
+        frontend = self.layout.frontend
+        if frontend is None:
+            return
+        outputs = [directory for directory in frontend.output_dirs if directory not in self.layout.data_dirs]
+        if "data-dirs" not in existing and outputs:
+            wanted["data-dirs"] = _array([*self.layout.data_dirs, *outputs])
+        listed = [str(item) for item in existing.get("data-dirs", [])]
+        for directory in outputs:
+            if "data-dirs" in existing and directory not in listed:
+                self.review.append(
+                    f"data-dirs does not name {directory}, which the front-end build writes and "
+                    "STATICFILES_DIRS serves: add it"
+                )
+        if "shell-steps" in existing:
+            return
+        if frontend.steps:
+            wanted["shell-steps"] = _array(list(frontend.steps))
+        refusals = node.problems(self.layout.root, frontend.steps) if frontend.steps else []
+        self.review += frontend_review(frontend, bool(frontend.steps), refusals, self.layout.missing_static)
 
 
 def _inline(values):

@@ -159,9 +159,19 @@ class SettingsSource:
             return last.value.value
         return None
 
-    def mentions(self, name, text):
-        """Whether any assignment of ``name`` holds the string ``text``."""
-        return any(text in item.strings for item in self.assigned(name))
+    def mentions(self, name, text, seen=None):
+        """Whether any assignment of ``name`` holds the string ``text``,
+        also through the names it is made of (cookiecutter-django's
+        ``INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS``)."""
+        seen = set() if seen is None else seen
+        seen.add(name)
+        for item in self.assigned(name):
+            if text in item.strings:
+                return True
+            names = {node.id for node in ast.walk(item.value) if isinstance(node, ast.Name)} - seen
+            if any(self.mentions(other, text, seen) for other in sorted(names)):
+                return True
+        return False
 
 
 class ModuleFinder:

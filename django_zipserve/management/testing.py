@@ -95,3 +95,105 @@ class ProjectTestRunner(DiscoverRunner):
             test_labels, top_level = default_labels()
             self.top_level: str | None = getattr(self, "top_level", None) or top_level
         return super().build_suite(test_labels, *args, **kwargs)
+
+
+# A pytest suite --------------------------------------------------------------
+
+#: pytest's exit status when it collected no test.
+NO_TESTS_COLLECTED = 5
+
+
+class PytestMissing(ZipserveError):
+    """The project's tests are a pytest suite, and pytest is not there to run them."""
+
+
+def recorded_pytest() -> dict | None:
+    """The project's pytest configuration, as the build recorded it (inside an artifact only)."""
+    from ..zipapp.artifact import build_record
+
+    record = build_record() or {}
+    found = record.get("pytest")
+    return found if isinstance(found, dict) else None
+
+
+def pytest_labels(labels: Sequence[str]) -> list[str]:
+    """Django's dotted labels (``mysite.users``) as the paths pytest
+    collects; a path or a pytest node id is kept as it is."""
+    paths = []
+    for label in labels:
+        try:
+            module = import_module(label) if label.replace(".", "").isidentifier() else None
+        except ImportError:
+            module = None
+        location = Path(module.__file__) if module is not None and module.__file__ else None
+        if location is not None and location.name == "__init__.py":
+            location = location.parent
+        paths.append(str(location) if location else label)
+    return paths
+
+
+def pytest_ini(configuration: dict, directory: Path) -> Path:
+    """An ini file of the recorded options: pytest must not read one of the
+    working directory's (a checkout's pyproject.toml is not the artifact's)."""
+    import configparser
+
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]  # pytest's names are case-sensitive
+    parser["pytest"] = {str(key): str(value) for key, value in configuration.get("options", {}).items()}
+    path = directory / "pytest.ini"
+    with path.open("w", encoding="utf-8") as file:
+        parser.write(file)
+    return path
+
+
+def pytest_arguments(ini: Path, labels: Sequence[str], settings_module: str, options: dict) -> list[str]:
+    """pytest's command line: the project's options, the settings this
+    command runs with (given last, so that an ``--ds`` of the project's
+    options does not silently test other settings), no cache (the
+    extraction is read-only)."""
+    packages, top_level = default_labels()
+    paths = pytest_labels(labels) if labels else packages
+    arguments = ["-c", str(ini), "--rootdir", top_level or str(ini.parent), "-p", "no:cacheprovider"]
+    if importable("pytest_django"):
+        arguments += ["--ds", settings_module]
+    if options.get("failfast"):
+        arguments.append("-x")
+    if options.get("keepdb"):
+        arguments.append("--reuse-db")
+    arguments += (
+        ["-k", " or ".join(options["test_name_patterns"])] if options.get("test_name_patterns") else []
+    )
+    arguments += ["-v"] * max(0, int(options.get("verbosity", 1)) - 1)
+    return [*arguments, *paths]
+
+
+def importable(name: str) -> bool:
+    from importlib.util import find_spec
+
+    return find_spec(name) is not None
+
+
+def run_pytest(configuration: dict, labels: Sequence[str], settings_module: str, options: dict) -> int:
+    """Run the project's pytest suite in this process (Django is set up
+    already, with the settings the command was given); pytest's exit status.
+    Finding no test is an error, as with Django's runner."""
+    import sys
+    import tempfile
+
+    if not importable("pytest"):
+        raise PytestMissing(
+            f"the project's tests are a pytest suite ({configuration.get('file')}), but pytest is not in "
+            "this artifact: list pytest and pytest-django in test-requirements in [tool.django-zipserve]"
+        )
+    import pytest
+
+    # Assertion rewriting would write bytecode beside the tests: in the extraction, which is read-only.
+    sys.dont_write_bytecode = True
+    with tempfile.TemporaryDirectory(prefix="zipserve-pytest-") as directory:
+        ini = pytest_ini(configuration, Path(directory))
+        status = int(pytest.main(pytest_arguments(ini, labels, settings_module, options)))
+    sys.stdout.flush()  # pytest's report before the error that ends it
+    if status == NO_TESTS_COLLECTED:
+        looked_in = ", ".join(labels) or "the project's packages"
+        raise NoTestsFound(f"pytest collected no tests in {looked_in}: nothing was tested")
+    return status

@@ -47,8 +47,9 @@ import zipfile
 from pathlib import Path
 
 from .. import __version__
-from . import bundle, prerequisites, secret_scan, sidecar
+from . import bundle, lockfiles, prerequisites, secret_scan, sidecar
 from .boot import LOCK_NAME, RECORD_NAME, TESTS_SUFFIX
+from .pytest_config import pytest_configuration
 from .settings import BUILD_SETTINGS, BY_KEY, TABLE
 from .source import copy_source, ignored_report, left_out_files, left_out_ignored, left_out_report
 from .steps import PREREQUISITES, BuildError, StepFailed, Steps, run_command
@@ -215,8 +216,8 @@ def install(options, source, site, env):
     ]
     if options.quiet:
         command.append("--quiet")
-    if options.requirements:
-        command += ["-r", options.requirements]
+    if options.requirements_file:
+        command += ["-r", options.requirements_file]
     command += [source, *options.extra_requirements]
     run_command(command, options.quiet, env=env)
 
@@ -379,6 +380,9 @@ def write_record(options, site, epoch, build_id, tests=None):
     }
     if tests:
         record["tests"] = tests
+    pytest = pytest_configuration(options.project_dir, options.pyproject)
+    if pytest:
+        record["pytest"] = pytest
     path = site / RECORD_NAME
     path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     path.chmod(0o644)
@@ -520,12 +524,21 @@ def install_site(options, steps, work, site, env):
     """The project's source, its shell steps, its installed dependencies
     (which, how large, what looks wrong) and its data directories."""
     source = steps.run("copy the project source", copy_source, options, work)
-    left_ignored = ignored_report(left_out_ignored(options))
-    if left_ignored:
-        steps.warn(left_ignored)
     for number, command in enumerate(options.shell_steps, 1):
         title = f"shell step {number} of {len(options.shell_steps)}: {command}"
         steps.run(title, run_shell_step, command, source, options, env)
+    # What the shell steps wrote again (a front-end build's git-ignored
+    # output) is packaged fresh: naming the local copy would be bad advice.
+    left_ignored = ignored_report(
+        [name for name in left_out_ignored(options) if not (source / name).exists()]
+    )
+    if left_ignored:
+        steps.warn(left_ignored)
+    options.requirements_file = options.requirements
+    if lockfiles.is_uv_lock(options.requirements):
+        options.requirements_file = steps.run(
+            "export the production dependencies of uv.lock", lockfiles.export_uv_lock, options, work, env
+        )
     steps.say(f"    requirements: {bundle.requirements_note(options)}")
     early = bundle.requirement_warnings(options)
     for line in early:

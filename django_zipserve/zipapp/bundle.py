@@ -82,7 +82,8 @@ def requirement_names(path, seen=None):
 def requested_names(options):
     """What the build will ask pip for, by name: the requirements file (and
     its includes) and the extra requirements."""
-    found = requirement_names(options.requirements) if options.requirements else []
+    requirements = getattr(options, "requirements_file", options.requirements)
+    found = requirement_names(requirements) if requirements else []
     for item in options.extra_requirements:
         words = shlex.split(item)
         if words[:1] and words[0] in INCLUDE_OPTIONS and len(words) == 2:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path, PurePosixPath
 
+from . import lockfiles, node
 from .settings import IGNORED_SOURCE
 from .steps import PREREQUISITES, BuildError
 
@@ -58,8 +59,12 @@ def project_problems(options):
         )
     if options.requirements is not None and not options.requirements.is_file():
         problems.append(f"requirements file {options.requirements} does not exist")
+    elif options.requirements is not None:
+        problems += lockfiles.lock_problems(options)
     problems += [f"data-dirs: {problem}" for problem in directory_problems(options)]
     problems += [f"test-requirements: {problem}" for problem in requirement_file_problems(options)]
+    # Before any step runs: npm only warns about engines.node, and the build tool then fails.
+    problems += node.problems(options.project_dir, options.shell_steps)
     example = first_po_file(options.project_dir)
     if example is not None and shutil.which("msgfmt") is None:
         problems.append(

@@ -20,7 +20,7 @@ from pathlib import Path
 #: The table of ``pyproject.toml`` that holds the build's settings.
 TABLE = "tool.django-zipserve"
 #: Lock or requirements files the build installs from when present, in this order.
-LOCK_FILES = ("requirements.lock", "requirements.txt")
+LOCK_FILES = ("requirements.lock", "uv.lock", "requirements.txt")
 #: What the build never copies from the project's source (nor searches for .po files).
 IGNORED_SOURCE = (
     ".git",
@@ -144,7 +144,9 @@ BUILD_SETTINGS = (
         "requirements",
         "--requirements",
         f"{' or '.join(LOCK_FILES)} when present",
-        "The lock or requirements file to install the project's dependencies from.",
+        "The lock or requirements file to install the project's dependencies from. A uv.lock is "
+        "exported with uv (production dependencies only: no dependency group, not the project itself); "
+        "the lock files of Poetry, PDM and Pipenv are refused with the command that exports them.",
         kind="path",
         derive=found_lock_file,
     ),

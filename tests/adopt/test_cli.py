@@ -17,6 +17,7 @@ WRITTEN = {
     "catchall": ["config/__main__.py", "config/zipserve_settings.py", "config/zipserve_urls.py"],
     "many_apps": ["hc/__main__.py", "hc/zipserve_settings.py", "hc/zipserve_urls.py"],
     "src_layout": ["src/blog/__main__.py", "src/blog/zipserve_settings.py", "src/blog/zipserve_urls.py"],
+    "cookiecutter_shaped": ["config/__main__.py", "config/zipserve_settings.py", "config/zipserve_urls.py"],
 }
 
 

@@ -244,7 +244,8 @@ class TestLayouts:
                 (),
             ),
             ({"requirements/base.txt": ""}, "requirements/base.txt", ()),
-            ({"poetry.lock": "", "uv.lock": ""}, None, ("poetry.lock", "uv.lock")),
+            ({"poetry.lock": "", "pdm.lock": ""}, None, ("poetry.lock", "pdm.lock")),
+            ({"uv.lock": "", "requirements.txt": ""}, "uv.lock", ()),
         ],
     )
     def test_requirements(self, tmp_path, files, requirements, others):

@@ -46,6 +46,17 @@ IN_THE_WHEEL = {
         "hc/__main__.py",
         "hc/zipserve_settings.py",
     ],
+    "cookiecutter_shaped": [
+        "bookshelf/templates/pages/home.html",
+        "bookshelf/static/css/project.css",
+        "bookshelf/books/migrations/0001_initial.py",
+        "bookshelf/conftest.py",
+        "bookshelf/users/tests/test_models.py",
+        "config/settings/production.py",
+        "config/__main__.py",
+        "config/zipserve_settings.py",
+        "config/zipserve_urls.py",
+    ],
     "src_layout": [
         "blog/posts/migrations/0001_initial.py",
         "blog/__main__.py",
@@ -53,7 +64,13 @@ IN_THE_WHEEL = {
         "blog/zipserve_urls.py",
     ],
 }
-SCRIPTS = {"settings_package": "mysite", "catchall": "catchall", "many_apps": "hc", "src_layout": "blog"}
+SCRIPTS = {
+    "settings_package": "mysite",
+    "catchall": "catchall",
+    "many_apps": "hc",
+    "src_layout": "blog",
+    "cookiecutter_shaped": "bookshelf",
+}
 
 
 @pytest.mark.parametrize("name", FIXTURES)
@@ -84,7 +101,9 @@ def test_setuptools_packages_every_app(adopted, tmp_path, name):
     assert shipped <= installed, sorted(shipped - installed)
     entry_points = next(target.glob("*.dist-info")) / "entry_points.txt"
     script = SCRIPTS[name]
-    package = IN_THE_WHEEL[name][-1].split("/")[0] if name != "catchall" else "config"
+    package = (
+        IN_THE_WHEEL[name][-1].split("/")[0] if name not in ("catchall", "cookiecutter_shaped") else "config"
+    )
     assert f"{script} = {package}.__main__:main" in entry_points.read_text()
 
 

@@ -359,11 +359,11 @@ class TestReview:
 
     def test_other_lock_files_are_to_be_exported(self, tmp_path):
         root = copy(tmp_path, "src_layout")
-        (root / "uv.lock").write_text("")
+        (root / "poetry.lock").write_text("")
         review = make_plan(detect(root)).review
         assert (
-            "uv.lock: export it for the build: "
-            "uv export --no-hashes --format requirements-txt > requirements.lock" in review
+            "poetry.lock: export it for the build: "
+            "poetry export --only main --without-hashes -f requirements.txt -o requirements.lock" in review
         )
 
     def test_a_newer_python(self, tmp_path):

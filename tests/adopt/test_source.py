@@ -311,3 +311,23 @@ def test_a_missing_module_is_an_adopt_error(tmp_path):
 def test_a_syntax_error_names_the_file_and_line(tmp_path):
     with pytest.raises(AdoptError, match=r"cannot read .*settings.py: .* \(line 2\)"):
         read(tmp_path, {"site/settings.py": "A = 1\nB = (\n"})
+
+
+@pytest.mark.parametrize(
+    ("settings", "found"),
+    [
+        ('INSTALLED_APPS = ["django.contrib.staticfiles"]\n', True),
+        # cookiecutter-django's lists, star-imported from a base module
+        (
+            'DJANGO_APPS = ["django.contrib.staticfiles"]\nLOCAL_APPS = ["shop"]\n'
+            "INSTALLED_APPS = DJANGO_APPS + LOCAL_APPS\n",
+            True,
+        ),
+        ('DJANGO_APPS = ["django.contrib.admin"]\nINSTALLED_APPS = DJANGO_APPS + ["shop"]\n', False),
+        # a name that refers to itself does not loop
+        ('APPS = ["shop"]\nAPPS = APPS + ["blog"]\nINSTALLED_APPS = APPS\n', False),
+    ],
+)
+def test_a_setting_mentions_a_string_through_the_names_it_is_made_of(tmp_path, settings, found):
+    source = read(tmp_path, {"site/settings.py": settings})
+    assert source.mentions("INSTALLED_APPS", "django.contrib.staticfiles") is found

@@ -8,7 +8,7 @@ from pathlib import Path
 from tests.helpers import REPO, clean_environ
 
 PROJECTS = REPO / "tests" / "projects"
-FIXTURES = ("settings_package", "catchall", "many_apps", "src_layout")
+FIXTURES = ("settings_package", "catchall", "many_apps", "src_layout", "cookiecutter_shaped")
 
 
 def run_init(project, *args, cwd=None):

@@ -3,7 +3,10 @@
 Without labels it tests the project's own packages where they were imported
 from (inside an artifact: its extraction, never a source tree), whatever the
 settings layout and the working directory; the project's ``TEST_RUNNER``
-still runs them. A run that finds no test at all fails instead of saying OK.
+still runs them. An artifact built from a project configured for pytest runs
+its suite with pytest instead (the options the build recorded; ``--testrunner``
+still chooses Django's). A run that finds no test at all fails instead of
+saying OK.
 """
 
 from django.conf import settings
@@ -23,6 +26,10 @@ class Command(test.Command):
     )
 
     def handle(self, *test_labels, **options):
+        pytest = testing.recorded_pytest()
+        if pytest and not options["testrunner"]:
+            self.run_pytest(pytest, test_labels, options)
+            return
         if not test_labels:
             test_labels, top_level = testing.default_labels()
             if "top_level" in options and not options["top_level"]:
@@ -35,3 +42,13 @@ class Command(test.Command):
             super().handle(*test_labels, **options)
         except ZipserveError as exc:
             raise CommandError(exc.report(), returncode=exc.exit_status) from exc
+
+    def run_pytest(self, configuration, test_labels, options):
+        """The project's tests are a pytest suite: pytest runs them, with the
+        options the build recorded and the settings this command runs with."""
+        try:
+            status = testing.run_pytest(configuration, test_labels, settings.SETTINGS_MODULE, options)
+        except ZipserveError as exc:
+            raise CommandError(exc.report(), returncode=exc.exit_status) from exc
+        if status != 0:
+            raise CommandError(f"the tests failed (pytest exited with status {status})", returncode=status)
