@@ -22,6 +22,7 @@ serving: a broken release never takes traffic.
 """
 
 import json
+import signal
 import subprocess
 import time
 import urllib.error
@@ -37,6 +38,15 @@ HEALTH_TIMEOUT = 30.0
 #: Each probe is short: a stuck connection must not use up the whole wait.
 PROBE_TIMEOUT = 2.0
 PROBE_INTERVAL = 0.1
+#: How long each declared process must keep running after its restart to
+#: count as started (``--process-settle``). systemd restarts a process that
+#: exits for ever (``Restart=always``), so a restart that returned proves
+#: nothing; a process that cannot start (a missing dependency, a database
+#: it cannot reach) exits within its first seconds.
+PROCESS_SETTLE = 5.0
+PROCESS_POLL_INTERVAL = 0.2
+#: The lines of a failed unit's journal a report shows.
+JOURNAL_LINES = 12
 
 
 class SwitchFailed(ZipserveError):
@@ -84,6 +94,17 @@ class Systemctl:
                     host = "127.0.0.1"
                 return f"http://{host}:{port}/{HEALTH_PATH}"
         return None
+
+    def unit_state(self, unit):
+        """What systemd says of ``unit`` now. Not logged: reading the state
+        changes nothing, and the report lists the commands that did."""
+        result = subprocess.run(
+            [*self.command, "show", f"--property={','.join(UnitState.PROPERTIES)}", unit],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return UnitState.parse(result.stdout)
 
     def is_active(self, colour):
         return self.run("is-active", "--quiet", self.unit(colour), check=False).returncode == 0
@@ -197,36 +218,174 @@ def run_release_steps(name, release_id, steps, command=("systemctl",)):
         try:
             manager.run("start", unit)
         except SwitchFailed:
-            journal = subprocess.run(
-                ["journalctl", "--no-pager", "-o", "cat", "-n", "12", "-u", unit],
-                capture_output=True,
-                text=True,
-                check=False,
-            ).stdout
             raise ReleaseStepFailed(
                 f"the {step.description} of release {release_id} failed (journalctl -u {unit})",
                 manager.log,
-                journal,
+                journal_tail(unit),
             ) from None
     return list(manager.log)
 
 
-def restart_processes(name, units, command=("systemctl",)):
-    """After the web switch: restart each running process unit on the new
-    release (``try-restart`` leaves a stopped one stopped). Each stops as it
-    would on ``systemctl stop``, finishing its current task, before its
-    successor starts, so no task runs twice. Returns the report lines."""
+def journal_command(unit):
+    return ["journalctl", "--no-pager", "-o", "cat", "-n", str(JOURNAL_LINES), "-u", unit]
+
+
+def journal_tail(unit):
+    """The last lines ``unit`` wrote to the journal: what an operator would
+    look at first (empty where there is no journal)."""
+    try:
+        return subprocess.run(journal_command(unit), capture_output=True, text=True, check=False).stdout
+    except OSError:
+        return ""
+
+
+@dataclass(frozen=True)
+class UnitState:
+    """A service unit's state as ``systemctl show`` reports it."""
+
+    PROPERTIES = ("ActiveState", "SubState", "NRestarts", "MainPID", "ExecMainCode", "ExecMainStatus")
+
+    active: str = ""
+    sub: str = ""
+    restarts: int = 0
+    main_pid: int = 0
+    exit_code: int = 0  # how the main process last ended: CLD_EXITED, CLD_KILLED, CLD_DUMPED
+    exit_status: int = 0  # its exit status, or the signal that ended it
+
+    @classmethod
+    def parse(cls, text):
+        values = dict(line.partition("=")[::2] for line in text.splitlines() if "=" in line)
+
+        def number(key):
+            text = values.get(key, "")
+            return int(text) if text.isdigit() else 0
+
+        return cls(
+            active=values.get("ActiveState", ""),
+            sub=values.get("SubState", ""),
+            restarts=number("NRestarts"),
+            main_pid=number("MainPID"),
+            exit_code=number("ExecMainCode"),
+            exit_status=number("ExecMainStatus"),
+        )
+
+    @property
+    def stopped(self):
+        """Stopped on purpose (``systemctl stop``, never started), or being
+        stopped: not ``failed``."""
+        return self.active in ("inactive", "deactivating")
+
+    @property
+    def up(self):
+        return self.active in ("active", "reloading") and self.main_pid != 0
+
+    def stayed_up_since(self, earlier):
+        """Up, and the same process as at ``earlier``: a process that exited
+        and was restarted in between has another PID and a higher NRestarts."""
+        return (
+            self.up and earlier.up and self.main_pid == earlier.main_pid and self.restarts == earlier.restarts
+        )
+
+    def how_it_ended(self):
+        if self.exit_code == 1:  # CLD_EXITED
+            return f"exit status {self.exit_status}"
+        if self.exit_code in (2, 3):  # CLD_KILLED, CLD_DUMPED
+            try:
+                return f"killed by {signal.Signals(self.exit_status).name}"
+            except ValueError:
+                return f"killed by signal {self.exit_status}"
+        return None
+
+    def describe_failure(self):
+        """Why a unit that should be running is not, as the end of a sentence
+        that starts with its name."""
+        ended = self.how_it_ended()
+        if self.active == "failed":
+            return f"exited at start ({ended or 'failed'}) and systemd gave up restarting it"
+        if ended:
+            return f"exited at start ({ended}) and systemd keeps restarting it"
+        return f"is not running ({self.active or 'unknown'}/{self.sub or 'unknown'})"
+
+
+class ProcessFailed(SwitchFailed):
+    """The web switched, but a declared process did not stay up on the
+    release it switched to; the report has the end of each one's journal."""
+
+    def __init__(self, failures, commands=(), journals=None):
+        self.failures = list(failures)  # (unit, why), why ending a sentence that starts with the unit
+        self.journals = journals or {}
+        super().__init__("; ".join(f"{unit} {why}" for unit, why in self.failures), commands)
+
+    def report(self):
+        lines = [f"$ {command}" for command in self.commands]
+        for unit, _ in self.failures:
+            lines.append(f"$ {' '.join(journal_command(unit))}")
+            lines += [f"  {line}" for line in self.journals.get(unit, "").splitlines()]
+        lines.append(f"the web switched, but a declared process did not start on this release: {self}")
+        return "\n".join(lines)
+
+
+def restart_processes(name, units, command=("systemctl",), settle=PROCESS_SETTLE):
+    """After the web switch: restart each declared process unit on the new
+    release, then check that each stays up for ``settle`` seconds. Each
+    stops as it would on ``systemctl stop``, finishing its current task,
+    before its successor starts, so no task runs twice. A stopped unit is
+    left stopped; a failed one (systemd gave up restarting it) is started
+    again, since this release may be its fix. Returns the report lines;
+    raises ProcessFailed, with the end of each failed unit's journal."""
     manager = Systemctl(name, command)
     lines = []
+    restarted = {}  # unit -> its state right after the restart
+    failures = []
     for unit in units:
-        result = manager.run("try-restart", unit, check=False)
+        before = manager.unit_state(unit)
+        if before.stopped:
+            lines.append(f"{unit} is stopped: left stopped (systemctl enable --now {unit} starts it)")
+            continue
+        # try-restart for one that runs: stopped since it was read, it stays
+        # stopped. restart for a failed one, which try-restart leaves failed.
+        result = manager.run("restart" if before.active == "failed" else "try-restart", unit, check=False)
         lines.append(f"$ {manager.log[-1]}")
+        after = manager.unit_state(unit)
         if result.returncode != 0:
-            reason = (result.stderr or result.stdout).strip()
-            raise SwitchFailed(
-                f"the web switched, but {unit} did not restart on the new release: {reason}", manager.log
-            )
+            failures.append((unit, why_restart_failed(after, result)))
+        else:
+            restarted[unit] = after
+    failures += watch_processes(manager, restarted, settle)
+    if failures:
+        journals = {unit: journal_tail(unit) for unit, _ in failures}
+        raise ProcessFailed(failures, manager.log, journals)
+    if restarted:
+        lines.append(f"{', '.join(restarted)}: still running {settle:g} s after the restart")
     return lines
+
+
+def why_restart_failed(state, result):
+    """A start that failed before the process reported itself ready (``run``
+    loads its command first): how it ended, else what systemctl said."""
+    if state.how_it_ended():
+        return state.describe_failure()
+    said = (result.stderr or result.stdout).strip().splitlines()
+    return f"did not restart: {said[0] if said else f'systemctl exited with {result.returncode}'}"
+
+
+def watch_processes(manager, restarted, settle):
+    """Poll each restarted unit until ``settle`` seconds have passed; a unit
+    that is not the same running process as right after its restart has
+    exited. Returns ``(unit, why)`` for each that did."""
+    failures = []
+    watching = dict(restarted)
+    deadline = time.monotonic() + settle
+    while watching:
+        for unit, earlier in list(watching.items()):
+            state = manager.unit_state(unit)
+            if not state.stayed_up_since(earlier):
+                failures.append((unit, state.describe_failure()))
+                del watching[unit]
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(PROCESS_POLL_INTERVAL)
+    return failures
 
 
 def switch_services(name, health_url=None, command=("systemctl",)):

@@ -51,8 +51,11 @@ class Default:
         return self.value
 
     def is_replaced_by(self, given):
-        """Whether the operator's options (a set of names) replace this default."""
-        return not self.repeatable and bool(given & (self.replaced_by | {self.name}))
+        """Whether the operator's options (a set of names) replace this
+        default: ``replaced_by`` always does; the option itself, unless the
+        default is one item of a list option."""
+        own = set() if self.repeatable else {self.name}
+        return bool(given & (self.replaced_by | own))
 
     def arguments(self, conf=None, environ=None):
         """This default as command-line arguments."""

@@ -199,6 +199,15 @@ DEFAULTS = (
     Default("--ignore-write-errors", None, "likewise for write errors to a departed client"),
     Default("--disable-write-exception", None, "and no exception for them in the application"),
     Default(
+        "--add-header",
+        "Connection: close",
+        "uWSGI closes each connection after its response without saying so, and a client that sends "
+        "its next request on it (HAProxy's, a connection pool's) gets a reset; with the header it "
+        "opens a new one. --http-keepalive or --http11-socket replaces it",
+        repeatable=True,
+        replaced_by=frozenset({"http-keepalive", "http11-socket"}),
+    ),
+    Default(
         "--import",
         "django_zipserve.servers.uwsgi_titles",
         "ps shows `NAME uWSGI master` and `NAME uWSGI worker N` (uWSGI's own --auto-procname changes "

@@ -13,18 +13,21 @@ with systemctl.
 import contextlib
 import http.server
 import json
+import os
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+import zipfile
 
 import pytest
 
 from django_zipserve.conf.django_settings import INSTANCE_VARIABLE
 from django_zipserve.deploy import bluegreen
 from django_zipserve.deploy.releases import ReleaseStore
+from django_zipserve.zipapp.boot import RECORD_NAME
 from tests.helpers import (
     REPO,
     TEST_SECRET_KEY,
@@ -334,3 +337,255 @@ def test_rollback_switch_that_fails_reports_the_commands_and_keeps_the_live_colo
         "Job for example@green.service failed."
     ) in result.stderr
     assert "Traceback" not in result.stderr
+
+
+#: systemctl for the process tests, a real program on PATH: it answers
+#: ``is-active`` as if blue were live, logs every command but ``show``, and
+#: answers ``show UNIT`` from ``units.json`` beside it: the unit's ``before``
+#: state until a restart, then each of its ``after`` states in turn (the
+#: first is what the deploy reads right after the restart, the last repeats).
+FAKE_SYSTEMCTL = """#!{python}
+import json, sys
+from pathlib import Path
+
+here = Path(__file__).parent
+args = sys.argv[1:]
+unit = args[-1]
+units = json.loads((here / "units.json").read_text())
+if args[0] != "show":
+    with open(here / "calls", "a") as log:
+        print(" ".join(args), file=log)
+if args[0] == "is-active":
+    sys.exit(0 if unit == "example@blue.service" else 3)
+restarted = here / (unit + ".restarted")
+if args[0] == "show":
+    spec = units.get(unit, {{}})
+    if restarted.exists():
+        seen = int(restarted.read_text())
+        restarted.write_text(str(seen + 1))
+        state = spec["after"][min(seen, len(spec["after"]) - 1)]
+    else:
+        state = spec.get("before", {{"ActiveState": "inactive", "SubState": "dead"}})
+    print("\\n".join(f"{{key}}={{value}}" for key, value in state.items()))
+elif args[0] in ("try-restart", "restart") and unit in units:
+    restarted.write_text("0")
+    if units[unit].get("start_fails"):
+        print(f"Job for {{unit}} failed because the control process exited with error code.", file=sys.stderr)
+        print(f'See "systemctl status {{unit}}" for details.', file=sys.stderr)
+        sys.exit(1)
+"""
+
+#: journalctl on PATH beside it: the end of a worker's journal.
+FAKE_JOURNALCTL = """#!/bin/sh
+echo "Starting worker worker_id=w1 queues=default"
+echo "django.db.utils.OperationalError: connection failed: Connection refused"
+"""
+
+
+def running(pid, restarts=0):
+    return {"ActiveState": "active", "SubState": "running", "MainPID": pid, "NRestarts": restarts}
+
+
+def exited(status, state="activating", sub="auto-restart", restarts=0):
+    return {
+        "ActiveState": state,
+        "SubState": sub,
+        "MainPID": 0,
+        "NRestarts": restarts,
+        "ExecMainCode": 1,
+        "ExecMainStatus": status,
+    }
+
+
+STOPPED = {"ActiveState": "inactive", "SubState": "dead", "MainPID": 0, "NRestarts": 0}
+
+
+@pytest.fixture
+def fake_systemd(tmp_path):
+    """A folder with systemctl and journalctl to put first on PATH; call with
+    each unit's scripted states (see FAKE_SYSTEMCTL). Returns the folder."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "systemctl").write_text(FAKE_SYSTEMCTL.format(python=sys.executable))
+    (bin_dir / "journalctl").write_text(FAKE_JOURNALCTL)
+    for program in bin_dir.iterdir():
+        program.chmod(0o755)
+
+    def script(**units):
+        (bin_dir / "units.json").write_text(
+            json.dumps({name.replace("_", "-"): spec for name, spec in units.items()})
+        )
+        return bin_dir
+
+    return script
+
+
+def calls_of(bin_dir):
+    return (bin_dir / "calls").read_text().splitlines()
+
+
+def test_processes_that_keep_running_are_restarted_and_a_stopped_one_is_left_alone(fake_systemd):
+    bin_dir = fake_systemd(
+        **{
+            "example-worker.service": {"before": running(100), "after": [running(200)]},
+            "example-waiter.service": {"before": STOPPED},
+            "example-printer.service": {
+                "before": exited(1, state="failed", sub="failed"),
+                "after": [running(300)],
+            },
+        }
+    )
+    units = ["example-worker.service", "example-waiter.service", "example-printer.service"]
+    systemctl = str(bin_dir / "systemctl")
+    lines = bluegreen.restart_processes("example", units, command=[systemctl], settle=0.5)
+    assert calls_of(bin_dir) == ["try-restart example-worker.service", "restart example-printer.service"]
+    assert lines == [
+        f"$ {systemctl} try-restart example-worker.service",
+        "example-waiter.service is stopped: left stopped "
+        "(systemctl enable --now example-waiter.service starts it)",
+        f"$ {systemctl} restart example-printer.service",
+        "example-worker.service, example-printer.service: still running 0.5 s after the restart",
+    ], "a failed unit is started again: the new release may be its fix"
+
+
+def test_a_process_that_exits_after_its_restart_fails_with_its_journal(fake_systemd, monkeypatch):
+    """Ready, then gone: systemd restarts it for ever and try-restart said 0.
+    The others are watched to the end of the settle period all the same, so
+    the report names every process that did not start."""
+    bin_dir = fake_systemd(
+        **{
+            "example-worker.service": {
+                "before": running(100),
+                "after": [running(200), running(200), exited(1), running(201, restarts=1)],
+            },
+            "example-printer.service": {"before": running(101), "after": [running(300)]},
+        }
+    )
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    units = ["example-worker.service", "example-printer.service"]
+    with pytest.raises(bluegreen.ProcessFailed) as failure:
+        bluegreen.restart_processes("example", units, command=[str(bin_dir / "systemctl")], settle=2)
+    assert calls_of(bin_dir) == ["try-restart example-worker.service", "try-restart example-printer.service"]
+    assert failure.value.failures == [
+        ("example-worker.service", "exited at start (exit status 1) and systemd keeps restarting it")
+    ]
+    assert isinstance(failure.value, bluegreen.SwitchFailed)
+    report = failure.value.report().splitlines()
+    assert report[-3:] == [
+        "  Starting worker worker_id=w1 queues=default",
+        "  django.db.utils.OperationalError: connection failed: Connection refused",
+        "the web switched, but a declared process did not start on this release: "
+        "example-worker.service exited at start (exit status 1) and systemd keeps restarting it",
+    ]
+    assert "$ journalctl --no-pager -o cat -n 12 -u example-worker.service" in report
+
+
+def test_a_restart_between_two_looks_counts_as_an_exit():
+    """NRestarts grew or the PID changed: it exited and came back."""
+    before = bluegreen.UnitState.parse("ActiveState=active\nSubState=running\nMainPID=200\nNRestarts=0\n")
+    again = bluegreen.UnitState.parse(
+        "ActiveState=active\nSubState=running\nMainPID=207\nNRestarts=1\nExecMainCode=2\nExecMainStatus=9\n"
+    )
+    assert before.stayed_up_since(before)
+    assert not again.stayed_up_since(before)
+    assert again.describe_failure() == "exited at start (killed by SIGKILL) and systemd keeps restarting it"
+    gave_up = bluegreen.UnitState.parse(
+        "ActiveState=failed\nSubState=failed\nExecMainCode=1\nExecMainStatus=3\n"
+    )
+    assert gave_up.describe_failure() == "exited at start (exit status 3) and systemd gave up restarting it"
+
+
+@pytest.fixture
+def artifact_to_deploy(tmp_path):
+    """A file deploy takes for an artifact: a zip with a build record."""
+    artifact = tmp_path / "example-1.1.pyz"
+    with zipfile.ZipFile(artifact, "w") as archive:
+        archive.writestr(f"site-packages/{RECORD_NAME}", json.dumps({"version": "1.1", "build_id": "b"}))
+    return artifact
+
+
+def test_deploy_switch_is_not_done_while_a_process_cannot_start(
+    fake_systemd, artifact_to_deploy, tmp_path, project_env
+):
+    """The worker fails its start (``run`` could not import its command,
+    before READY=1): the web switched, deploy exits 1 naming the unit, with
+    the end of its journal and one sentence at the end."""
+    bin_dir = fake_systemd(
+        **{
+            "example-worker.service": {"before": running(100), "start_fails": True, "after": [exited(1)]},
+            "example-printer.service": {"before": running(101), "after": [running(300)]},
+        }
+    )
+    env = dict(project_env, PATH=f"{bin_dir}:{project_env['PATH']}")
+    with health_view_answering_as("green") as health:
+        result = run_project(
+            env,
+            "deploy",
+            str(artifact_to_deploy),
+            "--root",
+            str(tmp_path / "srv"),
+            "--name",
+            "example",
+            "--switch",
+            "--health-url",
+            health,
+            "--process-settle",
+            "0.5",
+        )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "current -> releases/1.1-b" in result.stdout
+    assert "switched blue -> green" in result.stdout
+    assert "try-restart example-printer.service" in calls_of(bin_dir), "the others are restarted all the same"
+    errors = result.stderr.strip().splitlines()
+    assert errors[-1] == (
+        "the web switched, but a declared process did not start on this release: "
+        "example-worker.service exited at start (exit status 1) and systemd keeps restarting it"
+    )
+    assert "  django.db.utils.OperationalError: connection failed: Connection refused" in errors
+    assert "Traceback" not in result.stderr
+
+
+def test_process_settle_is_a_number_of_seconds(tmp_path, project_env):
+    result = run_project(
+        project_env, "deploy", "--root", str(tmp_path), "--switch", "--process-settle", "soon"
+    )
+    assert result.returncode == 2
+    assert "--process-settle: expected a number of seconds, 0 or more, got 'soon'" in result.stderr
+
+
+#: A settings module of the test project whose processes cannot start: a
+#: module that is not there, a command no installed app has.
+UNLOADABLE_PROCESSES = """
+from tests.testproject.settings import *  # noqa: F403
+
+ZIPSERVE_PROCESSES = {
+    "celery": {"module": "celery_is_not_installed", "args": ["worker"]},
+    "rq": {"command": ["rqworker", "default"]},
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("process", "message"),
+    [
+        ("celery", "process 'celery' cannot start: no module named 'celery_is_not_installed'"),
+        ("rq", "process 'rq' cannot start: no management command 'rqworker' in the project's installed apps"),
+    ],
+)
+def test_run_does_not_report_ready_a_process_it_cannot_load(tmp_path, project_env, process, message):
+    """``run`` imports what it runs before READY=1, so that the unit's start
+    fails (``systemctl start`` and ``deploy --switch`` see it) instead of
+    the process reporting ready and then exiting."""
+    (tmp_path / "unloadable_settings.py").write_text(UNLOADABLE_PROCESSES)
+    notify_path = tmp_path / "notify"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify:
+        notify.bind(str(notify_path))
+        notify.setblocking(False)
+        env = dict(
+            project_env, PYTHONPATH=f"{tmp_path}:{project_env['PYTHONPATH']}", NOTIFY_SOCKET=str(notify_path)
+        )
+        result = run_project(env, "run", process, "--settings", "unloadable_settings")
+        with pytest.raises(BlockingIOError):
+            notify.recv(4096)
+    assert result.returncode == 1
+    assert result.stderr == f"CommandError: {message}\n"

@@ -121,3 +121,42 @@ def test_web_worker_and_job_from_one_artifact(site, example_pyz, example_pyz_nex
     new_worker = int(site.run(f"systemctl show --property=MainPID --value {WORKER}").stdout)
     assert results[-1]["return_value"]["pid"] == new_worker, "the last tasks ran on the restarted worker"
     assert json.loads(http_get(site.health)[2])["version"] == "1.0.1"
+
+
+def test_deploy_is_not_done_while_a_declared_process_exits_at_start(site, example_pyz, example_pyz_next):
+    """A worker that reports ready and then dies is restarted by systemd for
+    ever, and ``systemctl try-restart`` said 0: ``deploy --switch`` watches
+    it, says which unit, shows its journal and exits 1. Deployed again once
+    the cause is gone, the worker restarts on the release and stays up."""
+    first = site.copy_artifact(example_pyz)
+    site.configure(first)
+    site.install(first)
+    site.start()
+    site.run(f"systemctl enable --now {WORKER}")
+    # The worker alone is given a database nobody listens on (the environment
+    # wins over the credential): it starts, then its first poll fails.
+    unreachable = f"/etc/systemd/system/{WORKER}.d/unreachable-database.conf"
+    site.host.write(unreachable, "[Service]\nEnvironment=DATABASE_URL=postgres://site:x@127.0.0.1:9/site\n")
+    site.run("systemctl daemon-reload")
+
+    upgrade = site.copy_artifact(example_pyz_next)
+    failed = site.run(f"{PYTHON} {upgrade} deploy --root {ROOT} --switch", check=False)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "switched blue -> green" in failed.stdout, "the web itself switched"
+    errors = failed.stderr.strip().splitlines()
+    assert errors[-1].startswith(
+        f"the web switched, but a declared process did not start on this release: {WORKER} exited at start "
+        "(exit status 1) and systemd keeps restarting it"
+    ), failed.stderr
+    assert f"$ journalctl --no-pager -o cat -n 12 -u {WORKER}" in errors
+    assert any(line.startswith("  ") and "OperationalError" in line for line in errors), failed.stderr
+    assert not any(line.startswith("Traceback") for line in errors), "a traceback only in the journal's lines"
+    assert site.health_status()[1]["version"] == "1.0.1"
+
+    # The cause gone, the same deploy again: the worker, which systemd is
+    # still restarting, is restarted on the release and stays up.
+    site.run(f"rm {unreachable} && systemctl daemon-reload")
+    fixed = site.run(f"{PYTHON} {upgrade} deploy --root {ROOT} --switch")
+    assert f"try-restart {WORKER}" in fixed.stdout, fixed.stdout
+    assert f"{WORKER}: still running 5 s after the restart" in fixed.stdout, fixed.stdout
+    assert site.run(f"systemctl is-active {WORKER}").stdout.strip() == "active"

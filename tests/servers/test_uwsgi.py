@@ -1,5 +1,6 @@
 """``manage.py pyuwsgi``: argument merging, and the real server under signals."""
 
+import http.client
 import os
 import signal
 import sys
@@ -74,6 +75,13 @@ class TestBuildArgs:
         for given in socket_options:
             args = options(uwsgi.build_args(given, CONF, environ={}))
             assert "127.0.0.1:8123" not in args.get("http", []), given
+
+    def test_connection_close_unless_the_operator_keeps_connections_alive(self):
+        assert options(uwsgi.build_args([], CONF, environ={}))["add-header"] == ["Connection: close"]
+        own = options(uwsgi.build_args(["--add-header", "X-Site: a"], CONF, environ={}))
+        assert own["add-header"][0] == "Connection: close"  # and the operator's after it
+        for given in (["--http-keepalive"], ["--http-keepalive=1"], ["--http11-socket", ":9000"]):
+            assert "add-header" not in options(uwsgi.build_args(given, CONF, environ={})), given
 
     def test_app_option_replaces_the_module_default(self):
         args = options(uwsgi.build_args(["--wsgi-file", "app.py"], CONF, environ={}))
@@ -229,6 +237,30 @@ def test_reload_under_socket_activation_keeps_the_inherited_socket(servers, proj
         assert "bound on" not in server.output()
         time.sleep(WORKERS_SETTLE)
         assert server.stop() == 0
+
+
+@pytest.mark.parametrize("socket_option", ["--http", "--http-socket"])
+def test_a_client_reusing_its_connection_is_told_to_open_a_new_one(servers, project_env, socket_option):
+    """uWSGI closes after each response: without ``Connection: close`` a
+    keep-alive client's second request on the connection met a reset."""
+    port = free_port()
+    server = servers.start(
+        project_command("pyuwsgi", socket_option, f"127.0.0.1:{port}", "--add-header", "X-Site: test"),
+        project_env,
+    )
+    wait_for_http(f"http://127.0.0.1:{port}/", process=server.process)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    for _ in range(3):
+        connection.request("GET", "/")
+        response = connection.getresponse()
+        assert (response.status, response.read()) == (200, b"hello")
+        # the operator's own header is added beside ours
+        assert (response.getheader("Connection"), response.getheader("X-Site")) == ("close", "test")
+        # as a keep-alive client does: a connection the server closes is not reused
+        assert response.will_close
+    connection.close()
+    time.sleep(WORKERS_SETTLE)  # see test_socket_activation
+    assert server.stop() == 0
 
 
 def test_django_global_options_do_not_reach_uwsgi(servers, project_env):

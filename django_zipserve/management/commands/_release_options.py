@@ -1,5 +1,8 @@
 """Options shared by the deploy, rollback, releases and systemd commands."""
 
+import argparse
+import math
+
 from django_zipserve.conf import setting
 from django_zipserve.conf.errors import DEFAULT_NAME
 from django_zipserve.deploy import bluegreen, processes, systemd
@@ -44,12 +47,32 @@ def add_switch_options(parser):
         "--health-url",
         help="health view to check after starting (default: the health view at the socket unit's address)",
     )
+    parser.add_argument(
+        "--process-settle",
+        type=seconds,
+        default=bluegreen.PROCESS_SETTLE,
+        metavar="SECONDS",
+        help="with --switch: how long each declared process that runs all the time must keep running "
+        "after its restart on the new release; one that exits (systemd would restart it for ever) "
+        f"fails the command with the end of its journal (default: {bluegreen.PROCESS_SETTLE:g})",
+    )
+
+
+def seconds(text):
+    """A duration in seconds, 0 or more (argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, 0 or more, got {text!r}")
+    return value
 
 
 def switch_if_asked(command, options):
     """With --switch, move traffic to what ``current`` now points to, then
-    restart the declared processes on it (timers' jobs pick it up at their
-    next run by themselves)."""
+    restart the declared processes on it and check they keep running
+    (timers' jobs pick it up at their next run by themselves)."""
     if options["switch"]:
         name = release_name(options)
         for line in bluegreen.switch_services(name, options["health_url"]).report():
@@ -57,7 +80,7 @@ def switch_if_asked(command, options):
         services = [
             systemd.process_unit(name, process) for process in processes.services(processes.declared())
         ]
-        for line in bluegreen.restart_processes(name, services):
+        for line in bluegreen.restart_processes(name, services, settle=options["process_settle"]):
             command.stdout.write(line)
 
 

@@ -19,7 +19,8 @@ class Command(ZipserveCommand):
     help = (
         "Install this artifact (or the one given) as a release under ROOT/releases/, "
         "point ROOT/current at it in one rename, keep the newest --keep releases, "
-        "and with --switch move traffic to it (blue/green)."
+        "and with --switch move traffic to it (blue/green), then restart the declared processes on it "
+        "and check that they keep running."
     )
     runs_without_configuration = True  # operators deploy before the service's secrets exist
 

@@ -1,13 +1,14 @@
 import argparse
 import contextlib
+import importlib.util
 import os
 import runpy
 import signal
 import socket
 import sys
 
-from django.core.management import ManagementUtility
-from django.core.management.base import CommandError
+from django.core.management import ManagementUtility, get_commands, load_command_class
+from django.core.management.base import BaseCommand, CommandError
 
 from django_zipserve.deploy import processes
 from django_zipserve.management.base import ZipserveCommand
@@ -45,6 +46,7 @@ class Command(ZipserveCommand):
         if name not in declared:
             raise CommandError(f"no process {name!r}: {describe_names(declared)}")
         process = declared[name]
+        load_process(process)
         if process.notify:
             notify_ready()
         with sigterm_as_ctrl_c():
@@ -86,6 +88,43 @@ def listing(declared):
         if process.description:
             lines.append(f"{'':<{width}}  {process.description}")
     return lines
+
+
+def load_process(process):
+    """Import what the process runs before it reports itself ready: a command
+    or module that cannot be imported (an optional dependency the web never
+    imports, a typo) then fails the unit's start, which `systemctl start` and
+    `deploy --switch` see, instead of a READY=1 followed by an exit that
+    systemd answers by restarting it for ever."""
+    try:
+        if process.module:
+            find_module(process.module)
+        else:
+            load_command(process.command[0])
+    except ImportError as exc:
+        raise CommandError(f"process {process.name!r} cannot start: {exc}") from None
+
+
+def find_module(module):
+    """What ``python -m MODULE`` would run (a package's ``__main__``), found
+    as runpy finds it: the packages above it are imported, it is not run."""
+    try:
+        spec = importlib.util.find_spec(module)
+    except ValueError as exc:  # a name it cannot take ("", ".relative")
+        raise ImportError(f"{module!r}: {exc}") from None
+    if spec is None:
+        raise ImportError(f"no module named {module!r}")
+    if spec.submodule_search_locations is not None:  # a package: python -m runs its __main__
+        find_module(f"{module}.__main__")
+
+
+def load_command(command):
+    """Import the management command's module, as ``manage.py COMMAND`` will."""
+    app = get_commands().get(command)
+    if app is None:
+        raise ImportError(f"no management command {command!r} in the project's installed apps")
+    if not isinstance(app, BaseCommand):  # an instance where a test registered one, as Django allows
+        load_command_class(app, command)
 
 
 def run_process(process):
