@@ -113,6 +113,35 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flatsite.settings")
 application = get_wsgi_application()
 """
 
+# Like an app's check that builds the whole API schema and runs the views'
+# querysets (drf-spectacular's, on NetBox): it needs the site's database,
+# which the build machine does not have; it is registered without a tag.
+CHECKS = """
+from django.core import checks
+from django.db import DatabaseError, connection
+
+
+@checks.register(deploy=True)
+def migrated_database(app_configs, **kwargs):
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT COUNT(*) FROM django_migrations")
+    except DatabaseError as exc:
+        return [checks.Error(f"the database is not migrated: {exc}", id="flatsite.E001")]
+    return []
+"""
+
+APPS = """
+from django.apps import AppConfig
+
+
+class FlatsiteConfig(AppConfig):
+    name = "flatsite"
+
+    def ready(self):
+        from . import checks  # noqa: F401
+"""
+
 #: What the project's shell step writes into the source copy: a built bundle,
 #: in a folder named like those the build leaves out of other copies.
 BUILT_ASSET = "dist/app.js"
@@ -136,6 +165,8 @@ PACKAGE_FILES = {
     "flatsite/settings.py": SETTINGS,
     "flatsite/urls.py": URLS,
     "flatsite/wsgi.py": WSGI,
+    "flatsite/apps.py": APPS,
+    "flatsite/checks.py": CHECKS,
     "flatsite/management/__init__.py": "",
     "flatsite/management/commands/__init__.py": "",
     "flatsite/management/commands/stamp.py": STAMP_COMMAND,

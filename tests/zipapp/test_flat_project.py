@@ -197,6 +197,19 @@ def test_what_a_manage_step_writes_is_in_the_artifact(flat, tmp_path):
     assert shell(flat.pyz, site_env(tmp_path), code) == "compressed at build time"
 
 
+def test_checks_that_need_the_database_are_left_to_the_host(flat, tmp_path):
+    """The build ran every tagged check; one registered without a tag (it
+    queries the database) did not stop it, and runs on the host."""
+    assert "==> run the system checks" in flat.stderr and "flatsite.E001" not in flat.stderr
+    env = site_env(tmp_path)
+    before = run(flat.pyz, env, "check", "--deploy")
+    assert before.returncode != 0
+    assert "flatsite.E001" in before.stderr
+    assert run(flat.pyz, env, "migrate", "--noinput").returncode == 0
+    after = run(flat.pyz, env, "check", "--deploy")
+    assert "flatsite.E001" not in after.stderr, after.stderr[-2000:]
+
+
 def test_the_test_command_uses_the_sidecar_and_leaves_nothing(flat, tmp_path):
     temporary = tmp_path / "tmp"
     temporary.mkdir()
