@@ -23,6 +23,7 @@ its files without importing anything of it.
 import ast
 import keyword
 import re
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -347,6 +348,9 @@ def find_python(root, pyproject):
 
 
 def find_version(package_dir, pyproject):
+    """The project's version: ``[project] version``, the package's literal
+    ``__version__``, else the release tag the checkout is at (NetBox
+    computes its version in a build hook; its checkout is at ``v4.6.8``)."""
     project = pyproject.get("project", {})
     if project.get("version"):
         return project["version"], "pyproject.toml"
@@ -359,7 +363,27 @@ def find_version(package_dir, pyproject):
                 version = string_constant(node.value)
                 if version:
                     return version, f"{package_dir.name}.__version__"
-    return None, None
+    return release_tag(package_dir)
+
+
+def release_tag(directory):
+    """``(version, "git tag vX")`` when the checkout is exactly at a tag
+    that is a version, else ``(None, None)``."""
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(directory), "describe", "--tags", "--exact-match"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None, None
+    tag = result.stdout.strip() if result.returncode == 0 else ""
+    version = tag.removeprefix("v").removeprefix("V")
+    if not re.fullmatch(r"\d+(\.\d+)*([abc]|rc)?\d*(\.post\d+)?(\.dev\d+)?", version):
+        return None, None
+    return version, f"git tag {tag}"
 
 
 def distribution_name(root, package, pyproject):

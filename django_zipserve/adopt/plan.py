@@ -693,6 +693,11 @@ class _Merge:
                 self.add("tool.setuptools.dynamic", "version", version)
             else:
                 self.add("project", "version", layout.version or DEFAULT_VERSION)
+                if not layout.version:
+                    self.review.append(
+                        f"no version found (pyproject.toml, __version__, a release tag): {DEFAULT_VERSION} "
+                        "names the artifact and its record; set [project] version"
+                    )
         self.add("project", "requires-python", requires_python(layout))
         if "dependencies" in dynamic:
             self.review.append("dependencies are dynamic: make sure they include django-zipserve")

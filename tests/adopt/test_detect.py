@@ -1,5 +1,7 @@
 """Detection: the four test projects, then layouts of our own."""
 
+import subprocess
+
 import pytest
 
 from django_zipserve.adopt import AdoptError
@@ -322,3 +324,22 @@ class TestWhatCannotBeAdopted:
         settings_files(tmp_path, {"site/settings.py": "", "pyproject.toml": "[project\n"})
         with pytest.raises(AdoptError, match="cannot read .*pyproject.toml"):
             detect(tmp_path)
+
+
+@pytest.mark.parametrize(("tag", "version"), [("v4.6.8", "4.6.8"), ("2.0rc1", "2.0rc1"), ("nightly", None)])
+def test_the_version_of_a_checkout_at_a_release_tag(tmp_path, tag, version):
+    """NetBox computes its version in a build hook: its checkout is at v4.6.8."""
+    root = settings_files(tmp_path / "repo" / "netbox", {"site/settings.py": ""})
+    git = ["git", "-C", str(tmp_path / "repo"), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], check=True, timeout=60)
+    subprocess.run([*git, "add", "-A"], check=True, timeout=60)
+    subprocess.run([*git, "commit", "-qm", "release"], check=True, timeout=60)
+    subprocess.run([*git, "tag", tag], check=True, timeout=60)
+    layout = detect(root)
+    assert (layout.version, layout.version_origin) == (
+        (version, f"git tag {tag}") if version else (None, None)
+    )
+    (root / "site" / "later.py").write_text("")
+    subprocess.run([*git, "add", "-A"], check=True, timeout=60)
+    subprocess.run([*git, "commit", "-qm", "after the release"], check=True, timeout=60)
+    assert detect(root).version is None  # not at the tag any more
