@@ -17,7 +17,7 @@ export PATH := $(PATH)$(PYENV_PATHS)
 $(VENV)/.installed: pyproject.toml example_project/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,lint]' tox -e ./example_project
+	$(BIN)/python -m pip install --quiet -e '.[test,lint,docs]' tox -e ./example_project
 	touch $@
 
 venv: $(VENV)/.installed
@@ -74,10 +74,19 @@ lint: venv
 	$(BIN)/python -m mypy
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python docs/reference.py --check
+	$(MAKE) --no-print-directory docs
 
-# The reference in docs/reference/ is generated from the declarations in the code.
+# The reference in docs/reference/ is generated from the declarations in the
+# code; then the site is built from docs/, every page read afresh (-E: the
+# examples of generated output are produced by the code as it builds),
+# warnings as errors, every cross-reference resolved (-n), and its links
+# between pages checked (links to other sites are not: conf.py).
+DOCS_OUT := build/docs
+SPHINX := $(BIN)/python -m sphinx -W --keep-going -n -q -d $(DOCS_OUT)/doctrees
 docs: venv
 	$(BIN)/python docs/reference.py
+	$(SPHINX) -E -b html docs $(DOCS_OUT)/html
+	$(SPHINX) -b linkcheck docs $(DOCS_OUT)/linkcheck
 
 # Line coverage of the package by the unit and server tests (in this process).
 coverage: venv

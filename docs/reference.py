@@ -231,8 +231,10 @@ def processes():
         "server: `run NAME` runs it from the artifact with the site's configuration and logging, `systemd "
         "render` writes `NAME-PROCESS.service` for it (and `NAME-PROCESS.timer` for a job with a "
         "`schedule`) with the web units' user, sandbox and credentials, and `deploy --switch` and "
-        "`rollback --switch` restart the running ones on the new release after the web switch; a job's "
-        "timer runs whatever release is current.\n\n"
+        "`rollback --switch` restart the running ones on the new release after the web switch and check "
+        "that each keeps running for `--process-settle` seconds (5 by default): one that exits at start "
+        "fails the command with the end of its journal. A job's timer runs whatever release is current."
+        "\n\n"
         "```python\n"
         "ZIPSERVE_PROCESSES = {\n"
         '    "worker": {"command": ["db_worker"], "stop_timeout": 60},\n'
@@ -256,11 +258,31 @@ PAGES = {
 }
 
 
+def escape_markup(text):
+    """``<name>`` in prose as text, not as an HTML tag that Markdown passes
+    through (and a browser hides) or an autolink (``<path:path>``), and
+    ``__main__`` not as bold; code spans and fenced blocks are left as they
+    are."""
+    lines, fenced = [], False
+    for line in text.split("\n"):
+        if line.startswith("```"):
+            fenced = not fenced
+        if not fenced and not line.startswith("```"):
+            parts = line.split("`")
+            line = "`".join(part if i % 2 else escape_prose(part) for i, part in enumerate(parts))
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def escape_prose(text):
+    return text.replace("<", "\\<").replace("__", "\\_\\_")
+
+
 def render_all():
     rendered = {}
     for name, render in PAGES.items():
         text, source = render()
-        rendered[name] = NOTICE.format(source=source) + text.rstrip("\n") + "\n"
+        rendered[name] = NOTICE.format(source=source) + escape_markup(text.rstrip("\n")) + "\n"
     return rendered
 
 

@@ -253,7 +253,7 @@ def directories(root, source, package_root, packages):
     for name in DIRECTORY_SETTINGS:
         for assignment in source.assigned(name):
             named += assignment.paths
-            named += [root / guess for guess in assignment.guessed if "/" not in guess]
+            named += [root / guess for guess in assignment.guessed]
     named += [root / name for name in ROOT_DATA_DIRS]
     package_dirs = [package_root / package for package in packages]
     data_dirs, extra = [], []

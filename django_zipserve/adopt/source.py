@@ -558,15 +558,24 @@ class _Reader:
         return paths, guessed
 
     def _guess(self, node):
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div) and isinstance(node.left, ast.Name):
-            return string_constant(node.right)
+        """The relative path joined to an unknown base: ``BASE / "templates"``,
+        ``os.path.join(BASE, "project-static", "dist")``, ``BASE + "/translations"``
+        (NetBox's BASE_DIR comes from a function of its own)."""
+        if isinstance(node, ast.BinOp) and isinstance(node.left, ast.Name):
+            part = string_constant(node.right)
+            if isinstance(node.op, ast.Div):
+                return part
+            if isinstance(node.op, ast.Add) and part and part.startswith("/"):
+                return part.strip("/") or None
+            return None
         if (
             isinstance(node, ast.Call)
             and dotted_name(node.func) in ("os.path.join", "path.join", "join")
-            and len(node.args) == 2
+            and len(node.args) >= 2
             and isinstance(node.args[0], ast.Name)
         ):
-            return string_constant(node.args[1])
+            parts = [string_constant(argument) for argument in node.args[1:]]
+            return "/".join(parts) if all(parts) else None
         return None
 
     def _eval(self, node, path):
