@@ -343,3 +343,21 @@ def test_the_version_of_a_checkout_at_a_release_tag(tmp_path, tag, version):
     subprocess.run([*git, "add", "-A"], check=True, timeout=60)
     subprocess.run([*git, "commit", "-qm", "after the release"], check=True, timeout=60)
     assert detect(root).version is None  # not at the tag any more
+
+
+def test_directories_joined_in_several_parts_to_a_base_init_cannot_evaluate(tmp_path):
+    """NetBox's BASE_DIR comes from a function of its own."""
+    settings = (
+        "import os\nfrom .paths import resolve\nBASE_DIR = resolve(__file__).base_dir\n"
+        "STATICFILES_DIRS = (os.path.join(BASE_DIR, 'project-static', 'dist'), "
+        "os.path.join(BASE_DIR, 'project-static', 'missing'))\n"
+        "LOCALE_PATHS = (BASE_DIR + '/translations',)\n"
+    )
+    files = {
+        "site/settings.py": settings,
+        "site/paths.py": "",
+        "project-static/dist/netbox.css": "",
+        "translations/de/LC_MESSAGES/django.po": "",
+    }
+    layout = detect(settings_files(tmp_path, files))
+    assert layout.data_dirs == ("project-static/dist", "translations")
