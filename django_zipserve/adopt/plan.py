@@ -253,6 +253,7 @@ def make_plan(layout, force=False):
         )
     changes.append(main)
     if not layout.configured:
+        refuse_name_clash(layout)
         write_urls = bool(layout.root_urlconf) and not layout.urlconf_has_health
         urlconf = f"{layout.package}.zipserve_urls" if write_urls else None
         text = templates.settings_module(
@@ -376,6 +377,17 @@ def requirements_review(layout):
             "(psycopg2, mysqlclient): psycopg[binary] or psycopg2-binary install as wheels"
         )
     return review
+
+
+def refuse_name_clash(layout):
+    """The generated settings star-import the project's after loading the
+    configuration: a name of theirs would replace it."""
+    clash = layout.source.assigned(templates.CONFIG_NAME)
+    if clash:
+        raise AdoptError(
+            f"{layout.source.where(clash[0])} defines {templates.CONFIG_NAME}, the name the generated "
+            "settings give the configuration: rename it in the project's settings"
+        )
 
 
 def requirement_names(path):

@@ -46,6 +46,11 @@ def main_module(package, settings):
     )
 
 
+#: The generated settings' name for the configuration object: a name the
+#: project's own settings, star-imported after it, do not define (Baby
+#: Buddy's and many others' settings hold a module-level ``config`` dict).
+CONFIG_NAME = "zipserve_config"
+
 #: The type a configuration field gets from what the settings make of its text.
 ANNOTATIONS = {"bool": "bool", "int": "int", "float": "float", "list": "list[str]"}
 
@@ -106,7 +111,7 @@ def comment(text, indent=""):
 
 
 def provide_call(module, names):
-    """``config.provide_module("netbox.configuration", (...), example=...)``,
+    """``zipserve_config.provide_module("netbox.configuration", (...), example=...)``,
     with a comment saying why."""
     text = comment(
         f"The module {module.name}, which the settings import, is made from the configuration: "
@@ -118,12 +123,13 @@ def provide_call(module, names):
     arguments = [literal(module.name), values]
     if module.example_module:
         arguments.append(f"example={literal(module.example_module)}")
-    one_line = f"config.provide_module({', '.join(arguments)})"
+    one_line = f"{CONFIG_NAME}.provide_module({', '.join(arguments)})"
     if len(one_line) <= WIDTH:
         return text + one_line + "\n"
     if len(f"    {values},") > WIDTH:
         arguments[1] = sequence("(", items, ")", indent="    ").lstrip()
-    return text + "config.provide_module(\n" + "".join(f"    {argument},\n" for argument in arguments) + ")\n"
+    listed = "".join(f"    {argument},\n" for argument in arguments)
+    return text + f"{CONFIG_NAME}.provide_module(\n" + listed + ")\n"
 
 
 def settings_module(
@@ -182,7 +188,7 @@ def settings_module(
         text += sequence("environment = (", items, ")", indent="    ") + "\n"
     if placeholders:
         text += (
-            "\n    #: Read with no default into settings config.apply() replaces: a stand-in\n"
+            "\n    #: Read with no default into settings apply() replaces: a stand-in\n"
             "    #: keeps the import working (found by init).\n" + mapping("placeholders", placeholders)
         )
     if build_values:
@@ -196,9 +202,9 @@ def settings_module(
     for value in module_fields:
         text += "\n" + module_field(value)
     text += (
-        "\n\nconfig = Config.load()\n"
+        f"\n\n{CONFIG_NAME} = Config.load()\n"
         "# The values of the configuration become the variables the settings read.\n"
-        "config.export_environment()\n"
+        f"{CONFIG_NAME}.export_environment()\n"
     )
     for module, names in modules:
         text += provide_call(module, names)
@@ -207,7 +213,7 @@ def settings_module(
         text += 'INSTALLED_APPS = [*INSTALLED_APPS, "django_zipserve"]  # noqa: F405\n'
     if urlconf:
         text += f"ROOT_URLCONF = {literal(urlconf)}\n"
-    text += "\nconfig.apply(globals())\n"
+    text += f"\n{CONFIG_NAME}.apply(globals())\n"
     return text
 
 

@@ -142,7 +142,7 @@ class TestInit:
         tree, config = config_class(project)
         statements = [ast.unparse(node) for node in tree.body]
         provide = next(index for index, line in enumerate(statements) if "provide_module" in line)
-        assert statements[provide - 1] == "config.export_environment()"
+        assert statements[provide - 1] == "zipserve_config.export_environment()"
         assert statements[provide + 1] == "from netbox.settings import *"
         call = tree.body[provide].value
         assert ast.literal_eval(call.args[0]) == "netbox.configuration"

@@ -233,7 +233,7 @@ class TestPlan:
         assert "SITE_CONFIGURATION" not in plan.environment
         assert "SITE_CONFIGURATION" not in plan.fields
         text = next(change.new for change in plan.changes if change.path == "site/zipserve_settings.py")
-        assert "SITE_CONFIGURATION" not in text.split("config = Config.load()")[0]
+        assert "SITE_CONFIGURATION" not in text.split("zipserve_config = Config.load()")[0]
 
     def test_the_local_files_values_are_never_written(self, tmp_path):
         local = f'DATABASE = {{"PASSWORD": "{LOCAL_SECRET}"}}\nSECRET_KEY = "{LOCAL_SECRET}"\n'

@@ -446,3 +446,13 @@ class TestRequiredAtImport:
         result = self.settings_of(adopted[0], tmp_path, SECRET_KEY=TEST_SECRET_KEY, DJANGO_ADMIN_URL="staff/")
         assert result.returncode == 0, result.stderr
         assert result.stdout.split() == ["staff/", TEST_SECRET_KEY]
+
+
+def test_a_project_name_that_would_replace_the_configuration_is_refused(tmp_path):
+    root = copy(tmp_path, "catchall")
+    settings = root / "config" / "settings.py"
+    settings.write_text(settings.read_text() + "\nzipserve_config = {'ENGINE': 'sqlite3'}\n")
+    with pytest.raises(plan_module.AdoptError) as error:
+        make_plan(detect(root))
+    assert str(error.value).startswith("config/settings.py:")
+    assert "defines zipserve_config, the name the generated settings give" in str(error.value)

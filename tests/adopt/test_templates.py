@@ -42,15 +42,15 @@ class TestSettings:
     def test_order_config_then_project_settings_then_apply(self):
         body = statements(settings())
         order = [
-            "config = Config.load()",
-            "config.export_environment()",
+            "zipserve_config = Config.load()",
+            "zipserve_config.export_environment()",
             "from mysite.settings.production import *",
             "INSTALLED_APPS = [*INSTALLED_APPS, 'django_zipserve']",
             "ROOT_URLCONF = 'mysite.zipserve_urls'",
-            "config.apply(globals())",
+            "zipserve_config.apply(globals())",
         ]
         assert [line for line in body if line in order] == order
-        assert body[-1] == "config.apply(globals())"
+        assert body[-1] == "zipserve_config.apply(globals())"
 
     def test_config_class(self):
         tree = ast.parse(settings())
@@ -92,7 +92,7 @@ class TestSettings:
         assert "USE_S3: bool | None = Field(" in text
         assert "HOSTS: list[str] | None = Field(" in text
         namespace = {}
-        exec(text.partition("\nconfig = Config.load()")[0], namespace)  # the class alone
+        exec(text.partition("\nzipserve_config = Config.load()")[0], namespace)  # the class alone
         config_file = tmp_path / "site.yml"
         config_file.write_text("CONN_MAX_AGE: 60\nUSE_S3: true\nHOSTS: [a.example, b.example]\nDEBUG: true\n")
         config = namespace["Config"].from_sources(environ={}, config_file=str(config_file))
@@ -183,9 +183,9 @@ class TestLocalModules:
     def test_made_after_the_export_and_before_the_settings(self):
         module = self.module()
         body = statements(settings(modules=((module, module.names),), module_fields=self.values()))
-        start = body.index("config.export_environment()")
+        start = body.index("zipserve_config.export_environment()")
         assert body[start + 1] == (
-            "config.provide_module('mysite.configuration', ('ALLOWED_HOSTS', 'DATABASE'), "
+            "zipserve_config.provide_module('mysite.configuration', ('ALLOWED_HOSTS', 'DATABASE'), "
             "example='mysite.configuration_example')"
         )
         assert body[start + 2] == "from mysite.settings.production import *"

@@ -40,7 +40,20 @@ TEMPLATES = [
         },
     }
 ]
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}}
+# Database, built from DB_* variables as the project's Docker image sets them.
+config = {
+    "ENGINE": os.getenv("DB_ENGINE") or "django.db.backends.sqlite3",
+    "NAME": os.getenv("DB_NAME") or os.path.join(BASE_DIR, "data/db.sqlite3"),
+}
+if os.getenv("DB_USER"):
+    config["USER"] = os.getenv("DB_USER")
+if os.getenv("DB_PASSWORD"):
+    config["PASSWORD"] = os.getenv("DB_PASSWORD")
+if os.getenv("DB_HOST"):
+    config["HOST"] = os.getenv("DB_HOST")
+if os.getenv("DB_PORT"):
+    config["PORT"] = os.getenv("DB_PORT")
+DATABASES = {"default": config}
 USE_TZ = True
 
 # The files in tracker/static/ are written by the front-end build (npm run build).
