@@ -26,6 +26,7 @@ from ..zipapp.settings import BY_KEY, normalise_name
 from . import AdoptError, templates
 from .detect import DIRECTORY_SETTINGS, OTHER_LOCK_FILES, PACKAGE_DATA_DIRS, is_field_name
 from .frontend import review as frontend_review
+from .overrides import overrides
 from .source import string_constant
 from .test_suite import pytest_requirements
 
@@ -254,6 +255,9 @@ def make_plan(layout, force=False):
     changes.append(main)
     if not layout.configured:
         refuse_name_clash(layout)
+        packages = [layout.package_root / name for name in layout.packages]
+        settings_overrides = overrides(layout.source, packages)
+        review += [override.review for override in settings_overrides]
         write_urls = bool(layout.root_urlconf) and not layout.urlconf_has_health
         urlconf = f"{layout.package}.zipserve_urls" if write_urls else None
         text = templates.settings_module(
@@ -268,6 +272,7 @@ def make_plan(layout, force=False):
             module_fields=module_fields,
             placeholders=variables.placeholders,
             build_values=variables.build_values,
+            overrides=settings_overrides,
         )
         settings_change = python_file(layout, f"{package_path}/zipserve_settings.py", text, force)
         changes.append(settings_change)

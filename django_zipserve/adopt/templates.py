@@ -145,6 +145,7 @@ def settings_module(
     module_fields=(),
     placeholders=None,
     build_values=None,
+    overrides=(),
 ):
     """``<package>/zipserve_settings.py``: the configuration, exported to the
     variables the project's settings read and made into the local modules
@@ -154,7 +155,8 @@ def settings_module(
     ``modules`` are ``(LocalModule, names to provide)`` pairs, and
     ``module_fields`` the ModuleValues of theirs to declare;
     ``placeholders`` and ``build_values`` the stand-ins of variables read
-    with no default (see ZipserveConfig).
+    with no default (see ZipserveConfig); ``overrides`` the settings of the
+    project's replaced after its settings (:mod:`.overrides`).
     """
     secret = any(variable.secret for variable in fields) or any(
         value.annotation.startswith("SecretStr") for value in module_fields
@@ -213,6 +215,8 @@ def settings_module(
         text += 'INSTALLED_APPS = [*INSTALLED_APPS, "django_zipserve"]  # noqa: F405\n'
     if urlconf:
         text += f"ROOT_URLCONF = {literal(urlconf)}\n"
+    for override in overrides:
+        text += "\n" + comment(override.comment) + override.code + "\n"
     text += f"\n{CONFIG_NAME}.apply(globals())\n"
     return text
 
