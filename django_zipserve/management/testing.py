@@ -173,9 +173,37 @@ def importable(name: str) -> bool:
     return find_spec(name) is not None
 
 
+def project_test_settings(configuration: dict) -> str | None:
+    """The settings module the project's pytest configuration names:
+    ``--ds=...`` in its addopts, else its ``DJANGO_SETTINGS_MODULE`` option."""
+    options = configuration.get("options", {})
+    words = str(options.get("addopts", "")).split()
+    for index, word in enumerate(words):
+        if word.startswith("--ds="):
+            return word.partition("=")[2]
+        if word == "--ds" and index + 1 < len(words):
+            return words[index + 1]
+    named = options.get("DJANGO_SETTINGS_MODULE")
+    return str(named) if named else None
+
+
+def pytest_settings(configuration: dict, given: str | None, running: str) -> tuple[str, str | None]:
+    """``(settings, why)``: ``--settings`` when given, else the project's
+    test settings (its suite is written for them: a test email backend, a
+    fast password hasher), else the settings this command runs."""
+    if given:
+        return given, None
+    named = project_test_settings(configuration)
+    if named and named != running:
+        return named, f"its pytest configuration in {configuration.get('file')}"
+    return running, None
+
+
 def run_pytest(configuration: dict, labels: Sequence[str], settings_module: str, options: dict) -> int:
-    """Run the project's pytest suite in this process (Django is set up
-    already, with the settings the command was given); pytest's exit status.
+    """Run the project's pytest suite against the code that runs; pytest's
+    exit status. With the settings this process runs, in this process;
+    with other ones (the project's test settings), in a new interpreter on
+    the same packages, since Django's settings are set up once per process.
     Finding no test is an error, as with Django's runner."""
     import sys
     import tempfile
@@ -185,15 +213,52 @@ def run_pytest(configuration: dict, labels: Sequence[str], settings_module: str,
             f"the project's tests are a pytest suite ({configuration.get('file')}), but pytest is not in "
             "this artifact: list pytest and pytest-django in test-requirements in [tool.django-zipserve]"
         )
-    import pytest
-
-    # Assertion rewriting would write bytecode beside the tests: in the extraction, which is read-only.
-    sys.dont_write_bytecode = True
+    chosen, why = pytest_settings(configuration, options.get("settings"), settings_module)
+    if why:
+        sys.stderr.write(
+            f"django-zipserve: pytest runs the settings {chosen} ({why}); --settings MODULE runs others\n"
+        )
     with tempfile.TemporaryDirectory(prefix="zipserve-pytest-") as directory:
-        ini = pytest_ini(configuration, Path(directory))
-        status = int(pytest.main(pytest_arguments(ini, labels, settings_module, options)))
-    sys.stdout.flush()  # pytest's report before the error that ends it
+        arguments = pytest_arguments(pytest_ini(configuration, Path(directory)), labels, chosen, options)
+        status = (
+            run_in_this_process(arguments)
+            if chosen == settings_module
+            else run_in_a_new_one(arguments, chosen)
+        )
     if status == NO_TESTS_COLLECTED:
         looked_in = ", ".join(labels) or "the project's packages"
         raise NoTestsFound(f"pytest collected no tests in {looked_in}: nothing was tested")
     return status
+
+
+def run_in_this_process(arguments: list[str]) -> int:
+    import sys
+
+    import pytest
+
+    # Assertion rewriting would write bytecode beside the tests: in the extraction, which is read-only.
+    sys.dont_write_bytecode = True
+    status = int(pytest.main(arguments))
+    sys.stdout.flush()  # pytest's report before the error that ends it
+    return status
+
+
+def run_in_a_new_one(arguments: list[str], settings_module: str) -> int:
+    """pytest in a new interpreter that imports what this one does (the
+    extraction and the test sidecar), with the configuration's values in
+    its environment as this process exported them."""
+    import os
+    import subprocess
+    import sys
+
+    environment = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(entry for entry in sys.path if entry),
+        PYTHONDONTWRITEBYTECODE="1",
+        DJANGO_SETTINGS_MODULE=settings_module,
+    )
+    code = "import sys, pytest; sys.exit(pytest.main(sys.argv[1:]))"
+    sys.stdout.flush()
+    return subprocess.run(
+        [sys.executable, "-S", "-c", code, *arguments], env=environment, check=False
+    ).returncode
