@@ -111,8 +111,10 @@ def stand_in(variable):
 
 
 def required(layout, name):
-    """Whether the settings read the variable somewhere with no default."""
-    return any(read.required for read in layout.source.variables if read.name == name)
+    """The first read of the variable with no default, or None: its stand-in
+    must suit that read (cookiecutter-django tests ``os.getenv("DATABASE_URL")``
+    first, then reads it with ``env.db()``)."""
+    return next((read for read in layout.source.variables if read.name == name and read.required), None)
 
 
 @dataclass(frozen=True)
@@ -143,8 +145,9 @@ def variables_plan(layout):
             continue
         if variable.name in base:
             environment.append(variable.name)
-            if required(layout, variable.name):
-                build_values[variable.name] = stand_in(variable)
+            read = required(layout, variable.name)
+            if read:
+                build_values[variable.name] = stand_in(read)
             continue
         reads = [read for read in layout.source.variables if read.name == variable.name]
         replaced = [replaced_by_the_configuration(read) for read in reads]
@@ -153,8 +156,9 @@ def variables_plan(layout):
                 f"{variable.name} ({variable.where}) is read into {variable.setting}, which config.apply() "
                 f"sets from the configuration ({replaced[0]}): give that instead (not declared)"
             )
-            if required(layout, variable.name):
-                placeholders[variable.name] = stand_in(variable)
+            read = required(layout, variable.name)
+            if read:
+                placeholders[variable.name] = stand_in(read)
             continue
         if not is_field_name(variable.name) or hasattr(ZipserveConfig, variable.name):
             review.append(
@@ -164,8 +168,9 @@ def variables_plan(layout):
             continue
         environment.append(variable.name)
         fields.append(variable)
-        if required(layout, variable.name):
-            build_values[variable.name] = stand_in(variable)
+        read = required(layout, variable.name)
+        if read:
+            build_values[variable.name] = stand_in(read)
     return Variables(tuple(environment), tuple(fields), placeholders, build_values, tuple(review))
 
 

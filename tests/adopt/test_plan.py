@@ -456,3 +456,22 @@ def test_a_project_name_that_would_replace_the_configuration_is_refused(tmp_path
         make_plan(detect(root))
     assert str(error.value).startswith("config/settings.py:")
     assert "defines zipserve_config, the name the generated settings give" in str(error.value)
+
+
+def test_a_stand_in_suits_the_read_that_requires_the_variable(tmp_path):
+    """cookiecutter-django tests os.getenv("DATABASE_URL") first, then reads
+    it with env.db(): the stand-in must be a database URL."""
+    settings = (
+        "import os\nimport environ\nenv = environ.Env()\n"
+        "if os.getenv('DATABASE_URL', default=None):\n"
+        "    DATABASES = {'default': env.db('DATABASE_URL')}\n"
+        "CACHE_TIMEOUT = env.int('CACHE_TIMEOUT')\n"
+        "ROOT_URLCONF = 'shop.urls'\n"
+    )
+    root = make_project(
+        tmp_path / "shop",
+        {"manage.py": manage_py("shop.settings"), "shop/__init__.py": "", "shop/settings.py": settings},
+    )
+    text = change(make_plan(detect(root)), "shop/zipserve_settings.py").new
+    assert "'DATABASE_URL': 'sqlite://:memory:'" in text.replace('"', "'")
+    assert "'CACHE_TIMEOUT': '0'" in text.replace('"', "'")
