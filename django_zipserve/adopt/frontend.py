@@ -29,6 +29,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..zipapp.node import RangeError, read_engines
+
 #: Lock files, the package manager each belongs to, and its install of exactly the locked versions.
 LOCK_FILES = (
     ("package-lock.json", "npm", "npm ci"),
@@ -78,6 +80,7 @@ class FrontEnd:
     ignored: tuple[str, ...]  # git-ignored directories those files are written into: "tracker/static"
     output_dirs: tuple[str, ...]  # directories outside the packages the build writes, for data-dirs
     problem: str | None = None  # why package.json could not be read
+    engines_field: str = "engines.node"  # where engines comes from: engines.node, devEngines.runtime
 
 
 def read_package_json(path):
@@ -156,7 +159,10 @@ def find_frontend(root, source, package_root, packages, package_dirs, data_dirs,
     steps = ()
     if command:
         steps = (install, command) if lock_file or has_dependencies(data) else (command,)
-    engines = data.get("engines", {}).get("node") if isinstance(data.get("engines"), dict) else None
+    try:
+        engines, engines_field = read_engines(root / "package.json")
+    except RangeError:
+        engines, engines_field = None, None
     built, ignored = built_static(root, source, package_root, packages, package_dirs, data_dirs)
     static_dirs = statics_dirs(root, source)
     outputs = [
@@ -173,6 +179,7 @@ def find_frontend(root, source, package_root, packages, package_dirs, data_dirs,
         tool=tool,
         lock_file=lock_file,
         engines=str(engines) if engines else None,
+        engines_field=engines_field or "engines.node",
         configs=configs,
         built=tuple(dict.fromkeys([*missing_static, *built])),
         ignored=ignored,
@@ -335,7 +342,7 @@ def review(frontend, writing, refusals=(), missing_static=()):
         + (f"; the templates use what it writes: {shown_files(frontend.built)}" if frontend.built else "")
     ]
     node = (
-        f"Node {frontend.engines} (engines.node, checked before the build starts)"
+        f"Node {frontend.engines} ({frontend.engines_field}, checked before the build starts)"
         if frontend.engines
         else "Node"
     )

@@ -241,14 +241,23 @@ def node_steps(shell_steps):
 
 
 def read_engines(path):
-    """``engines.node`` of a package.json (None when it declares none)."""
+    """``(range, field)``: the Node versions a package.json accepts,
+    ``engines.node`` or npm 11's ``devEngines.runtime`` (Baby Buddy's),
+    else ``(None, None)``."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise RangeError(f"it cannot be read: {exc}") from None
-    engines = data.get("engines") if isinstance(data, dict) else None
+    data = data if isinstance(data, dict) else {}
+    engines = data.get("engines")
     node = engines.get("node") if isinstance(engines, dict) else None
-    return node if node not in (None, "") else None
+    if node not in (None, ""):
+        return node, "engines.node"
+    runtime = data.get("devEngines", {}).get("runtime") if isinstance(data.get("devEngines"), dict) else None
+    for entry in runtime if isinstance(runtime, list) else [runtime]:
+        if isinstance(entry, dict) and entry.get("name") == "node" and entry.get("version"):
+            return entry["version"], "devEngines.runtime"
+    return None, None
 
 
 def run_node_version(node):
@@ -276,7 +285,7 @@ def missing_programs(programs, which=shutil.which):
 def engine_problem(package_json, shown, node, version_of):
     """Why this machine's Node does not fit ``engines.node`` of one package.json, or None."""
     try:
-        wanted = read_engines(package_json)
+        wanted, field = read_engines(package_json)
     except RangeError as exc:
         return f"{shown}: engines.node cannot be checked: {exc}"
     if wanted is None:
@@ -284,17 +293,15 @@ def engine_problem(package_json, shown, node, version_of):
     try:
         parse_range(wanted)
     except RangeError as exc:
-        return f"{shown}: engines.node {wanted!r} is not an npm version range such as ^24 or >=18 <21 ({exc})"
+        return f"{shown}: {field} {wanted!r} is not an npm version range such as ^24 or >=18 <21 ({exc})"
     try:
         version = version_of(node)
         if satisfies(version, wanted):
             return None
-    except RangeError as exc:
-        return f"{shown} requires Node {wanted} (engines.node) and this machine's cannot be told: {exc}"
-    except OSError as exc:
-        return f"{shown} requires Node {wanted} (engines.node) and this machine's cannot be told: {exc}"
+    except (RangeError, OSError) as exc:
+        return f"{shown} requires Node {wanted} ({field}) and this machine's cannot be told: {exc}"
     return (
-        f"{shown} requires Node {wanted} (engines.node) but this machine has {version} ({node} --version): "
+        f"{shown} requires Node {wanted} ({field}) but this machine has {version} ({node} --version): "
         "build with a Node in that range (nvm, fnm, the distribution's package), which the shell steps run on"
     )
 

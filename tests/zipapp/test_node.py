@@ -131,6 +131,15 @@ class TestProblems:
         package_json(tmp_path, engines=declared)
         assert node.problems(tmp_path, ["npm ci", "npm run build"]) == []
 
+    @pytest.mark.parametrize("runtime", [{"name": "node", "version": "^99.0.0", "onFail": "error"}, None])
+    def test_npm_devengines_runtime_as_baby_buddy_declares_it(self, tmp_path, runtime):
+        runtime = runtime or [{"name": "bun", "version": "1"}, {"name": "node", "version": "^99.0.0"}]
+        package_json(tmp_path, devEngines={"runtime": runtime, "packageManager": {"name": "npm"}})
+        [problem] = node.problems(tmp_path, ["npm ci", "npx gulp build"])
+        assert problem.startswith(
+            "package.json requires Node ^99.0.0 (devEngines.runtime) but this machine has"
+        )
+
     def test_no_engines_no_package_json_or_no_node_step_is_no_problem(self, tmp_path):
         assert node.problems(tmp_path, ["npm ci"]) == []
         package_json(tmp_path)
