@@ -274,27 +274,35 @@ def directories(root, source, package_root, packages):
     return tuple(dict.fromkeys(data_dirs)), tuple(dict.fromkeys(extra))
 
 
-def missing_static_files(root, package_dirs, data_dirs):
-    """Static files the templates name that are not in the source, though
-    the directory they would be in is: written by a build step (a bundler,
-    an asset compressor). Files of other apps (admin/...) are not judged."""
-    static_roots = [root / path for path in package_dirs if path.endswith("/static")]
-    static_roots += [root / path for path in data_dirs]
+def template_references(root, package_dirs, data_dirs):
+    """``(static path, template)`` for every ``{% static "..." %}`` of the
+    templates (a prefix the template completes, ending in ``/``, left out)."""
     template_roots = [root / path for path in package_dirs if path.endswith(("/templates", "/jinja2"))]
     template_roots += [root / path for path in data_dirs]
-    missing = []
+    found = []
     for template_root in template_roots:
         for template in sorted(template_root.rglob("*")):
             if template.suffix not in TEMPLATE_SUFFIXES or not template.is_file():
                 continue
             text = template.read_text(encoding="utf-8", errors="replace")
             for reference in STATIC_REFERENCE.findall(text):
-                if reference.endswith("/"):
-                    continue  # a prefix the template completes
-                first = reference.split("/")[0]
-                owners = [static for static in static_roots if (static / first).exists()]
-                if owners and not any((static / reference).exists() for static in owners):
-                    missing.append((reference, template.relative_to(root).as_posix()))
+                if not reference.endswith("/"):
+                    found.append((reference, template.relative_to(root).as_posix()))
+    return found
+
+
+def missing_static_files(root, package_dirs, data_dirs):
+    """Static files the templates name that are not in the source, though
+    the directory they would be in is: written by a build step (a bundler,
+    an asset compressor). Files of other apps (admin/...) are not judged."""
+    static_roots = [root / path for path in package_dirs if path.endswith("/static")]
+    static_roots += [root / path for path in data_dirs]
+    missing = []
+    for reference, template in template_references(root, package_dirs, data_dirs):
+        first = reference.split("/")[0]
+        owners = [static for static in static_roots if (static / first).exists()]
+        if owners and not any((static / reference).exists() for static in owners):
+            missing.append((reference, template))
     return tuple(dict.fromkeys(missing))
 
 
