@@ -5,6 +5,8 @@ import json
 import re
 import textwrap
 
+from ..conf.errors import SYSTEM_CONFIG_FILE
+
 HEADER = "Written by `python -m django_zipserve init`; yours to edit."
 WIDTH = 88
 
@@ -174,7 +176,7 @@ def settings_module(
     config_var = name.upper().replace("-", "_").replace(".", "_") + "_CONFIG"
     model_config = [
         f'"file_env_var": {literal(config_var)}',
-        f'"default_files": [{literal(f"/etc/{name}/config.yml")}]',
+        f'"default_files": [{literal(SYSTEM_CONFIG_FILE.format(name=name))}]',
     ]
     text += (
         "\n\nclass Config(ZipserveConfig):\n"

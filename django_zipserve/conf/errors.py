@@ -13,6 +13,8 @@ from ..errors import ZipserveError
 
 #: The project name used where a project has not set its own.
 DEFAULT_NAME = "django"
+#: The configuration file a service of the project named NAME reads.
+SYSTEM_CONFIG_FILE = "/etc/{name}/config.yml"
 
 #: Exit status of a process stopped by bad configuration (a usage error).
 EXIT_STATUS = 2

@@ -4,7 +4,7 @@ import argparse
 import math
 
 from django_zipserve.conf import setting
-from django_zipserve.conf.errors import DEFAULT_NAME
+from django_zipserve.conf.errors import DEFAULT_NAME, SYSTEM_CONFIG_FILE
 from django_zipserve.deploy import bluegreen, processes, systemd
 from django_zipserve.deploy.releases import SITES_FOLDER, ReleaseStore
 
@@ -27,8 +27,8 @@ def fallback_name_warning(options):
         return None
     return (
         f"the project's configuration class sets no name, so the fallback {DEFAULT_NAME!r} names "
-        f'the units, /srv/{DEFAULT_NAME} and /etc/{DEFAULT_NAME}/config.yml: set name = "mysite" '
-        "on its Config class (init writes it), or give --name"
+        f"the units, {SITES_FOLDER}/{DEFAULT_NAME} and {SYSTEM_CONFIG_FILE.format(name=DEFAULT_NAME)}: "
+        'set name = "mysite" on its Config class (init writes it), or give --name'
     )
 
 

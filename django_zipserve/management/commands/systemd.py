@@ -4,6 +4,7 @@ from pathlib import Path
 from django.core.management.base import CommandError
 
 from django_zipserve.conf import ZipserveConfig, setting, sources
+from django_zipserve.conf.errors import SYSTEM_CONFIG_FILE
 from django_zipserve.deploy import processes, systemd
 from django_zipserve.management.base import ZipserveCommand
 from django_zipserve.servers.base import asgi_app_path
@@ -45,7 +46,7 @@ class Command(ZipserveCommand):
         render.add_argument(
             "--config",
             dest="config_file",
-            help="configuration file the service reads (default: /etc/NAME/config.yml)",
+            help=f"configuration file the service reads (default: {SYSTEM_CONFIG_FILE.format(name='NAME')})",
         )
         render.add_argument(
             "--credential",
@@ -76,7 +77,9 @@ class Command(ZipserveCommand):
         ]
         if unknown:
             raise CommandError(f"--credential {', '.join(unknown)}: not a setting of this project")
-        config_file = options["config_file"] or sources.command_line_file() or f"/etc/{name}/config.yml"
+        config_file = (
+            options["config_file"] or sources.command_line_file() or SYSTEM_CONFIG_FILE.format(name=name)
+        )
         server = server_command(options["server"], options["asgi"])
         python = systemd.choose_interpreter(options["python"], built_for())
         warning = systemd.hidden_interpreter_warning(python)
