@@ -109,6 +109,19 @@ class AsgiNotServed(ZipserveError):
     exit_status = 2
 
 
+def asgi_refusal(command):
+    """Why ``command`` (a ServerCommand) cannot serve the
+    project's ASGI application, or None."""
+    if command.asgi_refusal:
+        return command.asgi_refusal
+    if asgi_app_path() is None:
+        return (
+            f"{ASGI_FLAG}: ASGI_APPLICATION is not set; set it in the settings to the "
+            "project's ASGI application, e.g. ASGI_APPLICATION = 'mysite.asgi.application'"
+        )
+    return None
+
+
 class ServerCommand(ZipserveCommand):
     """Base class of the ``pyuwsgi`` and ``gunicorn`` commands."""
 
@@ -179,13 +192,9 @@ class ServerCommand(ZipserveCommand):
         if server_help:
             self.show_server_help()
             return
-        if asgi and self.asgi_refusal:
-            raise AsgiNotServed(self.asgi_refusal)
-        if asgi and asgi_app_path() is None:
-            raise AsgiNotServed(
-                f"{ASGI_FLAG}: ASGI_APPLICATION is not set; set it in the settings to the "
-                "project's ASGI application, e.g. ASGI_APPLICATION = 'mysite.asgi.application'"
-            )
+        refusal = asgi_refusal(self) if asgi else None
+        if refusal:
+            raise AsgiNotServed(refusal)
         # The warm-up goes through the WSGI application either way: the same
         # project, views and database, and what a broken release fails.
         application, static_front = self.prepare_application()

@@ -408,7 +408,7 @@ def test_asgi_units_run_gunicorn_asgi(tmp_path, project_env):
     assert " --config /etc/myapp/config.yml gunicorn --asgi\n" in service
     refused = run_project(project_env, "systemd", "render", "--output", str(tmp_path / "u"), "--asgi")
     assert refused.returncode == 1
-    assert "--asgi: pyuwsgi serves WSGI only; use --server gunicorn --asgi" in refused.stderr
+    assert "uWSGI serves WSGI only: serve ASGI_APPLICATION with `gunicorn --asgi`" in refused.stderr
 
 
 def test_the_fallback_name_is_warned_about(django_project):

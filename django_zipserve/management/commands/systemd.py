@@ -7,9 +7,10 @@ from django_zipserve.conf import ZipserveConfig, setting, sources
 from django_zipserve.conf.errors import SYSTEM_CONFIG_FILE
 from django_zipserve.deploy import processes, systemd
 from django_zipserve.management.base import ZipserveCommand
-from django_zipserve.servers.base import asgi_app_path
+from django_zipserve.management.server_command import asgi_refusal
 from django_zipserve.zipapp import artifact
 
+from . import gunicorn, pyuwsgi
 from ._release_options import add_release_options, fallback_name_warning, release_name
 
 
@@ -30,7 +31,7 @@ class Command(ZipserveCommand):
         render = actions.add_parser("render", help="write the unit files")
         add_release_options(render)
         render.add_argument("--output", required=True, help="directory to write the units into")
-        render.add_argument("--server", choices=("pyuwsgi", "gunicorn"), default="pyuwsgi")
+        render.add_argument("--server", choices=tuple(SERVER_COMMANDS), default="pyuwsgi")
         render.add_argument(
             "--asgi",
             action="store_true",
@@ -114,15 +115,18 @@ class Command(ZipserveCommand):
             self.stderr.write(note)
 
 
+#: The server commands a unit may run, by name.
+SERVER_COMMANDS = {"pyuwsgi": pyuwsgi.Command, "gunicorn": gunicorn.Command}
+
+
 def server_command(server, asgi):
     """The server command the web units run, as ``ExecStart`` ends."""
     if not asgi:
         return server
-    if server != "gunicorn":
-        raise CommandError(f"--asgi: {server} serves WSGI only; use --server gunicorn --asgi")
-    if asgi_app_path() is None:
-        raise CommandError("--asgi: ASGI_APPLICATION is not set in the project's settings")
-    return "gunicorn --asgi"
+    refusal = asgi_refusal(SERVER_COMMANDS[server]())
+    if refusal:
+        raise CommandError(refusal)
+    return f"{server} --asgi"
 
 
 def service_values(config, config_file, explicit):
