@@ -3,7 +3,10 @@ from importlib import import_module
 from django.apps import AppConfig
 
 
-class ZipserveConfig(AppConfig):
+class ZipserveAppConfig(AppConfig):
+    """The Django app: its commands, checks and URLs (the configuration class
+    is conf.ZipserveConfig)."""
+
     name = "django_zipserve"
     verbose_name = "django-zipserve"
 

@@ -680,9 +680,9 @@ class TestOtherMerges:
         assert ns["SECURE_PROXY_SSL_HEADER"] == ("HTTP_X_FORWARDED_SSL", "on")
 
     def test_django_zipserve_app_is_not_added_twice(self, tmp_path):
-        ns = {"INSTALLED_APPS": ["django_zipserve.apps.ZipserveConfig"]}
+        ns = {"INSTALLED_APPS": ["django_zipserve.apps.ZipserveAppConfig"]}
         ds.apply_config(config_from(tmp_path), ns)
-        assert ns["INSTALLED_APPS"] == ["django_zipserve.apps.ZipserveConfig"]
+        assert ns["INSTALLED_APPS"] == ["django_zipserve.apps.ZipserveAppConfig"]
 
 
 def test_the_reference_page_lists_every_declared_setting():
