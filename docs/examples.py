@@ -203,10 +203,10 @@ def python_refusal():
 
 def write_refusal():
     """A project writing a file into its own package, inside the extraction."""
-    from django_zipserve.zipapp import boot
+    from django_zipserve.zipapp import guard
 
     path = "/var/cache/mysite/mysite.pyz_0a9b8c7d6e5f4a3b/site-packages/mysite/scripts/report.py"
-    return f"PermissionError: {PermissionError(errno.EACCES, boot.refusal('write', path))}"
+    return f"PermissionError: {PermissionError(errno.EACCES, guard.refusal('write', path))}"
 
 
 def warmup_refusal():

@@ -8,8 +8,10 @@ health view first, and the packaging in ``pyproject.toml``.
 
 One concern per module:
 
-- ``source``: static reading of the settings modules (``ast``): assignments,
-  the environment variables they read, the directories they point to;
+- ``source``: static reading of the settings modules (``ast``): the modules
+  they run and their assignments, with ``environment`` (the environment
+  variables they read), ``paths`` (the directories they point to) and
+  ``syntax`` (what the three share);
 - ``detect``: the project's layout, as a frozen :class:`~.detect.Layout`;
 - ``templates``: the text of the Python files init writes;
 - ``plan``: the files to create and the ``pyproject.toml`` merge, and what a

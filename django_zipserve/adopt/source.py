@@ -10,96 +10,31 @@ within the project. What it gathers:
   ``TEMPLATES[0]["DIRS"] = [...]``, ``STATICFILES_DIRS.append(...)``), each
   with the paths its value names, evaluated statically
   (``Path(__file__).resolve().parent.parent / "templates"``,
-  ``os.path.join(BASE_DIR, "static")``, django-environ's ``Path(__file__) - 3``);
+  ``os.path.join(BASE_DIR, "static")``, django-environ's ``Path(__file__) - 3``):
+  see ``paths``;
 - every environment variable the settings read: ``os.getenv("X")``,
   ``os.environ.get("X")``, ``os.environ["X"]``, ``"X" in os.environ``,
   django-environ's ``env("X")`` / ``env.bool("X")`` / ``env.db()``,
   python-decouple's ``config("X")``, and the settings' own helper functions
-  that wrap one of these (``def envbool(name, default): ...os.getenv(name...``).
+  that wrap one of these (``def envbool(name, default): ...os.getenv(name...``):
+  see ``environment``.
+
+This module walks the files and their statements and puts the two together.
 """
 
 import ast
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import AdoptError
+from .environment import EnvironmentReads, Variable, is_secret  # noqa: F401 - is_secret re-exported
+from .paths import PathEvaluator
+from .syntax import dotted_name, string_constant
 
-#: Words in a variable's name that make it a secret.
-SECRET_WORDS = ("KEY", "SECRET", "PASSWORD", "TOKEN", "DSN", "PEPPER")
-#: django-environ's ``Env`` methods that read one variable, named by their first argument.
-ENV_METHODS = frozenset(
-    {
-        "str",
-        "bool",
-        "int",
-        "float",
-        "json",
-        "list",
-        "tuple",
-        "dict",
-        "url",
-        "path",
-        "get_value",
-        "db_url",
-        "db",
-        "cache_url",
-        "cache",
-        "email_url",
-        "email",
-        "search_url",
-    }
-)
-#: The variable a django-environ method reads when it is given none.
-ENV_METHOD_DEFAULTS = {
-    "db": "DATABASE_URL",
-    "db_url": "DATABASE_URL",
-    "cache": "CACHE_URL",
-    "cache_url": "CACHE_URL",
-    "email": "EMAIL_URL",
-    "email_url": "EMAIL_URL",
-    "search_url": "SEARCH_URL",
-}
 #: Methods of a path that read the file: ``(BASE_DIR / "VERSION").read_text()``.
 FILE_READERS = frozenset({"read_text", "read_bytes", "open"})
 #: Methods that change a setting in place: ``STATICFILES_DIRS.append(...)``.
 MUTATORS = frozenset({"append", "extend", "insert", "update", "setdefault"})
-
-
-#: A last word that names something about a secret, not the secret itself:
-#: ``EMAIL_SSL_KEY_FILE``, ``AWS_ACCESS_KEY_ID``, ``PASSWORD_RESET_TIMEOUT``.
-NOT_THE_SECRET = frozenset(
-    {"FILE", "PATH", "DIR", "ID", "NAME", "TIMEOUT", "AGE", "LENGTH", "EXPIRY", "HEADER"}
-)
-
-
-def is_secret(name):
-    """Whether a variable's name says it holds a secret: one of its words is
-    one of SECRET_WORDS or holds one (``APIKEY``, ``AUTHTOKEN``), but not a
-    ``KEYFILE`` or a name ending in what describes the secret (``..._ID``)."""
-    words = [word for word in name.upper().replace("-", "_").split("_") if word]
-    if not words or words[-1] in NOT_THE_SECRET:
-        return False
-    return any(
-        word in SECRET_WORDS or (word.endswith(SECRET_WORDS) and not word.startswith("KEY")) for word in words
-    )
-
-
-@dataclass(frozen=True)
-class Variable:
-    """One read of an environment variable by the settings."""
-
-    name: str
-    where: str  # "mysite/settings/base.py:5"
-    reader: str  # "os.getenv", "env.bool", "config", a helper's name
-    setting: str | None  # the module-level name it is read into
-    key: tuple[str, ...] = ()  # where in that setting: ("default", "NAME") in DATABASES
-    kind: str = "str"  # what the reader turns it into: "bool", "int", "float", "list" or "str"
-    required: bool = False  # read with no default: importing the settings fails without it
-
-    @property
-    def secret(self):
-        return self.kind == "str" and is_secret(self.name)
 
 
 @dataclass(frozen=True)
@@ -212,18 +147,6 @@ def parse(path):
         raise AdoptError(f"cannot read {path}: {exc.msg} (line {exc.lineno})") from None
 
 
-def dotted_name(node):
-    """``os.environ.get`` for the expression ``os.environ.get``, else None."""
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    parts.append(node.id)
-    return ".".join(reversed(parts))
-
-
 def root_name(node):
     """``TEMPLATES`` for ``TEMPLATES[0]["DIRS"]`` or ``TEMPLATES.append``."""
     while isinstance(node, (ast.Attribute, ast.Subscript)):
@@ -231,66 +154,23 @@ def root_name(node):
     return node.id if isinstance(node, ast.Name) else None
 
 
-def string_constant(node):
-    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
-
-
-class _Imports:
-    """The names one file binds to ``os``, ``os.environ``, ``os.getenv``,
-    django-environ's ``Env`` and python-decouple's ``config``."""
-
-    def __init__(self, tree):
-        self.os = {"os"}
-        self.environ = set()
-        self.getenv = set()
-        self.env_classes = {"Env"}
-        self.decouple = set()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    if alias.name == "os":
-                        self.os.add(alias.asname or "os")
-            elif isinstance(node, ast.ImportFrom) and node.module == "os":
-                for alias in node.names:
-                    if alias.name == "environ":
-                        self.environ.add(alias.asname or alias.name)
-                    elif alias.name == "getenv":
-                        self.getenv.add(alias.asname or alias.name)
-            elif isinstance(node, ast.ImportFrom) and node.module == "decouple":
-                for alias in node.names:
-                    if alias.name == "config":
-                        self.decouple.add(alias.asname or alias.name)
-
-    def is_environ(self, node):
-        if isinstance(node, ast.Name):
-            return node.id in self.environ
-        return isinstance(node, ast.Attribute) and node.attr == "environ" and _is_name(node.value, self.os)
-
-    def is_getenv(self, func):
-        if isinstance(func, ast.Name):
-            return func.id in self.getenv
-        return isinstance(func, ast.Attribute) and func.attr == "getenv" and _is_name(func.value, self.os)
-
-
-def _is_name(node, names):
-    return isinstance(node, ast.Name) and node.id in names
-
-
 class _Reader:
+    """Walks the settings module and what it star-imports, statement by
+    statement in the order Python runs them; the paths its assignments name
+    are evaluated by a :class:`~.paths.PathEvaluator`, the environment
+    variables its files read are found by an
+    :class:`~.environment.EnvironmentReads`."""
+
     def __init__(self, root, finder):
         self.root = root
         self.finder = finder
+        self.paths = PathEvaluator()
+        self.environment = EnvironmentReads()
         self.files = []
         self.trees = []
         self.assignments = []
-        self.reads = []  # (key node or None for a default, reader, call node, file, default name)
-        self.without_default = set()  # id() of the reads that have no default
         self.targets = {}  # id(node) -> the name its module-level assignment sets
         self.keys = {}  # id(node) -> the dictionary keys it sits under in that setting
-        self.names = {}  # module-level names whose value is a known path
-        self.env_objects = set()  # names bound to django-environ's Env()
-        self.decouple = set()
-        self.wrappers = {}  # helper function name -> index of the parameter that names the variable
         self.outside = []
         self.dotenv = []
         self.files_read = []  # (path, where)
@@ -303,11 +183,9 @@ class _Reader:
         self.files.append(path)
         tree = parse(path)
         self.trees.append(tree)  # keeps every node alive: self.targets is keyed by id()
-        imports = _Imports(tree)
-        self.decouple |= imports.decouple
+        imports = self.environment.imports(tree)
         self._statements(tree.body, path, module, conditional, imports)
-        self._find_wrappers(tree, imports)
-        self._collect_reads(tree, path, imports)
+        self.environment.collect(tree, path, imports)
         self._collect_files_read(tree, path)
 
     def _statements(self, body, path, module, conditional, imports):
@@ -344,7 +222,7 @@ class _Reader:
         for node in ast.walk(value):
             self.targets.setdefault(id(node), name)
         self._record_keys(value, _subscript_keys(target))
-        paths, guessed = self._paths(value, path)
+        paths, guessed = self.paths.paths(value, path)
         self.assignments.append(
             Assignment(
                 name,
@@ -360,28 +238,19 @@ class _Reader:
         )
         if partial:
             return
-        evaluated = self._eval(value, path)
-        if evaluated is not None:
-            self.names[name] = evaluated
-        else:
-            self.names.pop(name, None)
-        if isinstance(value, ast.Call):
-            called = dotted_name(value.func) or ""
-            if called.rpartition(".")[2] == "Env":
-                self.env_objects.add(name)
-            elif called.rpartition(".")[2] in ("AutoConfig", "Config", "RepositoryEnv"):
-                self.decouple.add(name)
+        self.paths.bind(name, value, path)
+        self.environment.bind(name, value)
 
     def _guarded_reads(self, statement, imports):
         """``if "X" in os.environ: SECRET_KEY = os.environ["X"]``: the test reads X
         into the setting the block reads it into."""
         inside = {}
         for child in (*statement.body, *statement.orelse):
-            for key, _reader, call in self._reads_in(child, imports):
+            for key, _reader, call in self.environment.reads_in(child, imports):
                 name = string_constant(key)
                 if name is not None and id(call) in self.targets:
                     inside.setdefault(name, call)
-        for key, _reader, call in self._reads_in(statement.test, imports):
+        for key, _reader, call in self.environment.reads_in(statement.test, imports):
             found = inside.get(string_constant(key))
             if found is not None and id(call) not in self.targets:
                 self.targets[id(call)] = self.targets[id(found)]
@@ -438,82 +307,6 @@ class _Reader:
                     name = self.finder.name_of(found) or module
                     self.read_file(found, name, conditional)
 
-    # Environment variables.
-
-    def _find_wrappers(self, tree, imports):
-        for node in ast.walk(tree):
-            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                continue
-            parameters = [argument.arg for argument in node.args.args]
-            for key, _reader, _call in self._reads_in(node, imports):
-                if isinstance(key, ast.Name) and key.id in parameters:
-                    self.wrappers[node.name] = parameters.index(key.id)
-
-    def _collect_reads(self, tree, path, imports):
-        wrapped = set()
-        for node in ast.walk(tree):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in self.wrappers:
-                wrapped |= {id(inner) for inner in ast.walk(node)}
-        for key, reader, call in self._reads_in(tree, imports):
-            if id(call) in wrapped and not isinstance(string_constant(key), str):
-                continue  # the helper's own read of its parameter
-            self.reads.append((key, reader, call, path))
-
-    def _reads_in(self, tree, imports):
-        """(the node that names the variable, the reader, the node that reads it)."""
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Call):
-                found = self._read_call(node, imports)
-                if found:
-                    yield found
-            elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
-                if imports.is_environ(node.value):
-                    self.without_default.add(id(node))
-                    yield node.slice, "os.environ[]", node
-            elif (
-                isinstance(node, ast.Compare)
-                and len(node.ops) == 1
-                and isinstance(node.ops[0], (ast.In, ast.NotIn))
-                and imports.is_environ(node.comparators[0])
-            ):
-                yield node.left, "in os.environ", node
-
-    def _note_default(self, call, positional):
-        """Note a django-environ or python-decouple read without a default
-        (``default=``, or the positional argument at that place): it raises
-        when the variable is not set."""
-        if _keyword(call, "default") is None and len(call.args) < positional:
-            self.without_default.add(id(call))
-
-    def _read_call(self, call, imports):
-        func = call.func
-        first = call.args[0] if call.args else _keyword(call, "var") or _keyword(call, "key")
-        if imports.is_getenv(func):
-            return first, "os.getenv", call
-        if isinstance(func, ast.Attribute) and func.attr == "get" and imports.is_environ(func.value):
-            return first, "os.environ.get", call
-        if _is_name(func, self.env_objects):
-            self._note_default(call, positional=2)
-            return first, func.id, call
-        if (
-            isinstance(func, ast.Attribute)
-            and func.attr in ENV_METHODS
-            and _is_name(func.value, self.env_objects)
-        ):
-            reader = f"{func.value.id}.{func.attr}"
-            if first is None and func.attr in ENV_METHOD_DEFAULTS:
-                self._note_default(call, positional=1)
-                return ast.Constant(ENV_METHOD_DEFAULTS[func.attr]), reader, call
-            self._note_default(call, positional=2)
-            return first, reader, call
-        if _is_name(func, self.decouple):
-            self._note_default(call, positional=2)
-            return first, func.id, call
-        if isinstance(func, ast.Name) and func.id in self.wrappers:
-            index = self.wrappers[func.id]
-            return (call.args[index] if len(call.args) > index else None), func.id, call
-        return None
-
     # Files read at import.
 
     def _collect_files_read(self, tree, path):
@@ -528,158 +321,18 @@ class _Reader:
                 target = node.args[0]
             elif isinstance(node.func, ast.Attribute) and node.func.attr in FILE_READERS:
                 target = node.func.value
-            evaluated = self._eval(target, path) if target is not None else None
+            evaluated = self.paths.evaluate(target, path) if target is not None else None
             if evaluated is None or evaluated.is_dir() or not _inside(evaluated, self.root):
                 continue
             if evaluated.suffix == ".py" or evaluated in self.files:
                 continue
             self.files_read.append((evaluated, self._where(path, node)))
 
-    # Paths.
-
-    def _paths(self, value, path):
-        """The paths a value names (evaluated), and the names it joins to
-        an unknown base (``SOMETHING / "templates"``)."""
-        paths, guessed = [], []
-
-        def visit(node):
-            evaluated = self._eval(node, path)
-            if evaluated is not None:
-                paths.append(evaluated)
-                return
-            guess = self._guess(node)
-            if guess:
-                guessed.append(guess)
-                return
-            for child in ast.iter_child_nodes(node):
-                visit(child)
-
-        visit(value)
-        return paths, guessed
-
-    def _guess(self, node):
-        """The relative path joined to an unknown base: ``BASE / "templates"``,
-        ``os.path.join(BASE, "project-static", "dist")``, ``BASE + "/translations"``
-        (NetBox's BASE_DIR comes from a function of its own)."""
-        if isinstance(node, ast.BinOp) and isinstance(node.left, ast.Name):
-            part = string_constant(node.right)
-            if isinstance(node.op, ast.Div):
-                return part
-            if isinstance(node.op, ast.Add) and part and part.startswith("/"):
-                return part.strip("/") or None
-            return None
-        if (
-            isinstance(node, ast.Call)
-            and dotted_name(node.func) in ("os.path.join", "path.join", "join")
-            and len(node.args) >= 2
-            and isinstance(node.args[0], ast.Name)
-        ):
-            parts = [string_constant(argument) for argument in node.args[1:]]
-            return "/".join(parts) if all(parts) else None
-        return None
-
-    def _eval(self, node, path):
-        """The path an expression evaluates to, when it can be known statically."""
-        if isinstance(node, ast.Name):
-            if node.id == "__file__":
-                return path
-            return self.names.get(node.id)
-        if isinstance(node, ast.Attribute) and node.attr == "parent":
-            base = self._eval(node.value, path)
-            return base.parent if base is not None else None
-        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute):
-            if node.value.attr == "parents" and isinstance(node.slice, ast.Constant):
-                base = self._eval(node.value.value, path)
-                index = node.slice.value
-                if base is not None and isinstance(index, int) and 0 <= index < len(base.parents):
-                    return base.parents[index]
-            return None
-        if isinstance(node, ast.BinOp):
-            return self._eval_operator(node, path)
-        if isinstance(node, ast.JoinedStr):
-            return self._eval_fstring(node, path)
-        if isinstance(node, ast.Call):
-            return self._eval_call(node, path)
-        return None
-
-    def _eval_operator(self, node, path):
-        base = self._eval(node.left, path)
-        if base is None:
-            return None
-        if isinstance(node.op, ast.Div):
-            part = string_constant(node.right)
-            return _joined(base, part) if part is not None else None
-        if isinstance(node.op, ast.Sub) and isinstance(node.right, ast.Constant):
-            # django-environ: Path(__file__) - 3 is three levels up.
-            levels = node.right.value
-            if isinstance(levels, int) and 0 < levels <= len(base.parents):
-                return base.parents[levels - 1]
-        return None
-
-    def _eval_fstring(self, node, path):
-        values = node.values
-        if not values or not isinstance(values[0], ast.FormattedValue):
-            return None
-        base = self._eval(values[0].value, path)
-        rest = [string_constant(value) for value in values[1:]]
-        if base is None or any(part is None for part in rest):
-            return None
-        return _joined(base, "".join(rest).lstrip("/"))
-
-    def _eval_call(self, node, path):
-        func = node.func
-        called = dotted_name(func) or ""
-        arguments = [self._eval(argument, path) for argument in node.args[:1]]
-        parts = [string_constant(argument) for argument in node.args[1:]]
-        known_parts = all(part is not None for part in parts)
-        if called.rpartition(".")[2] in ("Path", "PurePath", "PosixPath") and arguments and known_parts:
-            return _joined(arguments[0], *parts) if arguments[0] is not None else None
-        if called in ("str", "os.fspath", "os.path.abspath", "os.path.realpath", "os.path.normpath"):
-            return arguments[0] if arguments and len(node.args) == 1 else None
-        if called == "os.path.dirname" and arguments and arguments[0] is not None:
-            return arguments[0].parent
-        if called in ("os.path.join", "path.join") and arguments and arguments[0] is not None and known_parts:
-            return _joined(arguments[0], *parts)
-        if isinstance(func, ast.Attribute):
-            base = self._eval(func.value, path)
-            if base is None:
-                return None
-            if func.attr in ("resolve", "absolute", "expanduser") and not node.args:
-                return base
-            strings = [string_constant(argument) for argument in node.args]
-            if func.attr in ("joinpath", "path") and strings and None not in strings:
-                return _joined(base, *strings)
-            return None
-        if isinstance(func, ast.Name) and func.id in self.names:
-            # django-environ: ROOT_DIR("static") is ROOT_DIR / "static".
-            strings = [string_constant(argument) for argument in node.args]
-            if None not in strings:
-                return _joined(self.names[func.id], *strings)
-        return None
-
     def _where(self, path, node):
         return f"{_relative(path, self.root)}:{node.lineno}"
 
     def source(self, module):
-        variables, computed = [], []
-        order = {path: index for index, path in enumerate(self.files)}
-        reads = sorted(self.reads, key=lambda read: (order[read[3]], read[2].lineno, read[2].col_offset))
-        for key, reader, call, path in reads:
-            name = string_constant(key) if key is not None else None
-            if name is None:
-                computed.append(self._where(path, call))
-                continue
-            variables.append(
-                Variable(
-                    name,
-                    self._where(path, call),
-                    reader,
-                    self.targets.get(id(call)),
-                    self.keys.get(id(call), ()),
-                    value_kind(reader, call),
-                    id(call) in self.without_default,
-                )
-            )
+        variables, computed = self.environment.variables(self.files, self._where, self.targets, self.keys)
         return SettingsSource(
             module=module,
             files=tuple(self.files),
@@ -693,22 +346,6 @@ class _Reader:
         )
 
 
-#: What a typed reader makes of the variable's text: django-environ's
-#: ``env.bool(...)``, ``cast=int`` (django-environ, python-decouple),
-#: decouple's ``Csv()``.
-KINDS = {"bool": "bool", "int": "int", "float": "float", "list": "list", "tuple": "list", "Csv": "list"}
-
-
-def value_kind(reader, call):
-    """The kind of value a read gives (``"str"`` when it is text or not known)."""
-    kind = KINDS.get(reader.rpartition(".")[2]) if "." in reader else None
-    cast = _keyword(call, "cast") if isinstance(call, ast.Call) else None  # not os.environ["X"]
-    if kind is None and cast is not None:
-        named = cast.func if isinstance(cast, ast.Call) else cast
-        kind = KINDS.get(named.id if isinstance(named, ast.Name) else getattr(named, "attr", ""))
-    return kind or "str"
-
-
 def _subscript_keys(target):
     """("default", "NAME") for the target ``DATABASES["default"]["NAME"]``."""
     keys = []
@@ -718,14 +355,6 @@ def _subscript_keys(target):
         target = target.value
     keys.reverse()
     return tuple(keys[: keys.index(None)] if None in keys else keys)
-
-
-def _keyword(call, name):
-    return next((keyword.value for keyword in call.keywords if keyword.arg == name), None)
-
-
-def _joined(base, *parts):
-    return Path(os.path.normpath(os.path.join(base, *parts)))
 
 
 def _inside(path, root):

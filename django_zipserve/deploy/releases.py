@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ZipserveError
-from ..zipapp.boot import RECORD_NAME
+from ..zipapp.extractions import RECORD_NAME
 
 #: The folder that holds each site's release folder.
 SITES_FOLDER = "/srv"

@@ -1,3 +1,5 @@
 """The artifact: building a project into one zipapp (``build``), starting it
-(``boot``, a standard-library-only leaf that both the build and the run time
-import), and what a running artifact knows about itself (``artifact``)."""
+(``boot``, with ``extractions``, the store of extracted artifacts, and
+``guard``, which keeps them read-only: standard-library-only modules that
+the build ships at the archive's root and the run time imports), and what
+a running artifact knows about itself (``artifact``)."""

@@ -2,10 +2,11 @@
 extraction it runs from.
 
 The extractions on disk (listing them, their sizes as ``du`` counts them,
-pruning old ones without touching one in use) are implemented once, in the
-standard-library-only start-up module, which answers ``zipapp info`` and
-``zipapp prune`` before extracting anything; they are re-exported here for
-the management command and for code that runs inside the project.
+pruning old ones without touching one in use) are implemented once, in
+``extractions``, a standard-library-only companion of the start-up module,
+which answers ``zipapp info`` and ``zipapp prune`` with it before extracting
+anything; they are re-exported here for the management command and for code
+that runs inside the project, with the start-up module's ``version`` lines.
 """
 
 import importlib
@@ -14,7 +15,8 @@ import json
 import sys
 from pathlib import Path
 
-from .boot import (  # noqa: F401 - re-exported
+from .boot import runtime_line, version_lines  # noqa: F401 - re-exported
+from .extractions import (  # noqa: F401 - re-exported
     MIB,
     RECORD_NAME,
     SIZE_UNIT,
@@ -26,8 +28,6 @@ from .boot import (  # noqa: F401 - re-exported
     prune,
     prune_lines,
     remove_unless_in_use,
-    runtime_line,
-    version_lines,
 )
 
 

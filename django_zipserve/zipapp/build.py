@@ -48,7 +48,8 @@ from pathlib import Path
 
 from .. import __version__
 from . import bundle, lockfiles, prerequisites, secret_scan, sidecar
-from .boot import LOCK_NAME, RECORD_NAME, TESTS_SUFFIX
+from .boot import TESTS_SUFFIX
+from .extractions import LOCK_NAME, RECORD_NAME
 from .pytest_config import pytest_configuration
 from .settings import BUILD_SETTINGS, BY_KEY, TABLE
 from .source import copy_source, ignored_report, left_out_files, left_out_ignored, left_out_report
@@ -66,6 +67,10 @@ from .tree import (
 __all__ = ["BuildError", "build", "main", "normalise", "resolve_options"]
 
 BOOT_MODULE = "_zipserve_boot"
+#: The start-up module and the standard-library-only modules it imports
+#: (``zipapp/<module>.py``), shipped at the root of the archive under the
+#: names the start-up module imports them by there.
+STARTUP_MODULES = {"boot": BOOT_MODULE, "extractions": "_zipserve_extractions", "guard": "_zipserve_guard"}
 PREAMBLE_NAME = "zipserve_preamble.py"
 # Guarded: multiprocessing's spawn and forkserver run the main file again
 # under another name, which must not start the site a second time.
@@ -404,7 +409,7 @@ def write_record(options, site, epoch, build_id, tests=None):
 
 def add_lock_file(site, epoch):
     """An empty file in the extraction that running processes hold a
-    shared lock on (see boot.hold_extraction)."""
+    shared lock on (see extractions.hold_extraction)."""
     path = site / LOCK_NAME
     path.write_bytes(b"")
     path.chmod(0o644)
@@ -478,11 +483,20 @@ def compile_bytecode(site, env):
     return sorted(path for path in site.rglob("*.pyc"))
 
 
+def startup_files():
+    """``(name in the archive, source)`` of each start-up module."""
+    folder = Path(__file__).parent
+    return [
+        (f"{shipped}.py", (folder / f"{module}.py").read_bytes())
+        for module, shipped in STARTUP_MODULES.items()
+    ]
+
+
 def finish_archive(built, site, bytecode, epoch):
     """Add what shiv leaves out: the compiled bytecode of site-packages, and
-    our start-up module at the root of the archive, which ``__main__.py``
-    now calls (it hands over to shiv's bootstrap for the first extraction)."""
-    boot_source = Path(__file__).with_name("boot.py").read_bytes()
+    our start-up modules at the root of the archive, the first of which
+    ``__main__.py`` now calls (it hands over to shiv's bootstrap for the
+    first extraction)."""
     date_time = time.gmtime(epoch)[:6]
     original = built.with_suffix(".shiv")
     built.rename(original)
@@ -498,7 +512,7 @@ def finish_archive(built, site, bytecode, epoch):
             added = [
                 (f"site-packages/{path.relative_to(site).as_posix()}", path.read_bytes()) for path in bytecode
             ]
-            added += [(f"{BOOT_MODULE}.py", boot_source), ("__main__.py", MAIN_PY)]
+            added += [*startup_files(), ("__main__.py", MAIN_PY)]
             for name, data in added:
                 info = zipfile.ZipInfo(name, date_time=date_time)
                 info.external_attr = 0o100644 << 16

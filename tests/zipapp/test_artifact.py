@@ -1,7 +1,7 @@
 """Pruning extractions while processes start from them.
 
 A process holds a shared lock on its extraction's lock file for its whole
-life (``boot.hold_extraction``); pruning removes an extraction only under
+life (``extractions.hold_extraction``); pruning removes an extraction only under
 the exclusive lock. These tests put a starting process at the worst moment
 of a prune and check that it never runs from a removed directory.
 """
@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 
-from django_zipserve.zipapp import boot as zipapp_boot
+from django_zipserve.zipapp import extractions as zipapp_extractions
 from tests.helpers import wait_until
 from tests.zipapp.locks import hold, waiting_for_lock
 
@@ -20,14 +20,14 @@ from tests.zipapp.locks import hold, waiting_for_lock
 def make_extraction(root, name, age=0):
     path = root / name
     (path / "site-packages").mkdir(parents=True)
-    (path / "site-packages" / zipapp_boot.LOCK_NAME).write_text("")
+    (path / "site-packages" / zipapp_extractions.LOCK_NAME).write_text("")
     (path / "site-packages" / "module.py").write_text("VALUE = 1\n")
     os.utime(path, (1_000_000_000 - age, 1_000_000_000 - age))
     return path
 
 
 def lock_file(extraction):
-    return extraction / "site-packages" / zipapp_boot.LOCK_NAME
+    return extraction / "site-packages" / zipapp_extractions.LOCK_NAME
 
 
 def test_prune_keeps_an_extraction_a_process_starts_using_after_the_check(tmp_path, monkeypatch):
@@ -38,7 +38,7 @@ def test_prune_keeps_an_extraction_a_process_starts_using_after_the_check(tmp_pa
     make_extraction(root, "app.pyz_new")
     target = make_extraction(root, "app.pyz_old", age=1000)
     holders = []
-    look = zipapp_boot.in_use
+    look = zipapp_extractions.in_use
 
     def look_then_start_a_holder(extraction):
         found = look(extraction)
@@ -46,9 +46,9 @@ def test_prune_keeps_an_extraction_a_process_starts_using_after_the_check(tmp_pa
             holders.append(hold(lock_file(target)))  # starts right after the look
         return found
 
-    monkeypatch.setattr(zipapp_boot, "in_use", look_then_start_a_holder)
+    monkeypatch.setattr(zipapp_extractions, "in_use", look_then_start_a_holder)
     try:
-        removed, kept = zipapp_boot.prune(root, keep=0, name="app.pyz")
+        removed, kept = zipapp_extractions.prune(root, keep=0, name="app.pyz")
         assert holders, "the holder started between the look and the removal"
         assert target.is_dir() and (target / "site-packages" / "module.py").is_file()
         assert [item.path for item in removed] == [str(root / "app.pyz_new")]
@@ -67,7 +67,7 @@ def test_prune_removes_free_extractions_whole_and_leaves_nothing_behind(tmp_path
     held = make_extraction(root, "app.pyz_held", age=200)
     holder = hold(lock_file(held))
     try:
-        removed, kept = zipapp_boot.prune(root, keep=1, name="app.pyz")
+        removed, kept = zipapp_extractions.prune(root, keep=1, name="app.pyz")
     finally:
         holder.kill()
         holder.wait(timeout=10)
@@ -85,7 +85,9 @@ def test_a_process_that_waited_for_a_removed_extraction_does_not_use_it(tmp_path
     pruner = os.open(lock_file(site_packages.parent), os.O_RDONLY)
     fcntl.flock(pruner, fcntl.LOCK_EX)
     answer = []
-    starter = threading.Thread(target=lambda: answer.append(zipapp_boot.hold_extraction(site_packages)))
+    starter = threading.Thread(
+        target=lambda: answer.append(zipapp_extractions.hold_extraction(site_packages))
+    )
     starter.start()
     try:
         wait_until(
@@ -105,17 +107,17 @@ def test_a_process_that_waited_for_a_removed_extraction_does_not_use_it(tmp_path
 def test_hold_extraction_holds_one_in_place_for_the_life_of_the_process(tmp_path):
     site_packages = make_extraction(tmp_path / "cache", "app.pyz_1") / "site-packages"
     code = (
-        "import sys, time; from django_zipserve.zipapp import boot; "
-        "print(boot.hold_extraction(sys.argv[1]), flush=True); time.sleep(60)"
+        "import sys, time; from django_zipserve.zipapp import extractions; "
+        "print(extractions.hold_extraction(sys.argv[1]), flush=True); time.sleep(60)"
     )
     process = subprocess.Popen(
         [sys.executable, "-c", code, str(site_packages)], stdout=subprocess.PIPE, text=True
     )
     try:
         assert process.stdout.readline().strip() == "True"
-        assert zipapp_boot.in_use(site_packages.parent)
+        assert zipapp_extractions.in_use(site_packages.parent)
     finally:
         process.kill()
         process.wait(timeout=10)
-    assert not zipapp_boot.in_use(site_packages.parent), "the lock ends with the process"
-    assert zipapp_boot.hold_extraction(tmp_path / "cache" / "app.pyz_2" / "site-packages") is False
+    assert not zipapp_extractions.in_use(site_packages.parent), "the lock ends with the process"
+    assert zipapp_extractions.hold_extraction(tmp_path / "cache" / "app.pyz_2" / "site-packages") is False

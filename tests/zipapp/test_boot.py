@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from django_zipserve.zipapp import boot as zipapp_boot
-from django_zipserve.zipapp.build import BOOT_MODULE, MAIN_PY
+from django_zipserve.zipapp import extractions as zipapp_extractions
+from django_zipserve.zipapp.build import MAIN_PY, startup_files
 from tests.helpers import (
     TEST_SECRET_KEY,
     clean_environ,
@@ -294,7 +295,8 @@ def fake_artifact(folder, python, build_id="0123456789abcdef", name="fake.pyz"):
         stream.write(f"#!/usr/bin/env python{python}\n".encode())
         with zipfile.ZipFile(stream, "w") as archive:
             archive.writestr("__main__.py", MAIN_PY)
-            archive.writestr(f"{BOOT_MODULE}.py", Path(zipapp_boot.__file__).read_bytes())
+            for name, source in startup_files():
+                archive.writestr(name, source)
             archive.writestr("environment.json", json.dumps(environment))
             archive.writestr(f"site-packages/{zipapp_boot.RECORD_NAME}", json.dumps(record))
     return path
@@ -358,7 +360,7 @@ def test_disk_usage_is_what_du_counts(tmp_path):
     du = int(
         subprocess.run(["du", "-sk", tree], capture_output=True, text=True, check=True).stdout.split()[0]
     )
-    assert -(-zipapp_boot.disk_usage(tree) // 1024) == du
+    assert -(-zipapp_extractions.disk_usage(tree) // 1024) == du
 
 
 # The build's time on extracted files ----------------------------------------

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from django_zipserve.zipapp import boot as zipapp_boot
-from django_zipserve.zipapp.build import BOOT_MODULE, MAIN_PY
+from django_zipserve.zipapp.build import BOOT_MODULE, MAIN_PY, startup_files
 from tests.helpers import WITHOUT_FILE_PERMISSION_OVERRIDE, clean_environ, require_tool
 from tests.zipapp.locks import hold
 
@@ -106,7 +106,8 @@ def small_artifact(folder, build_id, file_name="site.pyz", project="site"):
             if info.filename != "__main__.py":
                 archive.writestr(info, source.read(info))
         archive.writestr("__main__.py", MAIN_PY)
-        archive.writestr(f"{BOOT_MODULE}.py", Path(zipapp_boot.__file__).read_bytes())
+        for name, source in startup_files():
+            archive.writestr(name, source)
         for compiled in site.rglob("*.pyc"):  # shiv leaves bytecode out, the build adds it
             info = zipfile.ZipInfo(f"site-packages/{compiled.relative_to(site).as_posix()}")
             info.external_attr = 0o100644 << 16
