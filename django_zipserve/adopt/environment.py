@@ -136,6 +136,7 @@ class EnvironmentReads:
     def __init__(self):
         self.reads = []  # (the node that names the variable or None, reader, the reading node, file)
         self.without_default = set()  # id() of the reads that have no default
+        self.guarded = set()  # id() of reads inside an if that tests the same variable
         self.env_objects = set()  # names bound to django-environ's Env()
         self.decouple = set()
         self.wrappers = {}  # helper function name -> index of the parameter that names the variable
@@ -255,7 +256,7 @@ class EnvironmentReads:
                     settings.get(id(call)),
                     keys.get(id(call), ()),
                     value_kind(reader, call),
-                    id(call) in self.without_default,
+                    id(call) in self.without_default and id(call) not in self.guarded,
                 )
             )
         return variables, computed

@@ -243,7 +243,16 @@ class _Reader:
 
     def _guarded_reads(self, statement, imports):
         """``if "X" in os.environ: SECRET_KEY = os.environ["X"]``: the test reads X
-        into the setting the block reads it into."""
+        into the setting the block reads it into, and a read of X with no
+        default inside the block is not required (cookiecutter-django:
+        ``if os.getenv("DATABASE_URL"): ... env.db("DATABASE_URL")``)."""
+        tested = {
+            string_constant(key) for key, _reader, _call in self.environment.reads_in(statement.test, imports)
+        }
+        for child in statement.body:
+            for key, _reader, call in self.environment.reads_in(child, imports):
+                if string_constant(key) in tested:
+                    self.environment.guarded.add(id(call))
         inside = {}
         for child in (*statement.body, *statement.orelse):
             for key, _reader, call in self.environment.reads_in(child, imports):

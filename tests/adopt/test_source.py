@@ -331,3 +331,25 @@ def test_a_syntax_error_names_the_file_and_line(tmp_path):
 def test_a_setting_mentions_a_string_through_the_names_it_is_made_of(tmp_path, settings, found):
     source = read(tmp_path, {"site/settings.py": settings})
     assert source.mentions("INSTALLED_APPS", "django.contrib.staticfiles") is found
+
+
+def test_a_read_guarded_by_a_test_of_the_same_variable_is_not_required(tmp_path):
+    """cookiecutter-django: ``if os.getenv("DATABASE_URL", default=None):``
+    then ``env.db("DATABASE_URL")``; without the variable the else branch runs."""
+    source = read(
+        tmp_path,
+        {
+            "site/settings.py": """
+            import os
+            import environ
+            env = environ.Env()
+            if os.getenv("DATABASE_URL", default=None):
+                DATABASES = {"default": env.db("DATABASE_URL")}
+            else:
+                DATABASES = {"default": {"NAME": env("POSTGRES_DB")}}
+            ADMIN_URL = env("DJANGO_ADMIN_URL")
+            """
+        },
+    )
+    required = {variable.name for variable in source.variables if variable.required}
+    assert required == {"POSTGRES_DB", "DJANGO_ADMIN_URL"}
