@@ -459,12 +459,12 @@ def test_a_project_name_that_would_replace_the_configuration_is_refused(tmp_path
 
 
 def test_a_stand_in_suits_the_read_that_requires_the_variable(tmp_path):
-    """cookiecutter-django tests os.getenv("DATABASE_URL") first, then reads
-    it with env.db(): the stand-in must be a database URL."""
+    """A variable read first with a default, then with env.db() and none:
+    the stand-in must be a database URL."""
     settings = (
         "import os\nimport environ\nenv = environ.Env()\n"
-        "if os.getenv('DATABASE_URL', default=None):\n"
-        "    DATABASES = {'default': env.db('DATABASE_URL')}\n"
+        "CONFIGURED = bool(os.getenv('DATABASE_URL', default=None))\n"
+        "DATABASES = {'default': env.db('DATABASE_URL')}\n"
         "CACHE_TIMEOUT = env.int('CACHE_TIMEOUT')\n"
         "ROOT_URLCONF = 'shop.urls'\n"
     )
