@@ -12,7 +12,7 @@ DEMO_CONFIG := $(DEMO_DIR)/example.yml
 PYENV_PATHS := $(shell command -v pyenv >/dev/null 2>&1 && for v in $$(pyenv versions --bare | grep -E '^3\.1[0-3]\.[0-9]+$$'); do printf ':%s/bin' "$$(pyenv prefix $$v)"; done)
 export PATH := $(PATH)$(PYENV_PATHS)
 
-.PHONY: demo test test-unit test-artifact lint docs coverage pyz package venv bench soak clean
+.PHONY: demo test test-unit test-newest test-artifact lint docs coverage pyz package venv bench soak clean
 
 $(VENV)/.installed: pyproject.toml example_project/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -95,6 +95,12 @@ coverage: venv
 
 test-unit: venv
 	$(BIN)/python -m pytest -m "not e2e" $(PYTEST_ARGS)
+
+# The unit and server tests on the newest releases of WhiteNoise, shiv,
+# gunicorn, pyuwsgi and goodconf, above the upper bounds of pyproject.toml
+# (tox.ini's newest, Python 3.13, about 9 minutes): not part of `make test`.
+test-newest: venv
+	$(BIN)/tox -e newest
 
 test-artifact: pyz
 	ZIPSERVE_TEST_PYZ=$(CURDIR)/$(PYZ) $(BIN)/python -m pytest -m e2e $(PYTEST_ARGS)

@@ -25,6 +25,11 @@ aside (Django answers every request, as before) when:
   front then answers only the other);
 - ``SECURE_SSL_REDIRECT`` is on, for requests Django judges insecure: they
   get Django's redirect.
+
+WhiteNoise exports its middleware only: the file table (``files``),
+``StaticFile.get_response``, the request headers it reads and the path it
+looks up are its internals, each tested by name in
+``tests/test_internals.py`` (checked against WhiteNoise 6.12.0).
 """
 
 import asyncio

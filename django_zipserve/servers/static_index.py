@@ -55,7 +55,8 @@ class SharedIndexWhiteNoiseMiddleware(WhiteNoiseMiddleware):
     ``STATIC_ROOT`` and ``WHITENOISE_ROOT``, and ``add_files`` only adds
     entries to ``self.files`` (through ``add_file_to_dictionary``). The
     files found through finders (``WHITENOISE_USE_FINDERS``) are added
-    after, by WhiteNoise itself, as before."""
+    after, by WhiteNoise itself, as before. Each of these is tested by name
+    in ``tests/test_internals.py``."""
 
     def add_files(self, root, prefix=None):
         key = self.index_key(root, prefix)
