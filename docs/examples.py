@@ -216,7 +216,7 @@ def warmup_refusal():
     from django_zipserve.servers import warmup
 
     exception = TemplateDoesNotExist("home.html")
-    answer = warmup.Answer(
+    answer = warmup.WarmupAnswer(
         path="/", status="500 Internal Server Error", exceptions=[(TemplateDoesNotExist, exception, None)]
     )
     return f"CommandError: {answer.report()}"

@@ -14,7 +14,7 @@ file                   declared in
                        ``.gunicorn``
 ``checks.md``          ``django_zipserve.checks.CHECKS``
 ``systemd.md``         ``django_zipserve.deploy.systemd.HARDENING``
-``build.md``           ``django_zipserve.zipapp.settings.BUILD_SETTINGS``
+``build.md``           ``django_zipserve.zipapp.options.BUILD_SETTINGS``
 ``processes.md``       ``django_zipserve.deploy.processes.KEYS``
 =====================  ===========================================================
 
@@ -202,7 +202,7 @@ def systemd():
 
 
 def build():
-    from django_zipserve.zipapp.settings import BUILD_SETTINGS
+    from django_zipserve.zipapp.options import BUILD_SETTINGS
 
     rows = [
         (
@@ -219,7 +219,7 @@ def build():
     )
     return intro + table(
         ("key", "flag", "default", "meaning"), rows
-    ), "BUILD_SETTINGS in django_zipserve/zipapp/settings.py"
+    ), "BUILD_SETTINGS in django_zipserve/zipapp/options.py"
 
 
 def processes():

@@ -94,7 +94,7 @@ def test_static_file_get_response_takes_the_method_and_the_request_headers(stati
     405 and 416), the compressed variant the client accepts.
 
     Ours: ``servers/front.py`` ``Front.answer()``, ``Front.keep()`` and
-    ``probe()``. Checked against WhiteNoise 6.12.0."""
+    ``probe_static_file()``. Checked against WhiteNoise 6.12.0."""
     static_file = whitenoise_middleware().files[CSS_URL]
 
     plain = static_file.get_response("GET", {})
@@ -207,7 +207,7 @@ def test_whitenoise_middleware_answers_by_path_info_with_the_responses_headers(s
     carries exactly ``get_response()``'s headers (no default Content-Type).
 
     Ours: ``servers/front.py`` looks up ``wsgi_path()``/``asgi_path()`` (the
-    path_info) in the same table, and ``probe()`` takes Django's answer for
+    path_info) in the same table, and ``probe_static_file()`` takes Django's answer for
     WhiteNoise's response plus the headers of the middleware above.
     Checked against WhiteNoise 6.12.0."""
     middleware = whitenoise_middleware()

@@ -109,7 +109,7 @@ def test_every_declared_fact_is_in_the_reference():
     from django_zipserve.conf.django_settings import SETTINGS
     from django_zipserve.deploy.systemd import HARDENING
     from django_zipserve.servers import gunicorn, uwsgi
-    from django_zipserve.zipapp.settings import BUILD_SETTINGS
+    from django_zipserve.zipapp.options import BUILD_SETTINGS
 
     pages = {name: (REPO / "docs" / "reference" / name).read_text() for name in reference.PAGES}
     conf = reference.symbolic_settings()

@@ -6,7 +6,7 @@ replaces it); ``pyproject.toml`` is merged with tomlkit: comments, order and
 every value already there are kept, only missing tables, keys and the
 ``django-zipserve`` dependency are added. Keys of ``[tool.django-zipserve]``
 are written only when the build declares them
-(``django_zipserve.zipapp.settings.BY_KEY``).
+(``django_zipserve.zipapp.options.BY_KEY``).
 """
 
 import ast
@@ -22,7 +22,7 @@ from urllib.request import url2pathname
 
 from ..zipapp import node
 from ..zipapp.lockfiles import ZIPSERVE, is_uv_lock, locked_names
-from ..zipapp.settings import BY_KEY, normalise_name
+from ..zipapp.options import BY_KEY, normalise_name
 from . import AdoptError, templates
 from .detect import DIRECTORY_SETTINGS, OTHER_LOCK_FILES, PACKAGE_DATA_DIRS, is_field_name
 from .frontend import review as frontend_review

@@ -121,7 +121,7 @@ class Systemctl:
             self.run("disable", self.unit(old), check=False)
 
 
-def probe(url, colour):
+def probe_health(url, colour):
     """One health request on a new connection: None when ``colour`` itself
     answered 200, else what came back instead."""
     request = urllib.request.Request(url, headers={"Connection": "close"})
@@ -145,7 +145,7 @@ def wait_healthy(url, colour, timeout=HEALTH_TIMEOUT):
     """Probe ``url`` until ``colour`` answers 200 itself; bounded by ``timeout``."""
     deadline = time.monotonic() + timeout
     while True:
-        last = probe(url, colour)
+        last = probe_health(url, colour)
         if last is None:
             return
         if time.monotonic() >= deadline:

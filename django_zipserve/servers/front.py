@@ -68,7 +68,7 @@ KEEP_TOTAL = 16 * 1024 * 1024
 
 
 @dataclass
-class Answer:
+class StaticAnswer:
     """WhiteNoise's response: its status and headers, and its body as an
     open file or as bytes (a kept answer)."""
 
@@ -107,12 +107,13 @@ class Front:
             return None
         if method != "GET" or any(key in request_headers for key in CONDITIONS):
             response = static_file.get_response(method, request_headers)
-            return Answer(response.status, response.headers, response.file)
+            return StaticAnswer(response.status, response.headers, response.file)
         key = (path, request_headers.get("HTTP_ACCEPT_ENCODING", ""))
         answer = self.kept.get(key)
         if answer is None:
             response = static_file.get_response(method, request_headers)
-            answer = self.keep(key, response) or Answer(response.status, response.headers, response.file)
+            kept = self.keep(key, response)
+            answer = kept or StaticAnswer(response.status, response.headers, response.file)
         return answer
 
     def keep(self, key, response):
@@ -122,7 +123,7 @@ class Front:
             return None
         with response.file:
             body = response.file.read()
-        answer = self.kept[key] = Answer(response.status, response.headers, body=body)
+        answer = self.kept[key] = StaticAnswer(response.status, response.headers, body=body)
         self.kept_size += len(body)
         return answer
 
@@ -285,7 +286,7 @@ def whitenoise_files():
     return whitenoise.files
 
 
-def probe(application, path, scheme, static_file):
+def probe_static_file(application, path, scheme, static_file):
     """The headers Django's answer to ``GET path`` (over ``scheme``) has
     beyond WhiteNoise's own response; None when Django's answer is not
     WhiteNoise's response plus headers."""
@@ -334,7 +335,7 @@ def build(application):
     for scheme in ("http", "https"):
         if scheme == "http" and settings.SECURE_SSL_REDIRECT:
             continue
-        headers = probe(application, path, scheme, static_file)
+        headers = probe_static_file(application, path, scheme, static_file)
         if headers is not None:
             added[scheme] = headers
     if not added:

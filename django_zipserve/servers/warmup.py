@@ -97,7 +97,7 @@ def one_line(text, limit):
 
 
 @dataclass
-class Answer:
+class WarmupAnswer:
     """What one warm-up request got."""
 
     path: str
@@ -158,7 +158,7 @@ REQUEST_LOGGER = "django.request"
 
 def request(application, path):
     """Send ``GET path`` to the WSGI application in this process."""
-    answer = Answer(path)
+    answer = WarmupAnswer(path)
 
     def capture(sender, **kwargs):
         answer.exceptions.append(sys.exc_info())

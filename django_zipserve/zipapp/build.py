@@ -50,8 +50,8 @@ from .. import __version__
 from . import bundle, lockfiles, prerequisites, secret_scan, sidecar
 from .boot import TESTS_SUFFIX
 from .extractions import LOCK_NAME, RECORD_NAME
+from .options import BUILD_SETTINGS, BY_KEY, TABLE
 from .pytest_config import pytest_configuration
-from .settings import BUILD_SETTINGS, BY_KEY, TABLE
 from .source import copy_source, ignored_report, left_out_files, left_out_ignored, left_out_report
 from .steps import PREREQUISITES, BuildError, StepFailed, Steps, run_command
 from .tree import (
@@ -114,7 +114,7 @@ def declared_settings(pyproject, path):
 
 def resolve_options(args):
     """The build's options: each flag given, else its key in pyproject.toml,
-    else its derived default (see settings.BUILD_SETTINGS). ``origins``
+    else its derived default (see options.BUILD_SETTINGS). ``origins``
     says which, by setting."""
     project_dir = Path(args.project_dir or ".").resolve()
     path = project_dir / "pyproject.toml"
@@ -663,7 +663,7 @@ def build(options, stream=None):
 
 
 def add_arguments(parser):
-    """One flag per declared setting (settings.BUILD_SETTINGS)."""
+    """One flag per declared setting (options.BUILD_SETTINGS)."""
     for setting in BUILD_SETTINGS:
         flags = [setting.flag, *([setting.short_flag] if setting.short_flag else [])]
         # No argparse defaults: an absent flag must not hide pyproject.toml's value.

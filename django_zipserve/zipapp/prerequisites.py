@@ -11,7 +11,7 @@ import sys
 from pathlib import Path, PurePosixPath
 
 from . import lockfiles, node
-from .settings import IGNORED_SOURCE
+from .options import IGNORED_SOURCE
 from .steps import PREREQUISITES, BuildError
 
 #: Modules the building interpreter needs (it runs ``python -m pip`` and ``python -m shiv``;

@@ -23,7 +23,7 @@ import shutil
 import subprocess
 from pathlib import Path, PurePosixPath
 
-from .settings import IGNORED_SOURCE
+from .options import IGNORED_SOURCE
 
 #: How many left-out paths a report names before it only counts the rest.
 SHOWN = 8

@@ -11,7 +11,7 @@ import pytest
 from django_zipserve.adopt import plan as plan_module
 from django_zipserve.adopt.detect import detect, load_toml
 from django_zipserve.adopt.plan import make_plan
-from django_zipserve.zipapp import settings as build_settings
+from django_zipserve.zipapp import options as build_settings
 from tests.adopt.util import PROJECTS, make_project, manage_py
 from tests.helpers import REPO, TEST_SECRET_KEY, clean_environ
 

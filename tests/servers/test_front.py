@@ -337,7 +337,10 @@ def answering(status, change=None):
 
 def test_the_probe_learns_only_an_answer_that_is_whitenoises_plus_headers(site):
     static_file = front.whitenoise_files()["/static/site/app.css"]
-    probe = lambda application: front.probe(application, "/static/site/app.css", "https", static_file)  # noqa: E731
+
+    def probe(application):
+        return front.probe_static_file(application, "/static/site/app.css", "https", static_file)
+
     assert probe(answering("200 OK")) == []
     assert probe(answering("301 Moved Permanently")) is None
     assert probe(answering("200 OK", {"Cache-Control": "no-store"})) is None

@@ -15,7 +15,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from django_zipserve.zipapp import build, bundle, prerequisites, settings
+from django_zipserve.zipapp import build, bundle, prerequisites
+from django_zipserve.zipapp import options as build_options
 from tests.helpers import REPO, build_artifact
 from tests.zipapp.flat_project import write_flat_project
 
@@ -96,7 +97,7 @@ class TestOptions:
             build.resolve_options(args("--project-dir", project))
         assert error.value.report() == (
             f"build failed at step read settings: {project / 'pyproject.toml'}: unknown key 'output_dir' in "
-            f"[tool.django-zipserve]; valid keys: {', '.join(sorted(settings.BY_KEY))}"
+            f"[tool.django-zipserve]; valid keys: {', '.join(sorted(build_options.BY_KEY))}"
         )
         result = run_build("--project-dir", project)
         assert result.returncode == 1, result.stderr
@@ -128,19 +129,19 @@ class TestDeclaration:
     """Every setting is declared once, with what the reference needs."""
 
     def test_every_setting_has_a_flag_a_default_and_a_help_sentence(self):
-        for setting in settings.BUILD_SETTINGS:
+        for setting in build_options.BUILD_SETTINGS:
             assert setting.flag.startswith("--"), setting
             assert setting.default_text.strip(), setting
             assert setting.help[:1].isupper() and setting.help.endswith("."), setting
             assert setting.kind in ("text", "path", "list", "switch"), setting
             if setting.key and setting.kind != "list":
                 assert setting.derive is not None, f"{setting.key}: how its default is derived"
-        dests = [setting.dest for setting in settings.BUILD_SETTINGS]
+        dests = [setting.dest for setting in build_options.BUILD_SETTINGS]
         assert len(dests) == len(set(dests)), "one attribute per setting"
 
     def test_every_key_is_accepted_and_reaches_the_options(self, tmp_path):
         values = {"text": '"given"', "path": '"given"', "list": '["given"]'}
-        declared = [setting for setting in settings.BUILD_SETTINGS if setting.key]
+        declared = [setting for setting in build_options.BUILD_SETTINGS if setting.key]
         project = write_project(
             tmp_path / "p", "".join(f"{setting.key} = {values[setting.kind]}\n" for setting in declared)
         )
@@ -159,7 +160,7 @@ class TestDeclaration:
                 entries[flag] = line
             elif line.startswith("    "):
                 entries[flag] += " " + line.strip()
-        for setting in settings.BUILD_SETTINGS:
+        for setting in build_options.BUILD_SETTINGS:
             line = entries[setting.flag]
             assert setting.help in line, setting.flag
             if setting.key:

@@ -17,7 +17,7 @@ from types import SimpleNamespace
 import pytest
 
 from django_zipserve.zipapp import boot
-from django_zipserve.zipapp.settings import IGNORED_SOURCE
+from django_zipserve.zipapp.options import IGNORED_SOURCE
 from tests.helpers import REPO, clean_environ
 from tests.zipapp.flat_project import BUILT_ASSET, write_flat_project
 
