@@ -29,7 +29,7 @@ from pathlib import Path
 
 from ..zipapp.lockfiles import EXPORT_COMMANDS, UV_LOCK
 from . import AdoptError
-from .frontend import FrontEnd, find_frontend
+from .frontend import FrontEnd, find_frontend, template_references
 from .local_modules import LocalModule, find_local_modules
 from .source import ModuleFinder, SettingsSource, Variable, dotted_name, parse, read_settings, string_constant
 
@@ -57,9 +57,6 @@ NOT_SHIPPED = frozenset({"tests", "test", "docs", "doc", "build", "dist", "node_
 GENERIC_NAMES = frozenset(
     {"config", "conf", "core", "project", "settings", "main", "app", "src", "site", "web"}
 )
-#: ``{% static "front/bundle.css" %}`` in a template.
-STATIC_REFERENCE = re.compile(r"""{%\s*static\s+['"]([^'"{}]+)['"]""")
-TEMPLATE_SUFFIXES = (".html", ".txt", ".xml", ".jinja", ".jinja2")
 #: Django's URLconf error handlers, which are looked up in ROOT_URLCONF only.
 HANDLERS = ("handler400", "handler403", "handler404", "handler500")
 
@@ -272,23 +269,6 @@ def directories(root, source, package_root, packages):
             continue
         data_dirs.append(relative)
     return tuple(dict.fromkeys(data_dirs)), tuple(dict.fromkeys(extra))
-
-
-def template_references(root, package_dirs, data_dirs):
-    """``(static path, template)`` for every ``{% static "..." %}`` of the
-    templates (a prefix the template completes, ending in ``/``, left out)."""
-    template_roots = [root / path for path in package_dirs if path.endswith(("/templates", "/jinja2"))]
-    template_roots += [root / path for path in data_dirs]
-    found = []
-    for template_root in template_roots:
-        for template in sorted(template_root.rglob("*")):
-            if template.suffix not in TEMPLATE_SUFFIXES or not template.is_file():
-                continue
-            text = template.read_text(encoding="utf-8", errors="replace")
-            for reference in STATIC_REFERENCE.findall(text):
-                if not reference.endswith("/"):
-                    found.append((reference, template.relative_to(root).as_posix()))
-    return found
 
 
 def missing_static_files(root, package_dirs, data_dirs):

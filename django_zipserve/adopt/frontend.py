@@ -31,6 +31,10 @@ from pathlib import Path
 
 from ..zipapp.node import RangeError, read_engines
 
+#: ``{% static "front/bundle.css" %}`` in a template.
+STATIC_REFERENCE = re.compile(r"""{%\s*static\s+['"]([^'"{}]+)['"]""")
+TEMPLATE_SUFFIXES = (".html", ".txt", ".xml", ".jinja", ".jinja2")
+
 #: Lock files, the package manager each belongs to, and its install of exactly the locked versions.
 LOCK_FILES = (
     ("package-lock.json", "npm", "npm ci"),
@@ -233,12 +237,27 @@ def app_dirs(package_root, packages):
     return found
 
 
+def template_references(root, package_dirs, data_dirs):
+    """``(static path, template)`` for every ``{% static "..." %}`` of the
+    templates (a prefix the template completes, ending in ``/``, left out)."""
+    template_roots = [root / path for path in package_dirs if path.endswith(("/templates", "/jinja2"))]
+    template_roots += [root / path for path in data_dirs]
+    found = []
+    for template_root in template_roots:
+        for template in sorted(template_root.rglob("*")):
+            if template.suffix not in TEMPLATE_SUFFIXES or not template.is_file():
+                continue
+            text = template.read_text(encoding="utf-8", errors="replace")
+            for reference in STATIC_REFERENCE.findall(text):
+                if not reference.endswith("/"):
+                    found.append((reference, template.relative_to(root).as_posix()))
+    return found
+
+
 def built_static(root, source, package_root, packages, package_dirs, data_dirs):
     """The static files the templates use that are nowhere in the source but
     where git ignores them, in an app's ``static`` folder or a
     ``STATICFILES_DIRS`` entry: ``((static path, template)...), (folders...)``."""
-    from .detect import template_references  # detect imports this module
-
     references = template_references(root, package_dirs, data_dirs)
     existing = [root / path for path in package_dirs if path.endswith("/static")]
     existing += [root / path for path in data_dirs] + statics_dirs(root, source)
