@@ -34,6 +34,9 @@ SETUPTOOLS_BACKENDS = (None, "setuptools.build_meta", "setuptools.build_meta:__l
 #: Package data of every package: its templates, static files, translations, fixtures.
 PACKAGE_DATA = [f"{name}/**/*" for name in PACKAGE_DATA_DIRS] + ["migrations/**/*"]
 DEFAULT_PYTHON = ">=3.10"
+#: The module init writes the entry point into when the package's
+#: ``__main__`` is the project's own command line.
+OWN_MAIN = "zipserve_main"
 #: The oldest Python each Django major version supports.
 DJANGO_PYTHON = {6: (3, 12), 5: (3, 10), 4: (3, 8)}
 #: The build steps django-compressor's offline compression needs.
@@ -237,9 +240,10 @@ def python_file(layout, relative, text, force):
 def make_plan(layout, force=False):
     package_path = (layout.package_dir.relative_to(layout.root)).as_posix()
     review = []
+    environment: tuple = ()
+    fields: tuple = ()  # Variables, as in Variables.fields
     if layout.configured:
         settings = layout.settings
-        environment, fields = (), ()
         review.append(
             f"{layout.settings} already loads a ZipserveConfig: it is the production settings "
             "(no zipserve_settings.py or zipserve_urls.py written)"
@@ -252,11 +256,18 @@ def make_plan(layout, force=False):
         review += variables.review
     changes = []
     main_text = templates.main_module(layout.package, settings)
+    entry = "__main__"
     main = python_file(layout, f"{package_path}/__main__.py", main_text, force)
     if main.action == "keep" and main.old != main_text and "make_main" not in main.old:
-        review.append(
-            f"{main.path} exists and does not call make_main({settings!r}): the console script runs it"
-        )
+        # The project's own command line (NetBox's __main__) stays; the
+        # artifact's entry point goes beside it.
+        entry = OWN_MAIN
+        main = python_file(layout, f"{package_path}/{OWN_MAIN}.py", main_text, force)
+        if main.writes:
+            review.append(
+                f"{package_path}/__main__.py is the project's own command line: the artifact's entry point "
+                f"is {layout.package}.{OWN_MAIN}:main (entry-point in [tool.django-zipserve])"
+            )
     changes.append(main)
     if not layout.configured:
         refuse_name_clash(layout)
@@ -287,7 +298,7 @@ def make_plan(layout, force=False):
             text = templates.urls_module(layout.distribution, layout.root_urlconf, layout.urlconf_handlers)
             changes.append(python_file(layout, f"{package_path}/zipserve_urls.py", text, force))
         review += settings_review(layout, settings, fields)
-    pyproject = merge_pyproject(layout, settings)
+    pyproject = merge_pyproject(layout, settings, entry)
     changes.append(pyproject.change)
     review += pyproject.review
     review += project_review(layout)
@@ -574,7 +585,7 @@ class Merged:
     review: list
 
 
-def merge_pyproject(layout, settings):
+def merge_pyproject(layout, settings, entry="__main__"):
     try:
         import tomlkit
     except ImportError:
@@ -588,7 +599,7 @@ def merge_pyproject(layout, settings):
         document = tomlkit.parse(old) if old is not None else tomlkit.document()
     except tomlkit.exceptions.ParseError as exc:
         raise AdoptError(f"cannot read {path}: {exc}") from None
-    merge = _Merge(layout, document, settings)
+    merge = _Merge(layout, document, settings, entry)
     merge.run()
     new = tomlkit.dumps(document)
     if merge.added:
@@ -639,10 +650,11 @@ def requirement_name(requirement):
 
 
 class _Merge:
-    def __init__(self, layout, document, settings):
+    def __init__(self, layout, document, settings, entry="__main__"):
         self.layout = layout
         self.document = document
         self.settings = settings
+        self.entry = entry  # the module of the package that holds main()
         self.added = []
         self.review = []
         self.pending = {}
@@ -729,7 +741,7 @@ class _Merge:
             project["dependencies"].append("django-zipserve")
             self.added.append("django-zipserve to project.dependencies")
         scripts = _lookup(self.document, "project.scripts") or {}
-        target = f"{layout.package}.__main__:main"
+        target = f"{layout.package}.{self.entry}:main"
         name = str(project.get("name", layout.distribution))
         if not any(str(value) == target for value in scripts.values()):
             if name in scripts:
@@ -777,6 +789,8 @@ class _Merge:
         layout = self.layout
         table = "tool.django-zipserve"
         wanted = {"settings": self.settings}
+        if self.entry != "__main__":
+            wanted["entry-point"] = f"{layout.package}.{self.entry}:main"
         project = _lookup(self.document, "project") or {}
         name = str(project.get("name", layout.distribution))
         if normalise_name(name) != layout.package:

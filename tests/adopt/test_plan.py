@@ -288,23 +288,28 @@ class TestFiles:
         ]
         assert plan.settings == "blog.zipserve_settings"
 
-    def test_an_existing_file_is_kept_unless_forced(self, tmp_path):
+    def test_the_projects_own_main_module_stays_and_ours_goes_beside_it(self, tmp_path):
+        """NetBox's netbox/__main__.py is its own command line."""
         root = copy(tmp_path, "catchall")
         (root / "config" / "__main__.py").write_text("print('mine')\n")
-        kept = change(make_plan(detect(root)), "config/__main__.py")
-        assert (kept.action, kept.new) == ("keep", "print('mine')\n")
-        assert kept.detail == "exists; --force replaces it"
+        plan = make_plan(detect(root))
+        assert not [item for item in plan.changes if str(item.path) == "config/__main__.py"]
+        ours = change(plan, "config/zipserve_main.py")
+        assert ours.action == "create" and "make_main('config.zipserve_settings')" in ours.new.replace(
+            '"', "'"
+        )
+        pyproject = pyproject_of(plan)
+        assert pyproject["tool"]["django-zipserve"]["entry-point"] == "config.zipserve_main:main"
+        assert "config.zipserve_main:main" in pyproject["project"]["scripts"].values()
+        assert any(
+            line.startswith(
+                "config/__main__.py is the project's own command line: the artifact's entry point"
+            )
+            for line in plan.review
+        )
         forced = change(make_plan(detect(root), force=True), "config/__main__.py")
         assert forced.action == "overwrite"
         assert "make_main" in forced.new
-
-    def test_a_kept_entry_point_that_does_not_run_ours_is_reviewed(self, tmp_path):
-        root = copy(tmp_path, "catchall")
-        (root / "config" / "__main__.py").write_text("print('mine')\n")
-        review = make_plan(detect(root)).review
-        assert any(
-            line.startswith("config/__main__.py exists and does not call make_main") for line in review
-        )
 
     def test_a_urlconf_with_the_health_view_is_not_wrapped(self, tmp_path):
         root = make_project(
