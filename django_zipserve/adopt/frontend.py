@@ -117,7 +117,8 @@ def bundler_configs(root):
     found = []
     for stem, command in BUNDLERS:
         for path in sorted(root.glob(f"{stem}.*")) + sorted(root.glob(f"{stem.capitalize()}.*")):
-            if path.is_file() and path.name.endswith(SCRIPT_SUFFIXES):
+            # gulpfile.js, not Baby Buddy's gulpfile.config.js beside it
+            if path.is_file() and path.suffix in SCRIPT_SUFFIXES and path.stem.lower() == stem:
                 found.append((path.name, command or f"node {path.name}"))
                 break
     if (root / ".parcelrc").is_file():
@@ -160,7 +161,7 @@ def find_frontend(root, source, package_root, packages, package_dirs, data_dirs,
         )
     tool, lock_file, install = package_manager(root, data)
     found, command = build_command(root, data, tool)
-    steps = ()
+    steps: tuple[str, ...] = ()
     if command:
         steps = (install, command) if lock_file or has_dependencies(data) else (command,)
     try:

@@ -34,6 +34,8 @@ SETUPTOOLS_BACKENDS = (None, "setuptools.build_meta", "setuptools.build_meta:__l
 #: Package data of every package: its templates, static files, translations, fixtures.
 PACKAGE_DATA = [f"{name}/**/*" for name in PACKAGE_DATA_DIRS] + ["migrations/**/*"]
 DEFAULT_PYTHON = ">=3.10"
+#: The names of a project's test settings, beside its settings module.
+TEST_SETTINGS = ("test", "testing", "tests", "test_settings", "settings_test")
 #: The module init writes the entry point into when the package's
 #: ``__main__`` is the project's own command line.
 OWN_MAIN = "zipserve_main"
@@ -826,6 +828,7 @@ class _Merge:
         project's development dependencies, in the test sidecar."""
         found = pytest_requirements(self.layout.root, self.layout.pyproject)
         if found is None:
+            self.test_settings_review()
             return {}
         requirements, where = found
         self.review.append(
@@ -835,6 +838,27 @@ class _Merge:
             + "; add what else they import (the artifact's test command runs them with pytest)"
         )
         return {"test-requirements": _array(requirements)}
+
+    def test_settings_review(self):
+        """The artifact's ``test`` runs its own settings: a project with test
+        settings of its own (Baby Buddy's babybuddy/settings/test.py) is
+        told how to run them, once."""
+        layout = self.layout
+        if _lookup(self.document, "tool.django-zipserve"):
+            return
+        package = (
+            layout.settings.rpartition(".")[0]
+            if layout.source.files[0].name != "__init__.py"
+            else layout.settings
+        )
+        folder = layout.package_root.joinpath(*package.split("."))
+        for name in TEST_SETTINGS:
+            if (folder / f"{name}.py").is_file() and f"{package}.{name}" != layout.settings:
+                self.review.append(
+                    f"{package}.{name} looks like the project's test settings: the artifact runs its tests "
+                    f"with them as 'test --settings {package}.{name}' (without it, with the production ones)"
+                )
+                return
 
     def uv_source(self, origin):
         """uv resolves django-zipserve from the same checkout, so that ``uv lock`` works."""

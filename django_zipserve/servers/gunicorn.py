@@ -18,6 +18,10 @@ import os
 import sys
 
 from gunicorn.app.wsgiapp import WSGIApplication
+from gunicorn.config import KNOWN_SETTINGS as SETTING_CLASSES
+
+#: The settings the installed gunicorn knows, by name.
+KNOWN_SETTINGS = frozenset(setting.name for setting in SETTING_CLASSES)
 
 from .base import RECYCLE_AFTER, RECYCLE_REASON, Default, asgi_app_path, wsgi_app_path
 
@@ -26,7 +30,11 @@ def control_socket_settings(environ=None):
     """gunicorn 26+ opens a control socket in $XDG_RUNTIME_DIR or
     ~/.gunicorn; under systemd's DynamicUser or ProtectHome the home is
     read-only. Use the service's RuntimeDirectory when there is one, and
-    turn the socket off rather than warn when nothing writable is known."""
+    turn the socket off rather than warn when nothing writable is known.
+    An older gunicorn (a project that pins 23, as Baby Buddy does) has no
+    control socket and no such setting: nothing to set."""
+    if "control_socket" not in KNOWN_SETTINGS:
+        return {}
     environ = os.environ if environ is None else environ
     for variable in ("RUNTIME_DIRECTORY", "XDG_RUNTIME_DIR"):
         directory = (environ.get(variable) or "").split(":")[0]

@@ -125,6 +125,21 @@ class TestBuildCommand:
         assert frontend.found == "the gulp task build of gulpfile.js"
         assert frontend.configs == ("gulpfile.js",)
 
+    def test_the_gulpfile_beside_a_gulpfile_config(self, tmp_path):
+        """Baby Buddy keeps gulpfile.config.js beside gulpfile.js."""
+        root = project(
+            tmp_path,
+            {"name": "site", "devDependencies": {"gulp": "^5"}},
+            **{
+                "gulpfile.config.js": "export default { scriptsConfig: {} };\n",
+                "gulpfile.js": 'gulp.task("build", gulp.parallel("extras", "scripts", "styles"));\n',
+            },
+        )
+        (root / "package-lock.json").write_text("{}")
+        frontend = detect(root).frontend
+        assert frontend.steps == ("npm ci", "npx gulp build")
+        assert frontend.configs == ("gulpfile.js",)
+
     def test_a_gulp_task_with_yarn(self, tmp_path):
         root = project(
             tmp_path,

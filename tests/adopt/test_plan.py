@@ -480,3 +480,15 @@ def test_a_stand_in_suits_the_read_that_requires_the_variable(tmp_path):
     text = change(make_plan(detect(root)), "shop/zipserve_settings.py").new
     assert "'DATABASE_URL': 'sqlite://:memory:'" in text.replace('"', "'")
     assert "'CACHE_TIMEOUT': '0'" in text.replace('"', "'")
+
+
+def test_the_projects_test_settings_are_named_once(tmp_path):
+    """Baby Buddy's babybuddy/settings/test.py: the artifact's test runs the
+    production settings unless told."""
+    root = copy(tmp_path, "settings_package")
+    (root / "mysite" / "settings" / "test.py").write_text("from .base import *  # noqa: F403\n")
+    review = make_plan(detect(root)).review
+    assert (
+        "mysite.settings.test looks like the project's test settings: the artifact runs its tests with them "
+        "as 'test --settings mysite.settings.test' (without it, with the production ones)" in review
+    )

@@ -111,6 +111,11 @@ class TestControlSocket:
         monkeypatch.setenv("HOME", str(read_only_home / "missing"))
         assert gunicorn.control_socket_settings({}) == {"control_socket_disable": True}
 
+    def test_nothing_on_a_gunicorn_without_a_control_socket(self, tmp_path, monkeypatch):
+        """gunicorn 23 to 25 (Baby Buddy pins 23) refuse a setting they do not know."""
+        monkeypatch.setattr(gunicorn, "KNOWN_SETTINGS", gunicorn.KNOWN_SETTINGS - {"control_socket"})
+        assert gunicorn.control_socket_settings({"RUNTIME_DIRECTORY": str(tmp_path)}) == {}
+
 
 def start(servers, env, *args):
     port = free_port()
