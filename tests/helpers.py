@@ -192,6 +192,62 @@ class ServerProcess:
         self._log.close()
 
 
+def process_title(pid):
+    """What ps shows for a process: its command line, NULs as spaces; ""
+    once it is gone."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
+
+
+def child_pids(pid):
+    """The processes whose parent is ``pid``, from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if fields[1] == str(pid):
+            found.append(int(stat.parent.name))
+    return found
+
+
+def catches_signal(pid, signum):
+    """Whether the process has a handler installed for ``signum`` (SigCgt
+    of /proc/PID/status); False once it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    caught = next((line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:")), "0")
+    return bool(int(caught, 16) >> (signum - 1) & 1)
+
+
+def wait_for_uwsgi_workers(server, workers, name="testproject", timeout=30):
+    """Wait until each of the ``workers`` uWSGI workers of ``server`` has
+    finished starting: it has its title (``NAME uWSGI worker N``, set by
+    uwsgi_titles after its fork) and catches SIGHUP. uWSGI starts with
+    SIGHUP ignored, and a worker installs its graceful handler for it only
+    at the end of its start-up (pyuwsgi 2.0.30: uwsgi_setup, then
+    uwsgi_worker_run); the SIGHUP the master sends its workers to stop
+    (gracefully_kill_them_all) or reload meanwhile is lost, and the master
+    then waits for that worker forever. Bounded by ``timeout``."""
+    titles = [f"{name} uWSGI worker {number}" for number in range(1, workers + 1)]
+    seen = {}
+
+    def all_started():
+        seen.clear()
+        seen.update({process_title(pid): pid for pid in child_pids(server.pid)})
+        return all(title in seen and catches_signal(seen[title], signal.SIGHUP) for title in titles)
+
+    try:
+        wait_until(all_started, timeout, 0.05, f"{workers} uWSGI workers catching SIGHUP", server.process)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; children: {sorted(seen)}; output:\n{server.output()[-3000:]}") from None
+
+
 def project_command(*args):
     """The test project's entry point, run from the source tree."""
     return [sys.executable, "-m", "tests.testproject", *args]
@@ -207,7 +263,7 @@ def run_project(env, *args, cwd=REPO, timeout=90, prefix=()):
     ``prefix``, e.g. WITHOUT_FILE_PERMISSION_OVERRIDE); the completed
     process, output captured as text."""
     return subprocess.run(
-        [*prefix, *project_command(*args)],
+        [*prefix, *project_command(*map(str, args))],
         env=env,
         cwd=cwd,
         capture_output=True,
@@ -276,14 +332,19 @@ def socket_activated(servers, command, env):
         sock.close()
 
 
-def run_pyz(pyz, env, *args, timeout=300, cwd=None):
+def run_pyz(pyz, env, *args, timeout=300, cwd=None, prefix=()):
+    """Run the artifact ``pyz`` with ``args`` to its end, in ``cwd`` (by
+    default the artifact's directory, as an operator runs it) and after
+    ``prefix`` (e.g. WITHOUT_FILE_PERMISSION_OVERRIDE); the completed
+    process, output captured as text."""
     return subprocess.run(
-        [sys.executable, str(pyz), *map(str, args)],
+        [*prefix, sys.executable, str(pyz), *map(str, args)],
         env=env,
         capture_output=True,
         text=True,
         timeout=timeout,
         cwd=cwd or os.path.dirname(pyz),
+        check=False,
     )
 
 

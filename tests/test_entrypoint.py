@@ -58,10 +58,6 @@ def test_make_main_documents_the_project():
     assert "[--config FILE]" in entrypoint.USAGE
 
 
-def run(env, *args):
-    return run_project(env, *args)
-
-
 @pytest.mark.parametrize(
     "args, message",
     [
@@ -71,7 +67,7 @@ def run(env, *args):
     ],
 )
 def test_usage_error_exits_2_without_traceback(project_env, args, message):
-    result = run(project_env, *args)
+    result = run_project(project_env, *args)
     assert result.returncode == 2
     assert message in result.stderr
     assert "usage: " in result.stderr
@@ -85,7 +81,7 @@ def test_config_option_chooses_the_file(project_env, tmp_path):
     first.write_text("MARKER: first\n")
     second.write_text('MARKER = "second"\n')
     project_env["TESTPROJECT_CONFIG"] = str(first)
-    result = run(project_env, "--config", str(second), "config", "show")
+    result = run_project(project_env, "--config", str(second), "config", "show")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0] == f"config file: {second}"
     marker = next(line for line in result.stdout.splitlines() if line.startswith("MARKER "))
@@ -102,7 +98,7 @@ def test_relative_config_file_is_resolved_from_working_directory(project_env, tm
 def test_options_after_the_command_reach_django(project_env):
     # Django's own parser sees "--config" after "config check" and rejects it;
     # the entry point did not swallow it.
-    result = run(project_env, "config", "check", "--config", "x.yaml")
+    result = run_project(project_env, "config", "check", "--config", "x.yaml")
     assert result.returncode != 0
     assert "unrecognized arguments: --config x.yaml" in result.stderr
 
@@ -131,14 +127,14 @@ def test_needs_configuration_is_decided_by_the_command(args, needed):
 def test_help_and_describing_commands_run_without_any_configuration(project_env, args):
     del project_env["SECRET_KEY"]
     project_env["WORKERS"] = "not a number"  # would stop any command that reads the configuration
-    result = run(project_env, *args)
+    result = run_project(project_env, *args)
     assert result.returncode == 0, result.stderr
     assert "invalid configuration" not in result.stderr
 
 
 def test_a_command_that_uses_the_configuration_still_reads_it(project_env):
     project_env["WORKERS"] = "not a number"
-    result = run(project_env, "config", "check")
+    result = run_project(project_env, "config", "check")
     assert result.returncode == 2
     assert "WORKERS (environment variable WORKERS): expected a whole number" in result.stderr
 

@@ -24,6 +24,7 @@ import ast
 import keyword
 import re
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,9 +118,9 @@ class Layout:
 
 
 def load_toml(path):
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ImportError:  # Python 3.10
+    else:
         import tomli as tomllib
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
@@ -173,14 +174,17 @@ def production_settings(root, finder, module, origin):
     source = read_settings(root, finder, module)
     wsgi = source.string("WSGI_APPLICATION")
     wsgi_file = finder.find(wsgi.rpartition(".")[0]) if wsgi else None
-    served = settings_module_in(wsgi_file) if wsgi_file else None
+    if wsgi_file is None:
+        return module, origin
+    served = settings_module_in(wsgi_file)
     if served and served != module and finder.find(served):
         return served, Path(wsgi_file).relative_to(root).as_posix()
     return module, origin
 
 
 def top_level_packages(base):
-    packages, skipped = [], []
+    packages: list[str] = []
+    skipped: list[str] = []
     if not base.is_dir():
         return packages, skipped
     for child in sorted(base.iterdir()):
@@ -426,7 +430,7 @@ def loads_zipserve_config(source):
 
 
 def unique_variables(variables):
-    first = {}
+    first: dict[str, Variable] = {}
     for variable in variables:
         first.setdefault(variable.name, variable)
     return tuple(first.values())

@@ -10,7 +10,9 @@ the text (``env.bool``, ``cast=int``) and whether it has a default.
 """
 
 import ast
+from collections.abc import Container
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from .syntax import dotted_name, string_constant
 
@@ -124,7 +126,7 @@ class _Imports:
         return isinstance(func, ast.Attribute) and func.attr == "getenv" and _is_name(func.value, self.os)
 
 
-def _is_name(node, names):
+def _is_name(node: ast.AST, names: Container[str]) -> TypeGuard[ast.Name]:
     return isinstance(node, ast.Name) and node.id in names
 
 

@@ -70,7 +70,7 @@ class LocalModule:
 
 def find_local_modules(root, finder, source):
     """The local configuration modules the settings in ``source`` import."""
-    found = {}
+    found: dict[str, LocalModule] = {}
     for dotted, variable, where in imported_modules(root, finder, source):
         module = local_module(root, finder, dotted, variable, where)
         if module is None:
@@ -312,7 +312,7 @@ def comment_above(line, lines, comments):
     """The comment lines right above ``line`` (no blank line between), joined;
     a banner's frame (``####``, ``#  Required  #``) is left out. Else the
     comment at the end of the line itself."""
-    words = []
+    words: list[str] = []
     number = line - 1
     while number >= 1 and lines[number - 1].lstrip().startswith("#"):
         text = comments.get(number, "").rstrip("#").strip()

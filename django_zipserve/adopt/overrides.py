@@ -75,7 +75,10 @@ def cloud_static_url(source):
     value = last.value
     text = string_constant(value)
     if text is None and isinstance(value, ast.JoinedStr):
-        text = "".join(part.value if isinstance(part, ast.Constant) else "{...}" for part in value.values)
+        # The constant parts of an f-string are its literal text (str).
+        text = "".join(
+            str(part.value) if isinstance(part, ast.Constant) else "{...}" for part in value.values
+        )
     if text and text.startswith(("http://", "https://", "//")):
         return f"{text} at {source.where(last)}"
     return None

@@ -253,7 +253,7 @@ class _Reader:
             for key, _reader, call in self.environment.reads_in(child, imports):
                 if string_constant(key) in tested:
                     self.environment.guarded.add(id(call))
-        inside = {}
+        inside: dict[str, ast.AST] = {}
         for child in (*statement.body, *statement.orelse):
             for key, _reader, call in self.environment.reads_in(child, imports):
                 name = string_constant(key)

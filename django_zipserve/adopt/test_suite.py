@@ -41,11 +41,16 @@ def canonical(name):
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def is_test_tool(requirement):
+def requirement_name(requirement):
+    """The canonical distribution name a requirement starts with, or None."""
     match = NAME.match(requirement)
-    if not match:
+    return canonical(match.group(1)) if match else None
+
+
+def is_test_tool(requirement):
+    name = requirement_name(requirement)
+    if name is None:
         return False
-    name = canonical(match.group(1))
     return any(name.startswith(tool) if tool.endswith("-") else name == tool for tool in TEST_TOOLS)
 
 
@@ -78,5 +83,5 @@ def development_lists(root, pyproject):
 
 
 def with_minimum(tools):
-    named = {canonical(NAME.match(item).group(1)) for item in tools}
+    named = {requirement_name(item) for item in tools}
     return [*(name for name in MINIMUM if name not in named), *tools]

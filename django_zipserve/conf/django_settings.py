@@ -528,7 +528,10 @@ def packaged(context, entries):
 def packaged_entry(entry, base_dir):
     if isinstance(entry, (list, tuple)) and len(entry) == 2:
         prefix, path = entry
-        return type(entry)((prefix, packaged_entry(path, base_dir)))
+        # The pair keeps its type, list or tuple. (Typed as a plain type: mypy
+        # narrows entry to tuple[Any, Any] by len(), whose type it cannot call.)
+        pair_type: type = type(entry)
+        return pair_type((prefix, packaged_entry(path, base_dir)))
     if not isinstance(entry, (str, os.PathLike)):
         return entry
     return paths.packaged_copy(entry, base_dir) or entry
@@ -576,7 +579,7 @@ def security_settings(config):
     """What ``manage.py check --deploy`` asks for, driven by HTTPS: the
     settings :data:`SETTINGS` derives from the configuration, as applied to
     a project that sets none of them."""
-    namespace = {}
+    namespace: dict[str, Any] = {}
     context = Context(config, namespace)
     for setting in SETTINGS:
         if setting.name.startswith(("SECURE_", "SESSION_COOKIE_", "CSRF_COOKIE_", "X_FRAME_")):

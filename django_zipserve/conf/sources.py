@@ -15,6 +15,7 @@ validates.
 import json
 import os
 import re
+import sys
 import types
 import typing
 from dataclasses import dataclass
@@ -211,9 +212,9 @@ def _parse_yaml(text):
 
 
 def _parse_toml(text):
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ImportError:  # Python 3.10
+    else:
         import tomli as tomllib
     try:
         return tomllib.loads(text)
@@ -389,7 +390,8 @@ def _unknown_key(key, path):
 
 def _file_values(config_cls, path, why):
     """``({field: Sourced}, problems)`` from the configuration file."""
-    values, problems = {}, []
+    values: dict[str, Sourced] = {}
+    problems: list[Problem] = []
     if not path:
         return values, problems
     by_lower = {field.lower(): field for field in config_cls.model_fields}

@@ -182,7 +182,7 @@ class ReleaseStore:
 
     def list(self):
         current = self.current_id()
-        found = []
+        found: list[Release] = []
         if not self.releases.is_dir():
             return found
         for folder in self.releases.iterdir():

@@ -248,8 +248,13 @@ HARDENING = (
 )
 
 
-#: The directives that ``systemd render`` can leave out, each with its option.
-RELAXABLE = tuple(directive for directive in HARDENING if directive.relaxation)
+#: ``(directive, relaxation)`` of each directive that ``systemd render``
+#: can leave out, with the option that does.
+RELAXATIONS = tuple(
+    (directive, directive.relaxation) for directive in HARDENING if directive.relaxation is not None
+)
+#: The directives that ``systemd render`` can leave out.
+RELAXABLE = tuple(directive for directive, _ in RELAXATIONS)
 
 
 @dataclass
@@ -265,7 +270,7 @@ class UnitOptions:
     relaxed: frozenset = field(default_factory=frozenset)  # Relaxation names of directives left out
 
     def __post_init__(self):
-        unknown = set(self.relaxed) - {directive.relaxation.name for directive in RELAXABLE}
+        unknown = set(self.relaxed) - {relaxation.name for _, relaxation in RELAXATIONS}
         if unknown:
             raise ValueError(f"no hardening directive can be relaxed as {', '.join(sorted(unknown))}")
 

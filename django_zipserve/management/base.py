@@ -7,6 +7,9 @@ way: one readable message on standard error, the subsystem's exit status,
 and a traceback only with ``--traceback``.
 """
 
+from collections.abc import Sequence
+from typing import Literal
+
 from django.core.management.base import BaseCommand, CommandError
 
 from ..errors import ZipserveError
@@ -15,13 +18,13 @@ from ..errors import ZipserveError
 class ZipserveCommand(BaseCommand):
     # Commands that need checks run them themselves (the server commands
     # include the deployment checks); the others describe or manage releases.
-    requires_system_checks = []
+    requires_system_checks: Sequence[str] | Literal["__all__"] = []
 
     #: Actions (a command's first argument, e.g. ``config template``) that run
     #: with the configuration's defaults only, reading no file, variable or
     #: secret: they describe the project, or manage releases as an operator
     #: before the service's secrets exist. ``True`` means every action.
-    runs_without_configuration: bool | frozenset = frozenset()
+    runs_without_configuration: Literal[True] | frozenset[str] = frozenset()
 
     @classmethod
     def needs_configuration(cls, args):

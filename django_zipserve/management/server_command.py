@@ -126,8 +126,13 @@ class ServerCommand(ZipserveCommand):
     """Base class of the ``pyuwsgi`` and ``gunicorn`` commands."""
 
     server_name = ""  # shown in help and messages
-    #: Why ``--asgi`` is refused, for a server that serves WSGI only.
-    asgi_refusal = ""
+
+    @property
+    def asgi_refusal(self):
+        """Why ``--asgi`` is refused, for a server that serves WSGI only;
+        "" when it serves ASGI. A command overrides it with a class attribute
+        (``pyuwsgi``) or a property (``gunicorn``: it depends on the version)."""
+        return ""
 
     def defaults(self):
         """The server's production defaults, a list of :class:`Default`."""

@@ -35,6 +35,7 @@ looks up are its internals, each tested by name in
 import asyncio
 from dataclasses import dataclass, field
 from http import HTTPStatus
+from typing import Any
 from wsgiref.util import FileWrapper
 
 from django.conf import settings
@@ -227,7 +228,8 @@ def asgi_header_name(meta_key):
 def asgi_request_headers(headers, proxy_header):
     """The request headers WhiteNoise reads, under their WSGI names, and the
     value of the proxy's scheme header (None when absent)."""
-    found, proxy_value = {}, None
+    found: dict[str, str] = {}
+    proxy_value = None
     for name, value in headers:
         key = WHITENOISE_REQUEST_HEADERS.get(name)
         if key is not None:
@@ -296,7 +298,7 @@ def probe_static_file(application, path, scheme, static_file):
     if settings.SECURE_PROXY_SSL_HEADER:
         header, secure_value = settings.SECURE_PROXY_SSL_HEADER
         environ[header] = secure_value if scheme == "https" else "http"
-    answer = {}
+    answer: dict[str, Any] = {}
 
     def start_response(status, headers, exc_info=None):
         answer.update(status=status, headers=headers)
@@ -325,11 +327,13 @@ def build(application):
     """``(front, None)`` for this site's WSGI ``application``, or ``(None,
     reason)`` when the front stands aside."""
     reason = why_not(list(settings.MIDDLEWARE))
-    files = None if reason else whitenoise_files()
-    if reason is None and not files:
-        reason = "WhiteNoise looks for files at each request (DEBUG)" if files is None else "no static files"
     if reason is not None:
         return None, reason
+    files = whitenoise_files()
+    if files is None:
+        return None, "WhiteNoise looks for files at each request (DEBUG)"
+    if not files:
+        return None, "no static files"
     path, static_file = next(iter(files.items()))
     added = {}
     for scheme in ("http", "https"):

@@ -20,10 +20,10 @@ import sys
 from gunicorn.app.wsgiapp import WSGIApplication
 from gunicorn.config import KNOWN_SETTINGS as SETTING_CLASSES
 
+from .base import RECYCLE_AFTER, RECYCLE_REASON, Default, asgi_app_path, wsgi_app_path
+
 #: The settings the installed gunicorn knows, by name.
 KNOWN_SETTINGS = frozenset(setting.name for setting in SETTING_CLASSES)
-
-from .base import RECYCLE_AFTER, RECYCLE_REASON, Default, asgi_app_path, wsgi_app_path
 
 
 def control_socket_settings(environ=None):

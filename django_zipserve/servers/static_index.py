@@ -29,6 +29,7 @@ import os
 import stat
 import threading
 from collections.abc import Mapping, Set
+from typing import Any
 
 from django.conf import settings
 from whitenoise.middleware import WhiteNoiseMiddleware
@@ -57,6 +58,10 @@ class SharedIndexWhiteNoiseMiddleware(WhiteNoiseMiddleware):
     files found through finders (``WHITENOISE_USE_FINDERS``) are added
     after, by WhiteNoise itself, as before. Each of these is tested by name
     in ``tests/test_internals.py``."""
+
+    #: WhiteNoise's file table (set by its ``__init__``): URL path -> its
+    #: ``StaticFile`` or ``Redirect``.
+    files: dict[str, Any]
 
     def add_files(self, root, prefix=None):
         key = self.index_key(root, prefix)

@@ -334,7 +334,9 @@ def build_args(server_args, conf=None, environ=None):
     """Our defaults, minus those the operator's options replace, then the
     operator's arguments."""
     if conf is None:
-        from django.conf import settings as conf
+        from django.conf import settings
+
+        conf = settings
 
     given = user_options(server_args, environ)
     merged = []

@@ -204,7 +204,7 @@ def request_following(application, path):
     """``request``, following same-site redirects (at most MAX_REDIRECTS):
     the answer of the last page reached."""
     host = accepted_host()
-    asked = []
+    asked: list[str] = []
     answer = request(application, path)
     while len(asked) < MAX_REDIRECTS:
         target = redirect_target(answer, host)

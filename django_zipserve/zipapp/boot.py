@@ -66,8 +66,11 @@ import zipfile
 if __package__:  # django_zipserve.zipapp.boot: imported by the build, the tests, a running project
     from . import extractions, guard
 else:  # _zipserve_boot, at the root of the artifact: its companions are beside it
-    import _zipserve_extractions as extractions
-    import _zipserve_guard as guard
+    # The same two files under the names the build gives them at the root;
+    # mypy checks them as the package's modules above, and sees one name
+    # bound twice.
+    import _zipserve_extractions as extractions  # type: ignore[no-redef]
+    import _zipserve_guard as guard  # type: ignore[no-redef]
 
 #: The build record and the in-use lock file (their home is ``extractions``):
 #: the build, the deployment and the tests name them from here.
@@ -108,10 +111,10 @@ def read_member(archive, member):
     this module: it has parsed the archive's directory already, and parsing
     it again (thousands of entries) would cost more than the rest of
     start-up. KeyError when the archive has no such member."""
-    loader = globals().get("__loader__")
-    if hasattr(loader, "get_data"):
+    get_data = getattr(globals().get("__loader__"), "get_data", None)
+    if get_data is not None:
         try:
-            return loader.get_data(os.path.join(archive, member))
+            return get_data(os.path.join(archive, member))
         except OSError:
             pass
     with zipfile.ZipFile(archive) as zipped:
@@ -357,15 +360,15 @@ def run_extracted(site_packages, entry_point):
     opening the archive again; the caller holds the extraction."""
     import site
     from importlib import import_module
+    from operator import attrgetter
 
     isolate(site_packages)
     site.addsitedir(site_packages)
     add_test_sidecar()
     guard.guard_extraction(site_packages)
     module_name, _, attribute = entry_point.partition(":")
-    target = import_module(module_name)
-    for name in attribute.split("."):
-        target = getattr(target, name)
+    # attrgetter follows a dotted attribute ("Class.method") as getattr would, one name at a time.
+    target = attrgetter(attribute)(import_module(module_name))
     sys.exit(target())
 
 

@@ -84,9 +84,9 @@ READ_SETTINGS = "read settings"
 def read_pyproject(path):
     if not path.is_file():
         raise BuildError(PREREQUISITES, f"no pyproject.toml in {path.parent}")
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ImportError:  # Python 3.10
+    else:
         import tomli as tomllib
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))

@@ -242,7 +242,7 @@ def prune(root, keep, name=None, current=None, dry_run=False, project=None):
     kept = [extraction for extraction in found if extraction.current]
     others = [extraction for extraction in found if not extraction.current]
     kept += others[:keep]
-    removed = []
+    removed: list[Extraction] = []
     for extraction in others[keep:]:
         # The listing's in_use is a moment's look; the removal decides again
         # under the exclusive lock.

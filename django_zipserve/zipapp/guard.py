@@ -49,7 +49,7 @@ WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 WRITE_MODES = frozenset("wax+")
 #: Options of a SQLite URI under which it never writes.
 SQLITE_READ_ONLY = frozenset({"mode=ro", "immutable=1", "mode=memory"})
-_guarded = set()
+_guarded: set[str] = set()
 
 
 def guard_extraction(site_packages):

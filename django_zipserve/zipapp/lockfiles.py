@@ -11,11 +11,12 @@ them in one line that gives the command exporting one.
 import configparser
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
-try:
+if sys.version_info >= (3, 11):
     import tomllib
-except ImportError:  # Python 3.10
+else:
     import tomli as tomllib
 
 from .steps import StepFailed

@@ -157,6 +157,8 @@ def parse_range(text):
         comparators = []
         for token in LOOSE_OPERATOR.sub(r"\1", part).split():
             match = COMPARATOR.match(token)
+            if match is None:  # never: COMPARATOR's version part is ".*"
+                raise RangeError(f"{token!r} is not a comparator")
             comparators += _desugar(match.group("op") or "", match.group("version"))
         alternatives.append(comparators)
     return alternatives
@@ -231,7 +233,8 @@ def _prefix(words):
 def node_steps(shell_steps):
     """``{program: first step that runs it}`` and the folders (relative to
     the project) whose package.json the Node programs run in."""
-    programs, folders = {}, []
+    programs: dict[str, str] = {}
+    folders = []
     for step in shell_steps:
         for program, folder in commands_run(step):
             if program in NODE_COMMANDS:

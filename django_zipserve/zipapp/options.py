@@ -100,7 +100,7 @@ class BuildSetting:
             return Path(given).resolve() if self.kind == "path" else given
         if declared is not None:
             return (options.project_dir / declared).resolve() if self.kind == "path" else declared
-        return self.derive(options)
+        return None if self.derive is None else self.derive(options)
 
 
 BUILD_SETTINGS = (

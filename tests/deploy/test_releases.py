@@ -2,15 +2,13 @@
 
 import json
 import os
-import subprocess
-import sys
 import threading
 import zipfile
 
 import pytest
 
 from django_zipserve.deploy.releases import ReleaseError, ReleaseStore, read_record
-from tests.helpers import REPO, clean_environ, project_command
+from tests.helpers import clean_environ, run_project, run_pyz
 
 
 def fake_artifact(tmp_path, version, build_id):
@@ -127,27 +125,15 @@ def test_read_record_reads_the_build_record_inside_an_artifact(tmp_path):
     assert read_record(path) == {"version": "3.0", "build_id": "x"}
 
 
-def run_command(*args, env):
-    return subprocess.run(
-        project_command(*map(str, args)),
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
 def test_commands_report_release_errors_in_one_line(tmp_path, project_env):
     """A ReleaseError is the operator's message: no traceback, non-zero."""
     root = tmp_path / "srv" / "app"
     not_an_artifact = tmp_path / "notes.txt"
     not_an_artifact.write_text("hello\n")
-    deployed = run_command("deploy", not_an_artifact, "--root", root, "--name", "app", env=project_env)
+    deployed = run_project(project_env, "deploy", not_an_artifact, "--root", root, "--name", "app")
     assert deployed.returncode == 1
     assert f"{not_an_artifact} is not an artifact built by django-zipserve" in deployed.stderr
-    rolled_back = run_command("rollback", "--root", root, "--name", "app", env=project_env)
+    rolled_back = run_project(project_env, "rollback", "--root", root, "--name", "app")
     assert rolled_back.returncode == 1
     assert "there is no previous release to roll back to" in rolled_back.stderr
     for result in (deployed, rolled_back):
@@ -160,14 +146,7 @@ def test_deploy_releases_rollback_commands(example_pyz, tmp_path, shiv_root):
     root = tmp_path / "srv" / "example"
 
     def run(*args):
-        return subprocess.run(
-            [sys.executable, str(example_pyz), *args, "--root", str(root), "--name", "example"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        return run_pyz(example_pyz, env, *args, "--root", root, "--name", "example")
 
     deployed = run("deploy")
     assert deployed.returncode == 0, deployed.stderr

@@ -2,7 +2,6 @@
 ``.pyz``, and each server started from it with its default configuration."""
 
 import shutil
-import subprocess
 import sys
 from types import SimpleNamespace
 
@@ -15,6 +14,7 @@ from tests.helpers import (
     bind_args,
     clean_environ,
     free_port,
+    run_pyz,
     wait_for_http,
     write_site_config,
 )
@@ -29,14 +29,7 @@ def artifact_site(tmp_path_factory, shiv_root, example_pyz):
     shutil.copyfile(example_pyz, pyz)
     config = write_site_config(home / "example.yml", home / "state", **EXAMPLE_VALUES)
     env = clean_environ(SHIV_ROOT=shiv_root, HOME=home, PYTHONUNBUFFERED=1)
-    migrate = subprocess.run(
-        [sys.executable, str(pyz), "--config", str(config), "migrate", "--noinput"],
-        env=env,
-        cwd=home,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    migrate = run_pyz(pyz, env, "--config", config, "migrate", "--noinput", cwd=home)
     assert migrate.returncode == 0, migrate.stderr[-3000:]
     return SimpleNamespace(pyz=pyz, config=config, env=env, cwd=home)
 

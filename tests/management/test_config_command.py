@@ -15,10 +15,6 @@ FILE_SECRET = "s3cret-inside-a-file-e2e-0d0d0d"
 FIELDS = [*ZipserveConfig.model_fields, "MARKER", "API_TOKEN"]
 
 
-def run(env, *args):
-    return run_project(env, *args)
-
-
 @pytest.fixture
 def env(project_env):
     project_env.update(SECRET_KEY=SECRET, API_TOKEN=TOKEN)
@@ -162,7 +158,7 @@ BAD_CASES = [value for name, value in sorted(globals().items()) if name.startswi
 @pytest.mark.parametrize("case", BAD_CASES, ids=lambda case: case.__name__[5:])
 def test_bad_configuration_stops_with_status_2(env, tmp_path, case):
     args, expected = case(env, tmp_path)
-    result = run(env, *args, "config", "check")
+    result = run_project(env, *args, "config", "check")
     assert_clean_failure(result, expected)
     assert result.stdout == ""
 
@@ -179,20 +175,22 @@ def test_unreadable_config_file_stops_with_status_2(env, tmp_path):
 
 def test_bad_configuration_stops_any_command(env):
     env["WORKERS"] = "0"
-    result = run(env, "check")
+    result = run_project(env, "check")
     assert_clean_failure(result, ["WORKERS", "expected a value at least 1"])
 
 
 def test_duplicate_secret_key_in_yaml_is_not_printed(env, tmp_path):
     path = tmp_path / "site.yaml"
     path.write_text(f"SECRET_KEY: {FILE_SECRET}\nSECRET_KEY: {FILE_SECRET}-new\n")
-    assert_clean_failure(run(env, "--config", str(path), "config", "check"), [str(path), "malformed YAML"])
+    assert_clean_failure(
+        run_project(env, "--config", str(path), "config", "check"), [str(path), "malformed YAML"]
+    )
 
 
 def test_good_configuration_checks_ok(env, tmp_path):
     path = tmp_path / "site.yaml"
     path.write_text("MARKER: checked\nTHREADS: 2\n")
-    result = run(env, "--config", str(path), "config", "check")
+    result = run_project(env, "--config", str(path), "config", "check")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"configuration OK ({path}; set: ")
     assert "THREADS" in result.stdout and "MARKER" in result.stdout and "WORKERS" in result.stdout
@@ -200,7 +198,7 @@ def test_good_configuration_checks_ok(env, tmp_path):
 
 
 def test_check_without_file(env):
-    result = run(env, "config", "check")
+    result = run_project(env, "config", "check")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("configuration OK (no config file; set: ")
 
@@ -215,15 +213,15 @@ class TestTemplate:
 
     @pytest.mark.parametrize("fmt", ["yaml", "json", "toml"])
     def test_round_trip(self, bare_env, tmp_path, fmt):
-        made = run(bare_env, "config", "template", fmt)
+        made = run_project(bare_env, "config", "template", fmt)
         assert made.returncode == 0, made.stderr
         path = tmp_path / f"site.{fmt}"
         path.write_text(made.stdout)
-        checked = run(bare_env, "--config", str(path), "config", "check")
+        checked = run_project(bare_env, "--config", str(path), "config", "check")
         assert checked.returncode == 0, checked.stderr
         assert checked.stdout.startswith(f"configuration OK ({path}; set: ")
         assert "SECRET_KEY" in checked.stdout
-        shown = run(bare_env, "--config", str(path), "config", "show")
+        shown = run_project(bare_env, "--config", str(path), "config", "show")
         assert shown.returncode == 0, shown.stderr
         key_row = next(line for line in shown.stdout.splitlines() if line.startswith("SECRET_KEY "))
         assert "********" in key_row
@@ -231,14 +229,19 @@ class TestTemplate:
 
     def test_works_with_a_broken_environment(self, bare_env, tmp_path):
         bare_env.update(WORKERS="many", TESTPROJECT_CONFIG=str(tmp_path / "absent.yaml"))
-        result = run(bare_env, "--config", str(tmp_path / "also-absent.toml"), "config", "template", "json")
+        result = run_project(
+            bare_env, "--config", str(tmp_path / "also-absent.toml"), "config", "template", "json"
+        )
         assert result.returncode == 0, result.stderr
         data = json.loads(result.stdout)
         assert set(data) == set(FIELDS)
         assert isinstance(data["WORKERS"], int)
 
     def test_default_format_is_yaml_and_keys_differ(self, bare_env):
-        first, second = run(bare_env, "config", "template"), run(bare_env, "config", "template", "yaml")
+        first, second = (
+            run_project(bare_env, "config", "template"),
+            run_project(bare_env, "config", "template", "yaml"),
+        )
         assert first.returncode == second.returncode == 0
         yaml = YAML(typ="safe", pure=True)
         first_key, second_key = yaml.load(first.stdout)["SECRET_KEY"], yaml.load(second.stdout)["SECRET_KEY"]
@@ -246,14 +249,14 @@ class TestTemplate:
         assert len(first_key) >= 50
 
     def test_unknown_format_is_refused(self, bare_env):
-        result = run(bare_env, "config", "template", "ini")
+        result = run_project(bare_env, "config", "template", "ini")
         assert result.returncode != 0
         assert "invalid choice" in result.stderr
 
 
 def test_docs_lists_every_field(env):
     del env["SECRET_KEY"]
-    result = run(env, "config", "docs")
+    result = run_project(env, "config", "docs")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("# Configuration of the test project.")
     for name in FIELDS:
@@ -266,7 +269,7 @@ def test_show_redacts_secrets_and_names_sources(env, tmp_path):
     path = tmp_path / "site.json"
     path.write_text(json.dumps({"MARKER": "shown", "TIMEOUT": 45}))
     env.update(WORKERS="3", DATABASE_URL=f"sqlite:///{tmp_path}/db-{FILE_SECRET}.sqlite3")
-    result = run(env, "--config", str(path), "config", "show")
+    result = run_project(env, "--config", str(path), "config", "show")
     assert result.returncode == 0, result.stderr
     out = result.stdout
     for secret in (SECRET, TOKEN, FILE_SECRET):
@@ -302,7 +305,7 @@ def test_check_says_which_database_the_site_runs_on(env, tmp_path, variables, ex
     by an empty SQLite file without a word: it is kept, and said."""
     env.update(variables, DJANGO_SETTINGS_MODULE="tests.management.settings_db_variables")
     for action in ("check", "show"):
-        result = run(env, "config", action)
+        result = run_project(env, "config", action)
         assert result.returncode == 0, result.stderr
         assert result.stdout.splitlines()[-1] == expected.format(state=env["STATE_DIR"])
 
@@ -311,7 +314,7 @@ def test_a_project_database_without_its_driver_is_one_line(env):
     env.update(
         DB_ENGINE="django.db.backends.oracle", DJANGO_SETTINGS_MODULE="tests.management.settings_db_variables"
     )
-    result = run(env, "config", "check")
+    result = run_project(env, "config", "check")
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.splitlines() == [
@@ -331,18 +334,18 @@ class TestTemplateOutput:
     def test_settings_printing_to_stdout_do_not_spoil_the_file(self, bare_env, tmp_path):
         bare_env["DJANGO_SETTINGS_MODULE"] = "tests.management.settings_printing"
         path = tmp_path / "c.yml"
-        made = run(bare_env, "config", "template", "yaml", "--output", str(path))
+        made = run_project(bare_env, "config", "template", "yaml", "--output", str(path))
         assert made.returncode == 0, made.stderr
         assert "WARNING: no local settings found" in made.stdout
         assert "WARNING" not in path.read_text()
         assert path.stat().st_mode & 0o777 == 0o600
-        checked = run(bare_env, "--config", str(path), "config", "check")
+        checked = run_project(bare_env, "--config", str(path), "config", "check")
         assert checked.returncode == 0, checked.stderr
         assert "SECRET_KEY" in checked.stdout
 
     def test_on_stdout_the_settings_output_comes_first(self, bare_env):
         bare_env["DJANGO_SETTINGS_MODULE"] = "tests.management.settings_printing"
-        made = run(bare_env, "config", "template", "json")
+        made = run_project(bare_env, "config", "template", "json")
         assert made.returncode == 0, made.stderr
         warning, _, text = made.stdout.partition("\n")
         assert warning.startswith("WARNING")
@@ -353,17 +356,17 @@ class TestTemplateOutput:
         path = tmp_path / "out" / "c.yml"
         path.write_text("MARKER: mine\n")
         path.chmod(0o644)
-        refused = run(bare_env, "config", "template", "yaml", "--output", str(path))
+        refused = run_project(bare_env, "config", "template", "yaml", "--output", str(path))
         assert refused.returncode != 0
         assert "exists; add --force to replace it" in refused.stderr
         assert path.read_text() == "MARKER: mine\n"
-        forced = run(bare_env, "config", "template", "yaml", "--output", str(path), "--force")
+        forced = run_project(bare_env, "config", "template", "yaml", "--output", str(path), "--force")
         assert forced.returncode == 0, forced.stderr
         assert "SECRET_KEY:" in path.read_text()
         assert path.stat().st_mode & 0o777 == 0o600
         assert [p.name for p in path.parent.iterdir()] == ["c.yml"]
 
     def test_the_help_names_output(self, bare_env):
-        helped = run(bare_env, "config", "--help")
+        helped = run_project(bare_env, "config", "--help")
         assert "--output FILE" in helped.stdout
         assert "standard output" in helped.stdout

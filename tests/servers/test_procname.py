@@ -1,11 +1,17 @@
 """``ps`` names the project and each process's role, for both servers:
 read from ``/proc/PID/cmdline`` of the real master and its workers."""
 
-from pathlib import Path
-
 import pytest
 
-from tests.helpers import bind_args, free_port, project_command, wait_for_http, wait_until
+from tests.helpers import (
+    bind_args,
+    child_pids,
+    free_port,
+    process_title,
+    project_command,
+    wait_for_http,
+    wait_until,
+)
 
 #: What ps shows for the master, and for each of its children (two workers).
 EXPECTED = {
@@ -18,38 +24,20 @@ EXPECTED = {
 }
 
 
-def title(pid):
-    """What ps shows for a process: its command line, NULs as spaces."""
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
-    except OSError:
-        return ""
-
-
-def children(pid):
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rpartition(")")[2].split()
-        except OSError:
-            continue
-        if fields[1] == str(pid):
-            found.append(int(stat.parent.name))
-    return found
-
-
 @pytest.mark.parametrize("server", ["pyuwsgi", "gunicorn"])
 def test_master_and_workers_are_named(servers, project_env, server):
     port = free_port()
     process = servers.start(project_command(server, *bind_args(server, port)), project_env)
     wait_for_http(f"http://127.0.0.1:{port}/", process=process.process)
     master, children_titles = EXPECTED[server]
-    wait_until(lambda: title(process.pid) == master, 30, 0.1, f"master titled {master!r}", process.process)
+    wait_until(
+        lambda: process_title(process.pid) == master, 30, 0.1, f"master titled {master!r}", process.process
+    )
     # A worker just forked still has the master's title for a moment.
     seen = []
 
     def children_named():
-        seen[:] = sorted(title(child) for child in children(process.pid))
+        seen[:] = sorted(process_title(child) for child in child_pids(process.pid))
         return seen == children_titles
 
     try:

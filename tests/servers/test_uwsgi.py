@@ -5,7 +5,6 @@ import os
 import signal
 import sys
 import threading
-import time
 import types
 
 import pytest
@@ -19,6 +18,7 @@ from tests.helpers import (
     socket_activated,
     socket_holder,
     wait_for_http,
+    wait_for_uwsgi_workers,
     wait_until,
 )
 from tests.servers.support import served_marker
@@ -31,10 +31,6 @@ CONF = types.SimpleNamespace(
     ZIPSERVE_NAME="testproject",
     WSGI_APPLICATION="demo.wsgi.application",
 )
-
-
-#: Seconds to let freshly spawned workers finish starting before a signal.
-WORKERS_SETTLE = 1.0
 
 
 def options(args):
@@ -156,6 +152,12 @@ class TestBuildArgs:
         assert "print:hi" in args["hook-master-start"]
 
 
+def workers_started(server, project_env):
+    """Before a signal: a worker still starting loses the one the master
+    forwards (see wait_for_uwsgi_workers)."""
+    wait_for_uwsgi_workers(server, int(project_env["WORKERS"]))
+
+
 def start(servers, project_env, *extra, port=None):
     port = port or free_port()
     server = servers.start(project_command("pyuwsgi", "--http", f"127.0.0.1:{port}", *extra), project_env)
@@ -180,7 +182,7 @@ def request_in_background(url):
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_signal_stops_gracefully_finishing_requests_in_flight(servers, project_env, signum):
     server, base = start(servers, project_env)
-    time.sleep(WORKERS_SETTLE)  # see test_socket_activation: a starting worker loses the signal
+    workers_started(server, project_env)
     thread, result = request_in_background(f"{base}/slow/?s=2")
     server.wait_for_output("slow request started")
     server.send(signum)
@@ -206,7 +208,7 @@ def test_sighup_reloads_from_the_same_command_line(servers, project_env, tmp_pat
     wait_until(
         lambda: served_marker(base) == "second", 60, 0.3, "the reloaded master serving", server.process
     )
-    time.sleep(WORKERS_SETTLE)  # the reloaded workers, as after a first start
+    workers_started(server, project_env)  # the reloaded workers, as after a first start
     assert server.stop() == 0
 
 
@@ -215,11 +217,10 @@ def test_socket_activation(servers, project_env):
         status, _, body = http_get(f"{base}/")
         assert (status, body) == (200, b"hello")
         assert "attached to INET address 127.0.0.1" in server.output()
-        # A worker still starting up (in uWSGI's post-fork) loses a signal
-        # the master forwards, and the stop or reload then waits for it
-        # forever (uWSGI 2.0.30; 2 lost of 8 within ~0.1 s of the first
-        # answer, none of 10 after 1 s). Let the workers settle first.
-        time.sleep(WORKERS_SETTLE)
+        # A worker still starting up loses the signal the master forwards,
+        # and the stop or reload then waits for it forever (uWSGI 2.0.30; 2
+        # lost of 8 within ~0.1 s of the first answer). Every worker first.
+        workers_started(server, project_env)
         assert server.stop() == 0
 
 
@@ -227,7 +228,7 @@ def test_reload_under_socket_activation_keeps_the_inherited_socket(servers, proj
     """``systemctl reload`` sends SIGHUP: the master re-executes itself, and
     the new one must serve on the socket systemd passed, not on BIND."""
     with socket_activated(servers, project_command("pyuwsgi"), project_env) as (server, base):
-        time.sleep(WORKERS_SETTLE)  # see test_socket_activation
+        workers_started(server, project_env)
         server.send(signal.SIGHUP)
         server.wait_for_output("binary reloading uWSGI")
         address = base.removeprefix("http://")
@@ -235,7 +236,7 @@ def test_reload_under_socket_activation_keeps_the_inherited_socket(servers, proj
         wait_for_http(f"{base}/", process=server.process)
         assert http_get(f"{base}/")[0] == 200
         assert "bound on" not in server.output()
-        time.sleep(WORKERS_SETTLE)
+        workers_started(server, project_env)
         assert server.stop() == 0
 
 
@@ -259,7 +260,7 @@ def test_a_client_reusing_its_connection_is_told_to_open_a_new_one(servers, proj
         # as a keep-alive client does: a connection the server closes is not reused
         assert response.will_close
     connection.close()
-    time.sleep(WORKERS_SETTLE)  # see test_socket_activation
+    workers_started(server, project_env)
     assert server.stop() == 0
 
 
@@ -277,6 +278,7 @@ def test_django_global_options_do_not_reach_uwsgi(servers, project_env):
     wait_for_http(f"http://127.0.0.1:{port}/", process=server.process)
     # --strict would have rejected an unknown option.
     assert "unrecognized option" not in server.output()
+    workers_started(server, project_env)
     assert server.stop() == 0
 
 

@@ -24,6 +24,7 @@ from tests.helpers import (
     free_port,
     http_get,
     require_tool,
+    run_pyz,
     wait_for_http,
     wait_until,
 )
@@ -71,12 +72,6 @@ def artifact_env(tmp_path, **extra):
     )
 
 
-def run(pyz, env, *args, timeout=300, python=sys.executable):
-    return subprocess.run(
-        [python, str(pyz), *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
-
-
 @pytest.mark.e2e
 class TestArtifactStartUp:
     def test_version_needs_no_configuration_and_extracts_nothing(self, example_pyz, tmp_path):
@@ -84,7 +79,7 @@ class TestArtifactStartUp:
         root.mkdir()
         env = artifact_env(tmp_path, SHIV_ROOT=str(root))
         del env["SECRET_KEY"]
-        result = run(example_pyz, env, "version")
+        result = run_pyz(example_pyz, env, "version")
         assert result.returncode == 0, result.stderr
         record = json.loads(example_pyz.with_suffix(".json").read_text())
         assert result.stdout == (
@@ -110,12 +105,12 @@ class TestArtifactStartUp:
             ["zipapp", "prune", "--keep", "1", "--dry-run"],
             ["zipapp", "prune", "--keep=0"],
         ):
-            result = run(example_pyz, env, *args)
+            result = run_pyz(example_pyz, env, *args)
             assert result.returncode == 0, (args, result.stderr)
             assert list(root.iterdir()) == [], f"{args} extracted the artifact"
-        as_json = json.loads(run(example_pyz, env, "zipapp", "version", "--json").stdout)
+        as_json = json.loads(run_pyz(example_pyz, env, "zipapp", "version", "--json").stdout)
         assert as_json == {key: value for key, value in record.items() if key not in ("sha256", "size")}
-        info = run(example_pyz, env, "zipapp", "info").stdout.splitlines()
+        info = run_pyz(example_pyz, env, "zipapp", "info").stdout.splitlines()
         assert info == [
             f"extraction root: {root} (sizes: MiB of disk usage, as `du -s` counts it)",
             f"  {example_pyz.name}_{record['build_id']}  not extracted (this build)",
@@ -125,10 +120,10 @@ class TestArtifactStartUp:
     def test_info_reports_disk_usage_as_du_counts_it(self, example_pyz, tmp_path):
         root = tmp_path / "root"
         env = artifact_env(tmp_path, SHIV_ROOT=str(root))
-        extracted = run(example_pyz, env, "zipapp", "extract")
+        extracted = run_pyz(example_pyz, env, "zipapp", "extract")
         assert extracted.returncode == 0, extracted.stderr
         extraction = Path(extracted.stdout.split(": ", 1)[1].strip())
-        result = run(example_pyz, env, "zipapp", "info")
+        result = run_pyz(example_pyz, env, "zipapp", "info")
         assert result.returncode == 0, result.stderr
         kibibytes = int(
             subprocess.run(["du", "-sk", extraction], capture_output=True, text=True).stdout.split()[0]
@@ -139,7 +134,7 @@ class TestArtifactStartUp:
     @pytest.mark.parametrize("variable", zipapp_boot.REFUSED_VARIABLES)
     def test_injection_variables_are_refused(self, example_pyz, tmp_path, shiv_root, variable):
         env = artifact_env(tmp_path, SHIV_ROOT=shiv_root, **{variable: "/tmp"})
-        result = run(example_pyz, env, "version")
+        result = run_pyz(example_pyz, env, "version")
         assert result.returncode == 2
         assert f"{variable} is set; this artifact refuses it" in result.stderr
         assert "Traceback" not in result.stderr
@@ -149,7 +144,7 @@ class TestArtifactStartUp:
         not_a_directory = tmp_path / "file"
         not_a_directory.write_text("")
         env = artifact_env(tmp_path, HOME=not_a_directory / "home", SHIV_ROOT=not_a_directory / "root")
-        result = run(example_pyz, env, "zipapp", "extract")
+        result = run_pyz(example_pyz, env, "zipapp", "extract")
         assert result.returncode == 2
         assert "cannot extract the bundled packages: no writable directory" in result.stderr
         assert "SHIV_ROOT" in result.stderr and "CacheDirectory=" in result.stderr
@@ -158,7 +153,7 @@ class TestArtifactStartUp:
     def test_cache_directory_is_used_under_systemd(self, example_pyz, tmp_path):
         cache = tmp_path / "cache"
         cache.mkdir()
-        result = run(example_pyz, artifact_env(tmp_path, CACHE_DIRECTORY=str(cache)), "zipapp", "extract")
+        result = run_pyz(example_pyz, artifact_env(tmp_path, CACHE_DIRECTORY=str(cache)), "zipapp", "extract")
         assert result.returncode == 0, result.stderr
         assert result.stdout.startswith(f"extracted: {cache}/{example_pyz.name}_")
         assert any(path.name.startswith(f"{example_pyz.name}_") for path in cache.iterdir())
@@ -182,7 +177,7 @@ class TestArtifactStartUp:
         )
         try:
             env = artifact_env(tmp_path, SHIV_ROOT=str(shiv_root), PYTHONPATH=str(outside))
-            result = run(example_pyz, env, "shell", "-c", code)
+            result = run_pyz(example_pyz, env, "shell", "-c", code)
         finally:
             probe.unlink()
         assert result.returncode == 0, result.stderr
@@ -199,7 +194,7 @@ class TestArtifactStartUp:
         env = artifact_env(tmp_path, SHIV_ROOT=str(root), PYTHONDONTWRITEBYTECODE="1")
         state = Path(env["STATE_DIR"])
         state.mkdir()
-        assert run(example_pyz, env, "migrate", "--noinput").returncode == 0
+        assert run_pyz(example_pyz, env, "migrate", "--noinput").returncode == 0
         port = free_port()
         script = (
             f'mount --bind "{root}" "{root}" && mount -o remount,bind,ro "{root}" && '
@@ -215,7 +210,7 @@ class TestArtifactStartUp:
 def test_prune_keeps_current_recent_and_in_use_extractions(example_pyz, tmp_path):
     root = tmp_path / "cache"
     env = artifact_env(tmp_path, SHIV_ROOT=str(root))
-    assert run(example_pyz, env, "zipapp", "extract").returncode == 0  # the current extraction
+    assert run_pyz(example_pyz, env, "zipapp", "extract").returncode == 0  # the current extraction
     old = {}
     for age, name in enumerate(["newest", "middle", "held", "oldest"], start=1):
         path = root / f"{example_pyz.name}_{name}"
@@ -225,7 +220,7 @@ def test_prune_keeps_current_recent_and_in_use_extractions(example_pyz, tmp_path
         old[name] = path
     holder = hold(old["held"] / "site-packages" / zipapp_boot.LOCK_NAME)
     try:
-        result = run(example_pyz, env, "zipapp", "prune", "--keep", "1")
+        result = run_pyz(example_pyz, env, "zipapp", "prune", "--keep", "1")
     finally:
         holder.kill()
         holder.wait(timeout=10)
@@ -247,7 +242,7 @@ def test_a_start_that_loses_the_race_with_prune_extracts_again(example_pyz, tmp_
     run from the deleted tree (ModuleNotFoundError) but extract again."""
     root = tmp_path / "cache"
     env = artifact_env(tmp_path, SHIV_ROOT=root)
-    assert run(example_pyz, env, "zipapp", "extract").returncode == 0  # the extraction
+    assert run_pyz(example_pyz, env, "zipapp", "extract").returncode == 0  # the extraction
     extraction = next(path for path in root.iterdir() if path.is_dir() and not path.name.startswith("."))
     lock = extraction / "site-packages" / zipapp_boot.LOCK_NAME
     pruner = os.open(lock, os.O_RDONLY)
@@ -313,7 +308,7 @@ def test_another_python_is_refused_in_one_line_before_extracting(tmp_path):
     pyz = fake_artifact(tmp_path, built_for)
     env = clean_environ(SHIV_ROOT=root, HOME=tmp_path)
     for args in (["migrate"], ["version"], ["zipapp", "info"]):
-        result = run(pyz, env, *args)
+        result = run_pyz(pyz, env, *args)
         assert result.returncode == 2, result
         assert result.stderr == (
             f"fake.pyz: built for Python {built_for}, but this is Python {zipapp_boot.python_version()} "
@@ -329,7 +324,7 @@ def test_describing_commands_are_answered_by_the_start_up_module(tmp_path):
     root = tmp_path / "root"
     pyz = fake_artifact(tmp_path, zipapp_boot.python_version())
     env = clean_environ(SHIV_ROOT=root, HOME=tmp_path)
-    result = run(pyz, env, "version")
+    result = run_pyz(pyz, env, "version")
     assert result.returncode == 0, result.stderr
     assert result.stdout == (
         "fake 1.0 (build 0123456789abcdef, commit c0ffee, "
@@ -338,10 +333,10 @@ def test_describing_commands_are_answered_by_the_start_up_module(tmp_path):
     old = root / "fake.pyz_old"
     (old / "site-packages").mkdir(parents=True)
     (old / "site-packages" / "module.py").write_text("x = 1\n" * 1000)
-    result = run(pyz, env, "zipapp", "prune", "--keep", "0")
+    result = run_pyz(pyz, env, "zipapp", "prune", "--keep", "0")
     assert (result.returncode, result.stdout) == (0, f"removed {old} (0.0 MiB)\n1 removed, 0 kept\n"), result
     assert not old.exists()
-    helped = run(pyz, env, "zipapp", "prune", "--keep", "many")
+    helped = run_pyz(pyz, env, "zipapp", "prune", "--keep", "many")
     assert helped.returncode != 0 and "_bootstrap" in helped.stderr, "anything else goes to the project"
 
 
@@ -439,7 +434,7 @@ def test_static_validators_are_the_same_in_every_extraction(example_pyz, tmp_pat
     record = json.loads(example_pyz.with_suffix(".json").read_text())
     env = artifact_env(tmp_path, SHIV_ROOT=tmp_path / "root-a")
     Path(env["STATE_DIR"]).mkdir()
-    assert run(example_pyz, env, "migrate", "--noinput").returncode == 0  # extracts into root-a
+    assert run_pyz(example_pyz, env, "migrate", "--noinput").returncode == 0  # extracts into root-a
     time.sleep(1.1)  # so that extraction times would differ in Last-Modified's whole seconds
     answers = []
     for root in ("root-a", "root-b"):

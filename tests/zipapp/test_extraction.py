@@ -25,7 +25,7 @@ import pytest
 
 from django_zipserve.zipapp import boot as zipapp_boot
 from django_zipserve.zipapp.build import BOOT_MODULE, MAIN_PY, startup_files
-from tests.helpers import WITHOUT_FILE_PERMISSION_OVERRIDE, clean_environ, require_tool
+from tests.helpers import WITHOUT_FILE_PERMISSION_OVERRIDE, clean_environ, require_tool, run_pyz
 from tests.zipapp.locks import hold
 
 EPOCH = 1_700_000_000
@@ -126,15 +126,7 @@ def run_artifact(pyz, root, *args, prefix=(), **extra):
     """Run the artifact with ``args``, extracting under ``root``, to its end."""
     env = clean_environ(SHIV_ROOT=root, HOME=root.parent, **extra)
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # Python tries to cache bytecode, as it does by default
-    return subprocess.run(
-        [*prefix, sys.executable, str(pyz), *args],
-        env=env,
-        cwd=root.parent,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_pyz(pyz, env, *args, cwd=root.parent, timeout=120, prefix=prefix)
 
 
 def extraction_of(root, build_id, file_name="site.pyz"):

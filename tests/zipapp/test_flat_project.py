@@ -18,7 +18,7 @@ import pytest
 
 from django_zipserve.zipapp import boot
 from django_zipserve.zipapp.options import IGNORED_SOURCE
-from tests.helpers import REPO, clean_environ
+from tests.helpers import REPO, clean_environ, run_pyz
 from tests.zipapp.flat_project import BUILT_ASSET, write_flat_project
 
 pytestmark = pytest.mark.e2e
@@ -104,19 +104,8 @@ def site_env(tmp_path, **extra):
     )
 
 
-def run(pyz, env, *args):
-    return subprocess.run(
-        [sys.executable, str(pyz), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=pyz.parent,
-    )
-
-
 def shell(pyz, env, code):
-    result = run(pyz, env, "shell", "-c", code)
+    result = run_pyz(pyz, env, "shell", "-c", code)
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout.strip().splitlines()[-1]
 
@@ -202,11 +191,11 @@ def test_checks_that_need_the_database_are_left_to_the_host(flat, tmp_path):
     queries the database) did not stop it, and runs on the host."""
     assert "==> run the system checks" in flat.stderr and "flatsite.E001" not in flat.stderr
     env = site_env(tmp_path)
-    before = run(flat.pyz, env, "check", "--deploy")
+    before = run_pyz(flat.pyz, env, "check", "--deploy")
     assert before.returncode != 0
     assert "flatsite.E001" in before.stderr
-    assert run(flat.pyz, env, "migrate", "--noinput").returncode == 0
-    after = run(flat.pyz, env, "check", "--deploy")
+    assert run_pyz(flat.pyz, env, "migrate", "--noinput").returncode == 0
+    after = run_pyz(flat.pyz, env, "check", "--deploy")
     assert "flatsite.E001" not in after.stderr, after.stderr[-2000:]
 
 
@@ -215,7 +204,7 @@ def test_the_test_command_uses_the_sidecar_and_leaves_nothing(flat, tmp_path):
     temporary.mkdir()
     # First start (shiv extracts, then our preamble), then from the extraction.
     for start in ("first", "later"):
-        result = run(flat.pyz, site_env(tmp_path, TMPDIR=temporary), "test")
+        result = run_pyz(flat.pyz, site_env(tmp_path, TMPDIR=temporary), "test")
         assert result.returncode == 0, (start, result.stderr[-3000:])
         assert "Ran 2 tests" in result.stderr and "OK" in result.stderr
         assert list(temporary.iterdir()) == [], "the extracted sidecar outlived the run"
@@ -225,7 +214,7 @@ def test_without_a_sidecar_test_runs_as_before(flat, tmp_path):
     alone = tmp_path / "alone"
     alone.mkdir()
     pyz = Path(shutil.copy(flat.pyz, alone))
-    result = run(pyz, site_env(tmp_path), "test")
+    result = run_pyz(pyz, site_env(tmp_path), "test")
     assert result.returncode != 0
     assert "No module named 'time_machine'" in result.stderr
 
@@ -251,7 +240,7 @@ def test_a_sidecar_of_another_build_is_refused_before_extracting(flat, tmp_path)
                 data = json.dumps(dict(json.loads(data), build_id="feedfacefeedface")).encode()
             target.writestr(info, data)
     env = site_env(tmp_path)
-    result = run(pyz, env, "test")
+    result = run_pyz(pyz, env, "test")
     assert result.returncode == 2
     assert result.stderr == (
         f"flatsite-0.3.pyz: flatsite-0.3.tests.zip holds the test packages of build feedfacefeedface, not of "

@@ -4,13 +4,17 @@ compiled extension) becomes one line, before anything is extracted. The
 build runs with a second interpreter (pyenv's), from a virtualenv that has
 shiv and sees this checkout."""
 
-import configparser
 import glob
 import os
 import subprocess
 import sys
 from pathlib import Path
 from types import SimpleNamespace
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10
+    import tomli as tomllib
 
 import pytest
 
@@ -41,11 +45,9 @@ def other_interpreter():
 
 
 def build_extra():
-    """What ``pip install 'django-zipserve[build]'`` adds, as setup.cfg declares it."""
-    parser = configparser.ConfigParser()
-    parser.read(REPO / "setup.cfg")
-    lines = (line.split("#", 1)[0].strip() for line in parser["options.extras_require"]["build"].splitlines())
-    return [line for line in lines if line]
+    """What ``pip install 'django-zipserve[build]'`` adds, as pyproject.toml declares it."""
+    with open(REPO / "pyproject.toml", "rb") as file:
+        return tomllib.load(file)["project"]["optional-dependencies"]["build"]
 
 
 def run(command, **kwargs):

@@ -56,8 +56,7 @@ class Command(ZipserveCommand):
             metavar="NAME",
             help="also load this secret as a credential (SECRET_KEY always is)",
         )
-        for directive in systemd.RELAXABLE:
-            relaxation = directive.relaxation
+        for directive, relaxation in systemd.RELAXATIONS:
             render.add_argument(
                 relaxation.flag,
                 dest=relaxation.name,
@@ -101,9 +100,7 @@ class Command(ZipserveCommand):
             config_file=config_file,
             credentials=systemd.credentials_for(type(config), extra=options["credential"]) if config else (),
             relaxed=frozenset(
-                directive.relaxation.name
-                for directive in systemd.RELAXABLE
-                if options[directive.relaxation.name]
+                relaxation.name for _, relaxation in systemd.RELAXATIONS if options[relaxation.name]
             ),
         )
         output = Path(options["output"])

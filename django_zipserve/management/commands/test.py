@@ -30,8 +30,9 @@ class Command(test.Command):
         if pytest and not options["testrunner"]:
             self.run_pytest(pytest, test_labels, options)
             return
-        if not test_labels:
-            test_labels, top_level = testing.default_labels()
+        labels = list(test_labels)
+        if not labels:
+            labels, top_level = testing.default_labels()
             if "top_level" in options and not options["top_level"]:
                 options["top_level"] = top_level
         # Django's --testrunner option is the hook: it names the runner that
@@ -39,7 +40,7 @@ class Command(test.Command):
         testing.counted_runner = testing.counting(get_runner(settings, options["testrunner"]))
         options["testrunner"] = "django_zipserve.management.testing.counted_runner"
         try:
-            super().handle(*test_labels, **options)
+            super().handle(*labels, **options)
         except ZipserveError as exc:
             raise CommandError(exc.report(), returncode=exc.exit_status) from exc
 
