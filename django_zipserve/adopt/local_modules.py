@@ -7,7 +7,7 @@ git-ignored because it holds that machine's secrets.
 The build never packages a git-ignored file, so the artifact would have no
 such module. init declares its values as configuration fields instead, and
 the production settings make the module from them
-(``config.provide_module()``): its values are set in the configuration file.
+(``zipserve_config.provide_module()``): its values are set in the configuration file.
 
 Found statically, like everything init reads:
 

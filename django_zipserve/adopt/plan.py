@@ -214,14 +214,14 @@ def module_review(module, names, change):
         return [
             f"{module.name}: a local configuration module ({module.path}, {state}{example}); its "
             f"{len(names)} values are now configuration fields (config template shows them), the "
-            f"module is made from them (config.provide_module){variable}; the file itself is never "
+            f"module is made from them (zipserve_config.provide_module){variable}; the file itself is never "
             "packaged"
         ]
     old = change.old or ""
     if "provide_module(" not in old or templates.literal(module.name) not in old:
         return [
             f"{change.path} does not make {module.name}, which the settings import and the build "
-            f"leaves out ({module.path}): --force rewrites it with config.provide_module()"
+            f"leaves out ({module.path}): --force rewrites it with zipserve_config.provide_module()"
         ]
     return []
 

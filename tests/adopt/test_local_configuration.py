@@ -26,8 +26,9 @@ SECRETS = (TEST_SECRET_KEY, PASSWORD, PEPPER, REDIS_PASSWORD)
 REVIEW = (
     "  - netbox.configuration: a local configuration module (netbox/configuration.py, git-ignored; "
     "example netbox/configuration_example.py); its 16 values are now configuration fields (config "
-    "template shows them), the module is made from them (config.provide_module); $NETBOX_CONFIGURATION "
-    "still names another module when the environment sets it; the file itself is never packaged\n"
+    "template shows them), the module is made from them (zipserve_config.provide_module); "
+    "$NETBOX_CONFIGURATION still names another module when the environment sets it; the file itself "
+    "is never packaged\n"
 )
 
 

@@ -248,7 +248,8 @@ class TestPlan:
         plan = make_plan(detect(root))
         assert (
             "site/zipserve_settings.py does not make site.configuration, which the settings import and "
-            "the build leaves out (site/configuration.py): --force rewrites it with config.provide_module()"
+            "the build leaves out (site/configuration.py): --force rewrites it with "
+            "zipserve_config.provide_module()"
         ) in plan.review
         forced = make_plan(detect(root), force=True)
         assert any(
