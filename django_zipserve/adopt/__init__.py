@@ -14,8 +14,11 @@ One concern per module:
   ``syntax`` (what the three share);
 - ``detect``: the project's layout, as a frozen :class:`~.detect.Layout`;
 - ``templates``: the text of the Python files init writes;
-- ``plan``: the files to create and the ``pyproject.toml`` merge, and what a
-  human must review;
+- ``plan``: the files to create, with ``variables`` (which variables the
+  settings read become configuration fields, and their stand-ins),
+  ``pyproject`` (the ``pyproject.toml`` merge) and ``review`` (what a human
+  must review);
+- ``change``: one file of the plan, as a :class:`~.change.Change`;
 - ``write``: print the plan, with diffs on a dry run, or apply it;
 - ``cli``: the command line.
 """

@@ -37,6 +37,6 @@ def adopted(copy_project):
 def index_install(monkeypatch):
     """Plans made in the tests see django-zipserve installed from an index,
     however the running copy was installed."""
-    from django_zipserve.adopt import plan
+    from django_zipserve.adopt import pyproject
 
-    monkeypatch.setattr(plan, "installed_from", lambda: None, raising=False)
+    monkeypatch.setattr(pyproject, "installed_from", lambda: None, raising=False)

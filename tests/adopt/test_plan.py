@@ -9,6 +9,8 @@ import sys
 import pytest
 
 from django_zipserve.adopt import plan as plan_module
+from django_zipserve.adopt import pyproject as pyproject_module
+from django_zipserve.adopt import review as review_module
 from django_zipserve.adopt.detect import detect, load_toml
 from django_zipserve.adopt.plan import make_plan
 from django_zipserve.zipapp import options as build_settings
@@ -48,6 +50,13 @@ def copy(tmp_path, name):
 
 def change(plan, path):
     return next(item for item in plan.changes if item.path == path)
+
+
+def build_keys(monkeypatch, keys):
+    """The build's keys of [tool.django-zipserve] as init sees them: the
+    merge writes only these, the review says what the build cannot ship."""
+    for module in (pyproject_module, review_module):
+        monkeypatch.setattr(module, "BY_KEY", keys)
 
 
 def pyproject_of(plan):
@@ -91,7 +100,7 @@ class TestPyprojectMerge:
         assert (again.action, again.new) == ("keep", first.new)
 
     def test_a_new_pyproject(self, tmp_path, monkeypatch):
-        monkeypatch.setattr(plan_module, "running_python", lambda: (3, 10))
+        monkeypatch.setattr(pyproject_module, "running_python", lambda: (3, 10))
         data = pyproject_of(make_plan(detect(copy(tmp_path, "catchall"))))
         assert data["build-system"] == {
             "requires": ["setuptools>=68"],
@@ -127,20 +136,20 @@ class TestPyprojectMerge:
         if declared:
             assert data["tool"]["django-zipserve"]["data-dirs"] == ["templates", "static"]
         keys = {key: value for key, value in build_settings.BY_KEY.items() if key != "requirements"}
-        monkeypatch.setattr(plan_module, "BY_KEY", keys)
+        build_keys(monkeypatch, keys)
         data = pyproject_of(make_plan(detect(root)))
         assert "requirements" not in data["tool"]["django-zipserve"]
 
     def test_data_dirs_when_the_build_declares_them(self, tmp_path, monkeypatch):
         setting = build_settings.BuildSetting("data-dirs", "--data-dir", "none", "Directories.", kind="list")
-        monkeypatch.setattr(plan_module, "BY_KEY", {**build_settings.BY_KEY, "data-dirs": setting})
+        build_keys(monkeypatch, {**build_settings.BY_KEY, "data-dirs": setting})
         plan = make_plan(detect(copy(tmp_path, "catchall")))
         assert pyproject_of(plan)["tool"]["django-zipserve"]["data-dirs"] == ["templates", "static"]
         assert not any("no data-dirs setting" in line for line in plan.review)
 
     def test_data_dirs_the_build_cannot_ship_are_reviewed(self, tmp_path, monkeypatch):
         keys = {key: value for key, value in build_settings.BY_KEY.items() if key != "data-dirs"}
-        monkeypatch.setattr(plan_module, "BY_KEY", keys)
+        build_keys(monkeypatch, keys)
         plan = make_plan(detect(copy(tmp_path, "catchall")))
         assert "data-dirs" not in pyproject_of(plan)["tool"]["django-zipserve"]
         assert any(line.startswith("templates, static outside the packages") for line in plan.review)
@@ -492,3 +501,13 @@ def test_the_projects_test_settings_are_named_once(tmp_path):
         "mysite.settings.test looks like the project's test settings: the artifact runs its tests with them "
         "as 'test --settings mysite.settings.test' (without it, with the production ones)" in review
     )
+
+
+def test_a_release_tags_version_is_written_as_it_is(tmp_path):
+    root = copy(tmp_path, "catchall")
+    git = ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "release"], ["tag", "v2.5.1"]):
+        subprocess.run([*git, *command], check=True, timeout=60)
+    project = pyproject_of(make_plan(detect(root)))["project"]
+    assert project["version"] == "2.5.1"
+    assert "version" not in project.get("dynamic", [])

@@ -6,13 +6,13 @@ import json
 
 import pytest
 
-from django_zipserve.adopt import plan as plan_module
+from django_zipserve.adopt import pyproject as pyproject_module
 from django_zipserve.adopt.detect import detect
 from django_zipserve.adopt.plan import make_plan
 from tests.adopt.util import make_project, manage_py
 
 #: installed_from itself, before the autouse fixture replaces it.
-INSTALLED_FROM = getattr(plan_module, "installed_from", None)
+INSTALLED_FROM = getattr(pyproject_module, "installed_from", None)
 
 
 def project(root, settings, **files):
@@ -67,11 +67,13 @@ class TestInstalledFrom:
         ],
     )
     def test_direct_url(self, monkeypatch, direct_url, expected):
-        monkeypatch.setattr(plan_module.metadata, "distribution", lambda name: FakeDistribution(direct_url))
+        monkeypatch.setattr(
+            pyproject_module.metadata, "distribution", lambda name: FakeDistribution(direct_url)
+        )
         assert INSTALLED_FROM() == expected
 
     def test_a_local_install_is_an_extra_requirement(self, tmp_path, monkeypatch):
-        monkeypatch.setattr(plan_module, "installed_from", lambda: "/home/me/django-zipserve")
+        monkeypatch.setattr(pyproject_module, "installed_from", lambda: "/home/me/django-zipserve")
         root = project(tmp_path, 'ROOT_URLCONF = "site.urls"\n')
         plan = make_plan(detect(root))
         table = pyproject_of(plan)["tool"]["django-zipserve"]
@@ -82,7 +84,7 @@ class TestInstalledFrom:
         ) in plan.review
 
     def test_the_projects_own_extra_requirements_are_kept(self, tmp_path, monkeypatch):
-        monkeypatch.setattr(plan_module, "installed_from", lambda: "/home/me/django-zipserve")
+        monkeypatch.setattr(pyproject_module, "installed_from", lambda: "/home/me/django-zipserve")
         root = project(tmp_path, 'ROOT_URLCONF = "site.urls"\n')
         (root / "pyproject.toml").write_text('[tool.django-zipserve]\nextra-requirements = ["gunicorn"]\n')
         plan = make_plan(detect(root))
@@ -193,19 +195,19 @@ class TestRequiresPython:
         return pyproject_of(make_plan(detect(root)))["project"]["requires-python"]
 
     def test_django_6_needs_python_3_12(self, tmp_path, monkeypatch):
-        monkeypatch.setattr(plan_module, "running_python", lambda: (3, 10))
+        monkeypatch.setattr(pyproject_module, "running_python", lambda: (3, 10))
         assert self.python_of(tmp_path, "Django>=6.0,<6.1\npsycopg[binary]\n") == ">=3.12"
 
     def test_a_lower_python_version_file_is_raised(self, tmp_path, monkeypatch):
-        monkeypatch.setattr(plan_module, "running_python", lambda: (3, 10))
+        monkeypatch.setattr(pyproject_module, "running_python", lambda: (3, 10))
         assert self.python_of(tmp_path, "django==6.0.1\n", **{".python-version": "3.11\n"}) == ">=3.12"
 
     def test_otherwise_the_running_python(self, tmp_path, monkeypatch):
-        monkeypatch.setattr(plan_module, "running_python", lambda: (3, 13))
+        monkeypatch.setattr(pyproject_module, "running_python", lambda: (3, 13))
         assert self.python_of(tmp_path, "Django>=5.2\n") == ">=3.13"
-        monkeypatch.setattr(plan_module, "running_python", lambda: (3, 11))
+        monkeypatch.setattr(pyproject_module, "running_python", lambda: (3, 11))
         assert self.python_of(tmp_path / "other", None) == ">=3.11"
 
     def test_the_projects_own_is_kept(self, tmp_path, monkeypatch):
-        monkeypatch.setattr(plan_module, "running_python", lambda: (3, 13))
+        monkeypatch.setattr(pyproject_module, "running_python", lambda: (3, 13))
         assert self.python_of(tmp_path, "Django>=5.2\n", **{".python-version": "3.11\n"}) == ">=3.11"
