@@ -13,12 +13,11 @@ import json
 import os
 import shutil
 import time
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ZipserveError
-from ..zipapp.extractions import RECORD_NAME
+from ..zipapp.boot import read_build_record
 
 #: The folder that holds each site's release folder.
 SITES_FOLDER = "/srv"
@@ -52,11 +51,7 @@ class Deployed:
 def read_record(artifact):
     """The build record inside an artifact, read without running it; None
     when it is not an artifact built by django-zipserve."""
-    try:
-        with zipfile.ZipFile(artifact) as archive:
-            return json.loads(archive.read(f"site-packages/{RECORD_NAME}"))
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
-        return None
+    return read_build_record(str(artifact))
 
 
 def sha256_of(path):

@@ -130,7 +130,7 @@ def read_build_record(archive):
     """The build record (``site-packages/zipserve_build.json``), or None."""
     try:
         return json.loads(read_member(archive, RECORD_MEMBER).decode("utf-8"))
-    except (KeyError, OSError, ValueError):
+    except (KeyError, OSError, ValueError, zipfile.BadZipFile):
         return None
 
 
