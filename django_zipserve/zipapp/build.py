@@ -53,7 +53,7 @@ from .extractions import LOCK_NAME, RECORD_NAME
 from .options import BUILD_SETTINGS, BY_KEY, TABLE
 from .pytest_config import pytest_configuration
 from .source import copy_source, ignored_report, left_out_files, left_out_ignored, left_out_report
-from .steps import PREREQUISITES, BuildError, StepFailed, Steps, run_command
+from .steps import PREREQUISITES, BuildError, StepFailed, Steps, pip_install, run_command
 from .tree import (
     canonical_name,
     distributions,
@@ -207,20 +207,7 @@ def copy_data_dirs(options, source, site):
 
 
 def install(options, source, site, env):
-    command = [
-        sys.executable,
-        "-m",
-        "pip",
-        "install",
-        "--target",
-        site,
-        "--no-compile",
-        "--disable-pip-version-check",
-        "--no-warn-script-location",
-        "--no-input",
-    ]
-    if options.quiet:
-        command.append("--quiet")
+    command = pip_install(site, options.quiet)
     if options.requirements_file:
         command += ["-r", options.requirements_file]
     command += [source, *options.extra_requirements]

@@ -13,11 +13,10 @@ one of another build (see ``boot.use_test_sidecar``).
 
 import json
 import os
-import sys
 
 from .boot import TESTS_RECORD_NAME, TESTS_SUFFIX
 from .prerequisites import requirement_arguments
-from .steps import run_command
+from .steps import pip_install, run_command
 from .tree import distributions, normalise, remove_distribution, write_zip
 
 
@@ -35,22 +34,8 @@ def constraints(site, path):
 def install_test_requirements(options, site, target, work, env):
     """pip, in the build's copy of the source: relative paths mean the
     project's, and a local package's build writes nothing into the project."""
-    command = [
-        sys.executable,
-        "-m",
-        "pip",
-        "install",
-        "--target",
-        target,
-        "--no-compile",
-        "--disable-pip-version-check",
-        "--no-warn-script-location",
-        "--no-input",
-        "--constraint",
-        constraints(site, work / "artifact-constraints.txt"),
-    ]
-    if options.quiet:
-        command.append("--quiet")
+    command = pip_install(target, options.quiet)
+    command += ["--constraint", str(constraints(site, work / "artifact-constraints.txt"))]
     for item in options.test_requirements:
         command += requirement_arguments(item)
     run_command(command, options.quiet, env=env, cwd=work / "src")
