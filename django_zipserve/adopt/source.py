@@ -210,6 +210,7 @@ class _Reader:
                     self._statements(handler.body, path, module, True, imports)
                 if isinstance(statement, ast.If):
                     self._guarded_reads(statement, imports)
+                self._conditional_reads(statement, imports)
 
     def _assign(self, target, value, statement, path, conditional, partial=False):
         if isinstance(target, ast.Name):
@@ -240,6 +241,20 @@ class _Reader:
             return
         self.paths.bind(name, value, path)
         self.environment.bind(name, value)
+
+    def _conditional_reads(self, statement, imports):
+        """A read with no default that runs only on one branch (bakerydemo
+        reads its Cloudflare zone only when a Cloudflare token is set) or
+        inside a ``try`` with handlers does not make the variable required."""
+        if isinstance(statement, ast.If):
+            blocks = [*statement.body, *statement.orelse]
+        elif isinstance(statement, ast.Try) and statement.handlers:
+            blocks = [*statement.body, *statement.orelse, *(n for h in statement.handlers for n in h.body)]
+        else:
+            return
+        for child in blocks:
+            for _key, _reader, call in self.environment.reads_in(child, imports):
+                self.environment.guarded.add(id(call))
 
     def _guarded_reads(self, statement, imports):
         """``if "X" in os.environ: SECRET_KEY = os.environ["X"]``: the test reads X

@@ -352,4 +352,26 @@ def test_a_read_guarded_by_a_test_of_the_same_variable_is_not_required(tmp_path)
         },
     )
     required = {variable.name for variable in source.variables if variable.required}
-    assert required == {"POSTGRES_DB", "DJANGO_ADMIN_URL"}
+    # POSTGRES_DB is read on the other branch only: not required either
+    assert required == {"DJANGO_ADMIN_URL"}
+
+
+def test_a_read_on_one_branch_or_in_a_try_is_not_required(tmp_path):
+    """bakerydemo reads its Cloudflare zone only when a Cloudflare token is set."""
+    source = read(
+        tmp_path,
+        {
+            "site/settings.py": """
+            import os
+            if "FRONTEND_CACHE_CLOUDFLARE_TOKEN" in os.environ:
+                ZONE = os.environ["FRONTEND_CACHE_CLOUDFLARE_ZONEID"]
+            try:
+                KEY = os.environ["MAPS_KEY"]
+            except KeyError:
+                KEY = None
+            ADMIN_URL = os.environ["DJANGO_ADMIN_URL"]
+            """
+        },
+    )
+    required = {variable.name for variable in source.variables if variable.required}
+    assert required == {"DJANGO_ADMIN_URL"}
