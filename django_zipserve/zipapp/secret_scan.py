@@ -226,11 +226,15 @@ def is_test_file(shown):
     real findings (28 of 31 on NetBox)."""
     parts = PurePosixPath(shown).parts
     name = parts[-1] if parts else ""
+    stem = name.removesuffix(".py") if name.endswith(".py") else ""
     return (
         any(part in ("tests", "test") for part in parts[:-1])
         or name.startswith("test_")
         or name in ("tests.py", "conftest.py")
-        or name.endswith("_tests.py")
+        # settings or a configuration for the tests and CI (NetBox's
+        # configuration_testing.py, Baby Buddy's settings/test.py and ci.py)
+        or stem in ("test", "testing", "ci")
+        or stem.endswith(("_tests", "_test", "_testing", "_ci"))
     )
 
 

@@ -92,6 +92,11 @@ def test_test_files_templates_and_what_describes_a_secret_are_not_reported(tmp_p
     password = 'PARAMETERS = {"password": "fixture-pass-123"}\n'
     for name in ("dcim/tests/test_api.py", "core/test_models.py", "tests.py", "app/conftest.py"):
         assert findings_in(tmp_path, name, password) == [], name
+    # configurations for the tests and CI: NetBox's, Baby Buddy's
+    key = 'SECRET_KEY = "k3y9f8a7s6d5f4g3h2j1k0l9z8x7c6v5b4n3m2q1w0e9r8t7y6u5"\n'
+    for name in ("netbox/configuration_testing.py", "babybuddy/settings/test.py", "babybuddy/settings/ci.py"):
+        assert findings_in(tmp_path, name, key) == [], name
+    assert findings_in(tmp_path, "babybuddy/settings/production.py", key) != []
     assert findings_in(tmp_path, "dcim/constants.py", 'MODULE_TOKEN = "{module}"\n') == []
     charset = 'SECRET_KEY_CHARSET = "abcdefghijklmnopqrstuvwxyz0123456789!@#$%^&*(-_=+)"\n'
     assert findings_in(tmp_path, "utilities/secret_key.py", charset) == []
