@@ -175,10 +175,28 @@ def production_settings(root, finder, module, origin):
     wsgi = source.string("WSGI_APPLICATION")
     wsgi_file = finder.find(wsgi.rpartition(".")[0]) if wsgi else None
     if wsgi_file is None:
-        return module, origin
+        return production_sibling(finder, module, origin)
     served = settings_module_in(wsgi_file)
     if served and served != module and finder.find(served):
-        return served, Path(wsgi_file).relative_to(root).as_posix()
+        module, origin = served, Path(wsgi_file).relative_to(root).as_posix()
+    return production_sibling(finder, module, origin)
+
+
+#: The last part of a settings module for development, and of the one for production beside it.
+DEVELOPMENT = ("dev", "development", "local", "develop")
+PRODUCTION = ("production", "prod")
+
+
+def production_sibling(finder, module, origin):
+    """When manage.py and wsgi.py both name development settings
+    (bakerydemo's ``bakerydemo.settings.dev``), the production settings
+    beside them: development settings in production are silently wrong."""
+    package, _, last = module.rpartition(".")
+    if not package or last not in DEVELOPMENT:
+        return module, origin
+    for name in PRODUCTION:
+        if finder.find(f"{package}.{name}"):
+            return f"{package}.{name}", f"beside {module}, the development settings {origin} names"
     return module, origin
 
 

@@ -75,7 +75,12 @@ def settings_review(layout, settings, fields):
 
 def project_review(layout):
     review = []
-    if layout.settings_origin not in ("manage.py", "--settings"):
+    if layout.settings_origin.startswith("beside "):
+        review.append(
+            f"settings {layout.settings}: the production settings {layout.settings_origin}; "
+            "--settings MODULE chooses others"
+        )
+    elif layout.settings_origin not in ("manage.py", "--settings"):
         review.append(
             f"settings {layout.settings} come from {layout.settings_origin}, not manage.py's: "
             "check they are the production ones"

@@ -361,3 +361,24 @@ def test_directories_joined_in_several_parts_to_a_base_init_cannot_evaluate(tmp_
     }
     layout = detect(settings_files(tmp_path, files))
     assert layout.data_dirs == ("project-static/dist", "translations")
+
+
+@pytest.mark.parametrize("production", ["production", "prod"])
+def test_production_settings_beside_the_development_ones_that_manage_and_wsgi_name(tmp_path, production):
+    """bakerydemo: manage.py and wsgi.py both name bakerydemo.settings.dev."""
+    root = make_project(
+        tmp_path,
+        {
+            "manage.py": manage_py("site.settings.dev"),
+            "site/__init__.py": "",
+            "site/settings/__init__.py": "",
+            "site/settings/base.py": 'WSGI_APPLICATION = "site.wsgi.application"\n',
+            "site/settings/dev.py": "from .base import *\nDEBUG = True\n",
+            f"site/settings/{production}.py": "from .base import *\nDEBUG = False\n",
+            "site/wsgi.py": manage_py("site.settings.dev"),
+        },
+    )
+    layout = detect(root)
+    assert layout.settings == f"site.settings.{production}"
+    assert layout.settings_origin == "beside site.settings.dev, the development settings manage.py names"
+    assert detect(root, settings="site.settings.dev").settings == "site.settings.dev"  # chosen by hand
