@@ -293,6 +293,56 @@ def directories(root, source, package_root, packages):
     return tuple(dict.fromkeys(data_dirs)), tuple(dict.fromkeys(extra))
 
 
+#: Root-level files a project reads at run time may be: data, not its tooling's.
+DATA_FILE_SUFFIXES = (".yaml", ".yml", ".json", ".toml", ".txt", ".csv", ".ini", ".cfg", ".md")
+#: Root-level files that are the project's tooling, never read by the site.
+TOOLING_FILES = frozenset(
+    {
+        "pyproject.toml",
+        "setup.cfg",
+        "tox.ini",
+        "package.json",
+        "package-lock.json",
+        "tsconfig.json",
+        "mkdocs.yml",
+        "docker-compose.yml",
+        "docker-compose.yaml",
+        "renovate.json",
+        ".pre-commit-config.yaml",
+    }
+)
+
+
+def referenced_root_files(root, package_root, packages):
+    """Files at the project's root that its code names (NetBox's
+    utilities/release.py reads ``release.yaml`` beside its packages): data
+    the site reads at run time, as data-dirs."""
+    candidates = (
+        {
+            path.name
+            for path in root.iterdir()
+            if path.is_file()
+            and path.suffix.lower() in DATA_FILE_SUFFIXES
+            and path.name not in TOOLING_FILES
+            and not path.name.lower().startswith(
+                ("requirements", "readme", "license", "changelog", "contributing")
+            )
+        }
+        if root.is_dir()
+        else set()
+    )
+    if not candidates:
+        return ()
+    named = re.compile("['\"](" + "|".join(re.escape(name) for name in sorted(candidates)) + ")['\"]")
+    found = set()
+    for package in packages:
+        for path in (package_root / package).rglob("*.py"):
+            if "tests" in path.parts or "migrations" in path.parts:
+                continue
+            found.update(named.findall(path.read_text(encoding="utf-8", errors="replace")))
+    return tuple(sorted(found))
+
+
 def missing_static_files(root, package_dirs, data_dirs):
     """Static files the templates name that are not in the source, though
     the directory they would be in is: written by a build step (a bundler,
@@ -480,6 +530,9 @@ def detect(project_dir=".", settings=None):
     pyproject_path = root / "pyproject.toml"
     pyproject = load_toml(pyproject_path) if pyproject_path.is_file() else {}
     data_dirs, extra = directories(root, source, package_root, packages)
+    data_dirs += tuple(
+        name for name in referenced_root_files(root, package_root, packages) if name not in data_dirs
+    )
     package_dirs = tuple(
         path.relative_to(root).as_posix() for path in package_data_dirs(package_root, packages)
     )

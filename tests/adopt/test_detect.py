@@ -382,3 +382,19 @@ def test_production_settings_beside_the_development_ones_that_manage_and_wsgi_na
     assert layout.settings == f"site.settings.{production}"
     assert layout.settings_origin == "beside site.settings.dev, the development settings manage.py names"
     assert detect(root, settings="site.settings.dev").settings == "site.settings.dev"  # chosen by hand
+
+
+def test_root_files_the_code_names_are_data(tmp_path):
+    """NetBox's utilities/release.py reads release.yaml beside its packages."""
+    files = {
+        "site/settings.py": "",
+        "site/release.py": "RELEASE_PATH = 'release.yaml'\nNOTES = \"notes.md\"\n",
+        "site/tests/test_x.py": "OTHER = 'fixtures.json'\n",
+        "release.yaml": "version: 1.0\n",
+        "notes.md": "",
+        "fixtures.json": "[]",
+        "unused.yaml": "",
+        "package.json": "{}",
+    }
+    root = settings_files(tmp_path, {**files, "site/build.py": "NAME = 'package.json'\n"})
+    assert detect(root).data_dirs == ("notes.md", "release.yaml")
