@@ -12,7 +12,7 @@ DEMO_CONFIG := $(DEMO_DIR)/example.yml
 PYENV_PATHS := $(shell command -v pyenv >/dev/null 2>&1 && for v in $$(pyenv versions --bare | grep -E '^3\.1[0-3]\.[0-9]+$$'); do printf ':%s/bin' "$$(pyenv prefix $$v)"; done)
 export PATH := $(PATH)$(PYENV_PATHS)
 
-.PHONY: demo test test-unit test-newest test-artifact lint docs coverage pyz package venv bench soak clean
+.PHONY: demo test test-unit test-newest test-artifact lint docs coverage pyz dist-check package venv bench soak clean
 
 $(VENV)/.installed: pyproject.toml example_project/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,10 +38,12 @@ pyz: $(PYZ)
 # The sdist and the wheel, checked by twine; the wheel installed in a clean
 # virtualenv must run (from outside this checkout, which would shadow it).
 PACKAGE_DIR := dist/package
-package: venv
+dist-check: venv
 	rm -rf $(PACKAGE_DIR) && mkdir -p dist
 	$(BIN)/python -m build --quiet --outdir $(PACKAGE_DIR) . > $(PACKAGE_DIR).log 2>&1 || { cat $(PACKAGE_DIR).log; exit 1; }
 	$(BIN)/twine check --strict $(PACKAGE_DIR)/*.tar.gz $(PACKAGE_DIR)/*.whl
+
+package: dist-check
 	$(PYTHON) -m venv $(PACKAGE_DIR)/venv
 	$(PACKAGE_DIR)/venv/bin/python -m pip install --quiet $(PACKAGE_DIR)/*.whl
 	cd $(PACKAGE_DIR) && venv/bin/python -m django_zipserve --help > /dev/null && echo "wheel installed and ran"
@@ -68,7 +70,7 @@ test: lint package
 	$(BIN)/tox run-parallel --parallel 2 --parallel-no-spinner -q
 	$(MAKE) test-artifact
 
-lint: venv
+lint: venv dist-check
 	$(BIN)/python -m ruff check .
 	$(BIN)/python -m ruff format --check .
 	$(BIN)/python -m mypy
