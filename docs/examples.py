@@ -88,10 +88,13 @@ def environment(overrides=()):
 
 
 def command_line(text):
-    """``python`` is the interpreter that builds the site (the development virtualenv's)."""
+    """``python`` is the interpreter that builds the site (the development
+    virtualenv's), as the command and as the value of ``--python``
+    (``systemd render``'s, which would otherwise need one on ``PATH``)."""
     words = shlex.split(text)
-    if words and words[0] == "python":
-        words[0] = sys.executable
+    for index, word in enumerate(words):
+        if word == "python" and (index == 0 or words[index - 1] == "--python"):
+            words[index] = sys.executable
     return words
 
 
@@ -253,6 +256,127 @@ def pytest_record():
     return json.dumps({"pytest": pytest_configuration(project, pyproject)}, indent=2)
 
 
+def static_front():
+    """What a server command prints when the static front is on."""
+    from django_zipserve.management.server_command import static_front_line
+
+    return static_front_line(259)
+
+
+#: The example releases: id, installed (local time), commit.
+RELEASES = (
+    ("1.4.0-6d1f0c2a9b3e4f5d", "2026-11-20 09:12:01", "3f2a1c9e0b7d"),
+    ("1.5.0-0a9b8c7d6e5f4a3b", "2026-11-26 14:30:44", "9d8e7f6a5b4c"),
+)
+
+
+def release_folder(root, releases, current):
+    """A release folder as ``deploy`` leaves it, with ``releases`` installed
+    and ``current`` pointing at the release of that id."""
+    import datetime
+
+    for release_id, installed, commit in releases:
+        folder = root / "releases" / release_id
+        folder.mkdir(parents=True)
+        (folder / "mysite.pyz").touch()
+        when = datetime.datetime.strptime(installed, "%Y-%m-%d %H:%M:%S").timestamp()
+        (folder / "release.json").write_text(json.dumps({"commit": commit, "installed": when}))
+    if current:
+        (root / "current").symlink_to(Path("releases") / current)
+
+
+def command_output(command, **options):
+    """What a management command writes to its standard output, run in this process."""
+    written = io.StringIO()
+    command(stdout=written, stderr=written).handle(**options)
+    return written.getvalue().rstrip("\n")
+
+
+def releases_listing():
+    """``releases`` after a rollback from 1.5.0 to 1.4.0."""
+    from django_zipserve.management.commands import releases
+
+    with tempfile.TemporaryDirectory() as directory:
+        root = Path(directory)
+        release_folder(root, RELEASES, current=RELEASES[0][0])
+        return command_output(releases.Command, root=str(root), name="mysite")
+
+
+#: The build record of the example release 1.4.0.
+BUILD = {"build_id": "6d1f0c2a9b3e4f5d", "commit": "3f2a1c9e0b7d", "python": "3.11"}
+
+
+def first_deploy():
+    """``deploy --migrate`` of the first release: its release steps (the
+    systemctl commands, as run on a host where each succeeds), then ``current``."""
+    import zipfile
+
+    from django_zipserve.deploy import bluegreen
+    from django_zipserve.management.commands import deploy
+    from django_zipserve.zipapp.boot import RECORD_MEMBER
+
+    def succeeding(arguments, **_):
+        return subprocess.CompletedProcess(arguments, 0, "", "")
+
+    with tempfile.TemporaryDirectory() as directory:
+        artifact = Path(directory, "mysite-1.4.0.pyz")
+        with zipfile.ZipFile(artifact, "w") as archive:
+            archive.writestr(RECORD_MEMBER, json.dumps({"name": "mysite", "version": "1.4.0", **BUILD}))
+        options = {"artifact": str(artifact), "name": "mysite", "root": str(Path(directory, "srv"))}
+        options |= {"keep": 5, "migrate": True, "switch": False, "health_url": None, "process_settle": 5}
+        with mock.patch.object(bluegreen, "subprocess", SimpleNamespace(run=succeeding)):
+            return command_output(deploy.Command, **options)
+
+
+def process_failure():
+    """``deploy --switch`` when the worker cannot reach its database: the
+    report of the processes' check, the worker's journal ending as it would."""
+    from django_zipserve.deploy import bluegreen
+
+    unit = "mysite-worker.service"
+    state = bluegreen.UnitState(
+        active="activating", sub="auto-restart", restarts=3, exit_code=1, exit_status=1
+    )
+    journal = (
+        'django.db.utils.OperationalError: connection failed: connection to server at "127.0.0.1", '
+        "port 5432 failed: Connection refused\n"
+    )
+    failure = bluegreen.ProcessFailed(
+        [(unit, state.describe_failure())], [f"systemctl try-restart {unit}"], {unit: journal}
+    )
+    return failure.report()
+
+
+#: Extractions under a root, as ``zipapp info`` lists them: path, size
+#: (MiB), current, in use, the project of its build record.
+EXTRACTIONS = {
+    "/var/cache/mysite": [
+        ("mysite.pyz_0a9b8c7d6e5f4a3b", 98.2, True, True, "mysite"),
+        ("mysite.pyz_6d1f0c2a9b3e4f5d", 97.9, False, True, "mysite"),
+    ],
+    "/home/me/.cache/shiv": [
+        ("mysite-1.4.0.pyz_0a9b8c7d6e5f4a3b", 98.2, True, True, "mysite"),
+        ("mysite-1.3.0.pyz_6d1f0c2a9b3e4f5d", 97.9, False, False, "mysite"),
+        ("blog.pyz_5e4d3c2b1a0f9e8d", 61.0, False, False, "blog"),
+        ("tool.pyz_1f2e3d4c5b6a7980", 12.3, False, False, None),
+    ],
+}
+
+
+def zipapp_info(root):
+    """``zipapp info`` of the artifact extracted first under ``root``."""
+    from django_zipserve.zipapp import extractions
+
+    found = [
+        extractions.Extraction(f"{root}/{entry}", -index, round(size * extractions.MIB), *marks)
+        for index, (entry, size, *marks) in enumerate(EXTRACTIONS[root])
+    ]
+    current = found[0].path
+    name = found[0].file_name
+    with mock.patch.object(extractions, "extractions", lambda root, current=None: found):
+        return "\n".join(extractions.info_lines(root, name, current, project="mysite"))
+
+
 MESSAGES = {
     "node-refusal": node_refusal,
     "lock-refusal": lock_refusal,
@@ -263,6 +387,12 @@ MESSAGES = {
     "asgi-refusal": asgi_refusal,
     "version": version_output,
     "pytest-record": pytest_record,
+    "static-front": static_front,
+    "first-deploy": first_deploy,
+    "process-failure": process_failure,
+    "releases": releases_listing,
+    "zipapp-info-service": functools.partial(zipapp_info, "/var/cache/mysite"),
+    "zipapp-info": functools.partial(zipapp_info, "/home/me/.cache/shiv"),
 }
 
 

@@ -65,7 +65,10 @@ def test_no_output_is_pasted_where_the_code_can_produce_it():
     """What init prints and the messages below are produced when the site is
     built; a pasted copy would drift from the code unnoticed."""
     pasted = re.compile(
-        r"^ +(found:|review:|\S+: invalid configuration|CommandError: refusing to start|build failed at)",
+        r"^ +(found:|review:|\S+: invalid configuration|CommandError: refusing to start|build failed at"
+        r"|wrote \S+\.(?:socket|service|timer)$|current -> releases/\S+ \(was "
+        r"|.*installed \d{4}-\d\d-\d\d .* commit |extraction root: |\d+ extractions?, "
+        r"|static front: \d+|the web switched, but)",
         re.M,
     )
     for page in [*PAGES, REPO / "README.rst"]:

@@ -122,6 +122,12 @@ def asgi_refusal(command):
     return None
 
 
+def static_front_line(count):
+    """What the command prints once the static front is on: how many static
+    files it answers before Django."""
+    return f"static front: {count} static files answered before Django"
+
+
 class ServerCommand(ZipserveCommand):
     """Base class of the ``pyuwsgi`` and ``gunicorn`` commands."""
 
@@ -224,7 +230,7 @@ class ServerCommand(ZipserveCommand):
         self.warm_up(application)
         static_front, reason = front.build(application)
         if static_front is not None:
-            self.stderr.write(f"static front: {len(static_front.files)} static files answered before Django")
+            self.stderr.write(static_front_line(len(static_front.files)))
         else:
             self.stderr.write(f"static files answered through Django: {reason}")
         self.check_migrations()  # a notice only: migrating is a release step
