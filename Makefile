@@ -12,12 +12,12 @@ DEMO_CONFIG := $(DEMO_DIR)/example.yml
 PYENV_PATHS := $(shell command -v pyenv >/dev/null 2>&1 && for v in $$(pyenv versions --bare | grep -E '^3\.1[0-3]\.[0-9]+$$'); do printf ':%s/bin' "$$(pyenv prefix $$v)"; done)
 export PATH := $(PATH)$(PYENV_PATHS)
 
-.PHONY: demo test test-unit test-newest test-artifact lint docs coverage pyz dist-check package venv bench soak clean
+.PHONY: demo test test-unit test-newest test-artifact test-artifact-one-host test-artifact-fleet lint lint-ansible docs coverage pyz dist-check package venv bench soak clean
 
 $(VENV)/.installed: pyproject.toml example_project/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,lint,docs]' tox -e ./example_project
+	$(BIN)/python -m pip install --quiet -e '.[test,lint,docs,fleet]' tox -e ./example_project
 	touch $@
 
 venv: $(VENV)/.installed
@@ -76,7 +76,18 @@ lint: venv dist-check
 	$(BIN)/python -m mypy
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python docs/reference.py --check
+	$(MAKE) --no-print-directory lint-ansible
 	$(MAKE) --no-print-directory docs
+
+# The Ansible collection (ansible/): ansible-lint's production profile, and
+# each playbook's syntax as ansible-playbook reads it.
+COLLECTION := ansible/ansible_collections/django_zipserve/deploy
+ANSIBLE_ENV := ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/ansible ANSIBLE_HOME=$(CURDIR)/build/ansible PYTHONWARNINGS=ignore
+lint-ansible: venv
+	cd $(COLLECTION) && $(ANSIBLE_ENV) $(CURDIR)/$(BIN)/ansible-lint --offline --nocolor -q
+	for playbook in setup upgrade rollback status; do \
+	    $(ANSIBLE_ENV) $(BIN)/ansible-playbook -i localhost, --syntax-check django_zipserve.deploy.$$playbook || exit 1; \
+	done
 
 # The reference in docs/reference/ is generated from the declarations in the
 # code; then the site is built from docs/, every page read afresh (-E: the
@@ -104,8 +115,18 @@ test-unit: venv
 test-newest: venv
 	$(BIN)/tox -e newest
 
+# The end-to-end tests of the built artifact: the multi-host test (three
+# hosts behind HAProxy, driven by Ansible: mostly waiting on plays and
+# health checks) runs beside the others, each suite's output kept together.
 test-artifact: pyz
-	ZIPSERVE_TEST_PYZ=$(CURDIR)/$(PYZ) $(BIN)/python -m pytest -m e2e $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory -j2 -Otarget test-artifact-one-host test-artifact-fleet
+
+test-artifact-one-host: pyz
+	ZIPSERVE_TEST_PYZ=$(CURDIR)/$(PYZ) $(BIN)/python -m pytest -m e2e --ignore=tests/e2e/test_fleet.py $(PYTEST_ARGS)
+
+# -s: the figures of each scenario (requests, failed) are printed.
+test-artifact-fleet: pyz
+	ZIPSERVE_TEST_PYZ=$(CURDIR)/$(PYZ) $(BIN)/python -m pytest -m e2e -s tests/e2e/test_fleet.py $(PYTEST_ARGS)
 
 # Blue/green switches under load under a real systemd (root, ~10 minutes):
 # not part of `make test`; results in bench/results/soak.json.

@@ -323,7 +323,8 @@ def first_deploy():
         with zipfile.ZipFile(artifact, "w") as archive:
             archive.writestr(RECORD_MEMBER, json.dumps({"name": "mysite", "version": "1.4.0", **BUILD}))
         options = {"artifact": str(artifact), "name": "mysite", "root": str(Path(directory, "srv"))}
-        options |= {"keep": 5, "migrate": True, "switch": False, "health_url": None, "process_settle": 5}
+        options |= {"keep": 5, "migrate": True, "stage": False, "switch": False, "health_url": None}
+        options |= {"process_settle": 5}
         with mock.patch.object(bluegreen, "subprocess", SimpleNamespace(run=succeeding)):
             return command_output(deploy.Command, **options)
 

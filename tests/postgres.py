@@ -4,6 +4,7 @@ authentication over TCP as a deployed site would use it. Stopped and
 started again to show what the site does while its database is away."""
 
 import glob
+import ipaddress
 import os
 import secrets
 import shutil
@@ -28,9 +29,14 @@ def available():
 
 
 class PostgresServer:
-    def __init__(self):
+    """``netns`` and ``address``: a database host of several (tests/fleet.py),
+    in a network namespace of its own, reached at that address."""
+
+    def __init__(self, netns=None, address="127.0.0.1", port=None):
         self.bin = binaries()
-        self.port = free_port()
+        self.netns = netns
+        self.address = address
+        self.port = port or free_port()
         # Under /tmp itself: the postgres user must be able to reach it.
         self.home = Path(tempfile.mkdtemp(prefix="zipserve-pg-"))
         self.data = self.home / "data"
@@ -53,16 +59,21 @@ class PostgresServer:
             "--no-sync",
         )
         pwfile.unlink()
+        if address != "127.0.0.1":
+            with open(self.data / "pg_hba.conf", "a") as hba:
+                network = ipaddress.ip_network(f"{address}/24", strict=False)
+                hba.write(f"host all all {network} scram-sha-256\n")
         self.start()
         self.as_postgres(self.bin / "createdb", "-h", self.home, "-p", self.port, "-U", "site", self.database)
 
     @property
     def url(self):
-        return f"postgres://site:{self.password}@127.0.0.1:{self.port}/{self.database}"
+        return f"postgres://site:{self.password}@{self.address}:{self.port}/{self.database}"
 
     def as_postgres(self, *args):
+        network = ["nsenter", f"--net=/run/netns/{self.netns}"] if self.netns else []
         result = subprocess.run(
-            ["runuser", "-u", USER, "--", *map(str, args)],
+            [*network, "runuser", "-u", USER, "--", *map(str, args)],
             capture_output=True,
             text=True,
             timeout=120,
@@ -74,7 +85,7 @@ class PostgresServer:
         return result
 
     def start(self):
-        options = f"-p {self.port} -k {self.home} -c listen_addresses=127.0.0.1 -c fsync=off"
+        options = f"-p {self.port} -k {self.home} -c listen_addresses={self.address} -c fsync=off"
         self.as_postgres(
             self.bin / "pg_ctl", "-D", self.data, "-l", self.home / "log", "-o", options, "-w", "start"
         )

@@ -70,11 +70,69 @@ def masked_units():
     return sorted(name for name in names - set(KEPT) if "." in name and not name.endswith(".wants"))
 
 
-def boot_script():
+def cgroup_mounts():
+    """Each cgroup hierarchy's mount point, by its controllers (``cpu``,
+    ``name=systemd``; ``""`` for the unified one)."""
+    mounts = {}
+    with open("/proc/self/mountinfo") as mountinfo:
+        for line in mountinfo:
+            fields = line.split()
+            rest = fields[fields.index("-") + 1 :]
+            if rest[0] == "cgroup2":
+                mounts[""] = fields[4]
+            elif rest[0] == "cgroup":
+                options = set(rest[2].split(","))
+                mounts[",".join(sorted(options - {"rw", "ro"}))] = fields[4]
+    return mounts
+
+
+def cgroup_homes(name):
+    """A cgroup of its own in every hierarchy, below this process's: where a
+    host's systemd starts. Two systemd that start in the same cgroup both
+    take it for their root and create the same unit cgroups (one release's
+    units have the same names on every host): a unit then fails to start
+    with status 219/CGROUP."""
+    mounts = cgroup_mounts()
+    homes = []
+    with open("/proc/self/cgroup") as own:
+        for line in own:
+            _, controllers, path = line.rstrip("\n").split(":", 2)
+            key = ",".join(sorted(controllers.split(","))) if controllers else ""
+            mount = mounts.get(key) or next(
+                (
+                    point
+                    for options, point in mounts.items()
+                    if key and set(key.split(",")) <= set(options.split(","))
+                ),
+                None,
+            )
+            # cpuset refuses a task until the new cgroup has CPUs and memory nodes.
+            if mount is not None and "cpuset" not in key:
+                homes.append(f"{mount}{path.rstrip('/')}/{name}")
+    return sorted(set(homes))
+
+
+def remove_cgroups(homes, timeout=10):
+    """Remove each cgroup tree, deepest first, once its processes are gone."""
+    deadline = time.monotonic() + timeout
+    for home in homes:
+        while os.path.isdir(home):
+            for folder, _, _ in sorted(os.walk(home), key=lambda entry: -entry[0].count("/")):
+                try:
+                    os.rmdir(folder)
+                except OSError:
+                    pass
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+
+
+def boot_script(cgroups=()):
     """The shell run as the namespace's first process; ends by exec'ing systemd."""
     mask = " ".join(shlex.quote(name) for name in masked_units())
     lines = [
         "set -e",
+        *(f"mkdir -p {shlex.quote(home)} && echo $$ > {shlex.quote(home)}/cgroup.procs" for home in cgroups),
         "mount --make-rshared /",
         *(f"mount -t tmpfs -o mode=0755 tmpfs {folder}" for folder in PRIVATE_TMPFS),
         "chmod 1777 /tmp /var/tmp",
@@ -90,11 +148,16 @@ def boot_script():
 class SystemdHost:
     """A booted systemd; ``run`` and ``systemctl`` act inside it."""
 
-    def __init__(self, log_path):
+    def __init__(self, log_path, netns=None):
         self.log_path = Path(log_path)
         self.log = open(self.log_path, "wb")  # noqa: SIM115 - open for the host's lifetime
+        #: A host of several (tests/fleet.py) lives in a network namespace of its own.
+        self.netns = netns
+        network = ["nsenter", f"--net=/run/netns/{netns}"] if netns else []
+        self.cgroups = cgroup_homes(f"zipserve-host-{os.getpid()}-{id(self):x}")
         self.process = subprocess.Popen(
             [
+                *network,
                 "unshare",
                 "--pid",
                 "--fork",
@@ -105,7 +168,7 @@ class SystemdHost:
                 "--kill-child=SIGKILL",
                 "bash",
                 "-c",
-                boot_script(),
+                boot_script(self.cgroups),
             ],
             stdin=subprocess.DEVNULL,
             stdout=self.log,
@@ -116,8 +179,8 @@ class SystemdHost:
         self.pid = None
 
     @classmethod
-    def boot(cls, log_path, timeout=90):
-        host = cls(log_path)
+    def boot(cls, log_path, timeout=90, netns=None):
+        host = cls(log_path, netns=netns)
         try:
             host.wait_running(timeout)
         except BaseException:
@@ -155,7 +218,8 @@ class SystemdHost:
     # Acting inside --------------------------------------------------------
 
     def command(self, *args):
-        return ["nsenter", "-t", str(self.pid), "-m", "-p", "--", *map(str, args)]
+        network = ["-n"] if self.netns else []
+        return ["nsenter", "-t", str(self.pid), "-m", "-p", *network, "--", *map(str, args)]
 
     def run(self, *args, check=True, timeout=300, env=None, input=None):
         """A command inside, as root with a plain environment; output captured."""
@@ -224,4 +288,5 @@ class SystemdHost:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=30)
+        remove_cgroups(self.cgroups)
         self.log.close()

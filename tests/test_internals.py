@@ -141,6 +141,32 @@ class RecordingHeaders(dict):
         return super().__contains__(key)
 
 
+def test_whitenoise_builds_a_static_file_for_any_path_and_tests_it_for_immutability(static_site):
+    """``get_static_file(path, url)`` builds a ``StaticFile`` for a file
+    outside the table (its compressed variants found beside it), calling
+    ``immutable_file_test(path, url)`` for its Cache-Control; it raises
+    ``responders.NotARegularFileError`` for a directory; ``static_root`` and
+    ``static_prefix`` are set before ``add_files`` runs.
+
+    Ours: ``servers/static_index.py`` ``sibling_file()`` and
+    ``immutable_file_test()`` serve the hashed files of a sibling release
+    (``servers/release_static.py``). Checked against WhiteNoise 6.12.0."""
+    from whitenoise.responders import NotARegularFileError, StaticFile
+
+    middleware = whitenoise_middleware()
+    assert middleware.static_prefix == "/static/"
+    assert os.path.samefile(middleware.static_root, static_site)
+    asked = []
+    original = middleware.immutable_file_test
+    middleware.immutable_file_test = lambda path, url: asked.append((path, url)) or original(path, url)
+    path = os.path.join(middleware.static_root, "css", "site.css")
+    static_file = middleware.get_static_file(path, "/static/elsewhere.0123456789ab.css")
+    assert isinstance(static_file, StaticFile)
+    assert asked == [(path, "/static/elsewhere.0123456789ab.css")]
+    with pytest.raises(NotARegularFileError):
+        middleware.get_static_file(os.path.dirname(path), "/static/css/")
+
+
 def test_whitenoise_reads_no_request_header_the_asgi_front_leaves_out(static_site):
     """The request headers ``StaticFile.get_response()`` reads are those the
     ASGI front passes on: Accept-Encoding, If-None-Match, If-Modified-Since,

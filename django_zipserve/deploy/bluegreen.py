@@ -217,9 +217,11 @@ def run_release_steps(name, release_id, steps, command=("systemctl",)):
         unit = release_step_unit(name, step, release_id)
         try:
             manager.run("start", unit)
-        except SwitchFailed:
+        except SwitchFailed as exc:
+            # systemctl's own words say why a unit did not even run (a job
+            # cancelled, a unit that failed to load); the journal, what it did.
             raise ReleaseStepFailed(
-                f"the {step.description} of release {release_id} failed (journalctl -u {unit})",
+                f"the {step.description} of release {release_id} failed ({exc}; journalctl -u {unit})",
                 manager.log,
                 journal_tail(unit),
             ) from None

@@ -96,6 +96,22 @@ class ReleaseStore:
         except OSError as exc:  # e.g. the release folder is not writable
             raise ReleaseError(f"cannot deploy {artifact} into {self.root}: {exc}") from None
 
+    def stage(self, artifact, record, prepare=None):
+        """Install an artifact and prepare it (``prepare(release_id)``)
+        without moving ``current``: a rollout across hosts stages the new
+        release everywhere before any host switches, so that a later deploy
+        of the same artifact finds it ready, and every host holds the new
+        release's files while some still serve the old one."""
+        if record is None:
+            raise ReleaseError(f"{artifact} is not an artifact built by django-zipserve (no build record)")
+        try:
+            release_id = self.install(artifact, record)
+        except OSError as exc:
+            raise ReleaseError(f"cannot stage {artifact} into {self.root}: {exc}") from None
+        if prepare is not None:
+            prepare(release_id)
+        return release_id
+
     def install(self, artifact, record):
         """Copy an artifact into its release folder (once); return its id."""
         artifact = Path(artifact)
@@ -138,14 +154,28 @@ class ReleaseStore:
         if not self.artifact_of(release_id).is_file():
             raise ReleaseError(f"no release {release_id} in {self.releases}")
         previous = self.current_id()
+        self._point_current_at(release_id)
+        with self.history_file.open("a") as history:
+            history.write(f"{time.time():.3f} {release_id}\n")
+        return previous
+
+    def restore(self, release_id):
+        """Undo the last activation: ``current`` back at ``release_id`` and
+        the history as it was, so that a switch that failed leaves no entry
+        a later rollback would follow to the release that failed."""
+        try:
+            self._point_current_at(release_id)
+            entries = self.history_file.read_text().splitlines(keepends=True)
+            self.history_file.write_text("".join(entries[:-1]))
+        except OSError as exc:
+            raise ReleaseError(f"cannot point {self.current_link} back at {release_id}: {exc}") from None
+
+    def _point_current_at(self, release_id):
         temporary = self.root / f".current.tmp-{os.getpid()}"
         if temporary.is_symlink() or temporary.exists():
             temporary.unlink()
         os.symlink(Path("releases") / release_id, temporary)
         os.rename(temporary, self.current_link)
-        with self.history_file.open("a") as history:
-            history.write(f"{time.time():.3f} {release_id}\n")
-        return previous
 
     def history(self):
         if not self.history_file.is_file():

@@ -23,6 +23,12 @@ Like one WhiteNoise middleware over its lifetime, a shared index does not
 see a file changed in place below the directory; a new ``collectstatic``
 does change the directory's modification time (the manifest is written
 there), so it gets a new index.
+
+A request under the static prefix that is not in the table may name a hashed
+file of another release of the site extracted beside this one (a rolling
+deploy, see :mod:`.release_static`): the middleware serves it with
+WhiteNoise's own response, so the static front, which hands every request it
+cannot answer to Django, serves it too.
 """
 
 import os
@@ -33,10 +39,16 @@ from typing import Any
 
 from django.conf import settings
 from whitenoise.middleware import WhiteNoiseMiddleware
+from whitenoise.responders import NotARegularFileError
+
+from . import release_static
 
 #: Indexes a process keeps, the oldest dropped first: a server uses one; a
 #: test suite that overrides static settings a few.
 KEPT_INDEXES = 8
+#: Files of other releases a middleware keeps (WhiteNoise's ``StaticFile``
+#: objects), the oldest dropped first.
+KEPT_SIBLING_FILES = 1024
 
 _indexes: dict = {}
 _lock = threading.Lock()
@@ -62,6 +74,58 @@ class SharedIndexWhiteNoiseMiddleware(WhiteNoiseMiddleware):
     #: WhiteNoise's file table (set by its ``__init__``): URL path -> its
     #: ``StaticFile`` or ``Redirect``.
     files: dict[str, Any]
+
+    def __init__(self, get_response=None, settings=settings):
+        super().__init__(get_response, settings)
+        #: Finds the hashed files of sibling releases (None: not looked up).
+        self.siblings = release_static.sibling_static(self.static_root, self.static_prefix)
+        #: URL path -> (file path, its ``StaticFile``), built on first request.
+        self.sibling_files: dict[str, tuple[str, Any]] = {}
+        self.sibling_lock = threading.Lock()
+
+    def __call__(self, request):
+        """WhiteNoise's answer; for a path not in its table, the file a
+        sibling release serves under it, if any; else the next handler."""
+        if self.siblings is not None and request.path_info not in self.files:
+            static_file = self.sibling_file(request.path_info)
+            if static_file is not None:
+                try:
+                    return self.serve(static_file, request)
+                except OSError:
+                    pass  # pruned since it was found: as if never found
+        return super().__call__(request)
+
+    def sibling_file(self, url):
+        """WhiteNoise's ``StaticFile`` for the file a sibling release serves
+        at ``url``, or None. The finder is asked each time (one ``stat``
+        when nothing changed): a pruned sibling is no longer served."""
+        path = self.siblings.find(url)
+        if path is None:
+            return None
+        kept = self.sibling_files.get(url)
+        if kept is not None and kept[0] == path:
+            return kept[1]
+        try:
+            static_file = self.get_static_file(path, url)
+        except (OSError, NotARegularFileError):
+            return None
+        with self.sibling_lock:
+            self.sibling_files.pop(url, None)
+            self.sibling_files[url] = (path, static_file)
+            while len(self.sibling_files) > KEPT_SIBLING_FILES:
+                del self.sibling_files[next(iter(self.sibling_files))]
+        return static_file
+
+    def immutable_file_test(self, path, url):
+        """WhiteNoise's test (this release's manifest maps the name without
+        its hash back to ``url``), or a sibling's file: its name is a hashed
+        one of its own release's manifest, or it would not be served. A
+        WHITENOISE_IMMUTABLE_FILE_TEST setting replaces both, as it does
+        WhiteNoise's."""
+        if super().immutable_file_test(path, url):
+            return True
+        siblings = getattr(self, "siblings", None)  # None while the table is built
+        return siblings is not None and siblings.find(url) == path
 
     def add_files(self, root, prefix=None):
         key = self.index_key(root, prefix)

@@ -38,6 +38,42 @@ def test_checksum_mismatch_is_refused(tmp_path):
     assert not (tmp_path / "srv" / "releases" / "1.0-aaaa").exists()
 
 
+def test_stage_installs_and_prepares_without_moving_current(tmp_path):
+    store = ReleaseStore(tmp_path / "srv", "app")
+    store.activate(store.install(*fake_artifact(tmp_path, "1.0", "aaaa")))
+    prepared = []
+    assert store.stage(*fake_artifact(tmp_path, "1.1", "bbbb"), prepare=prepared.append) == "1.1-bbbb"
+    assert prepared == ["1.1-bbbb"]
+    assert store.artifact_of("1.1-bbbb").is_file()
+    assert store.current_id() == "1.0-aaaa", "current stays until the host's turn"
+    assert store.history() == ["1.0-aaaa"]
+
+
+def test_a_failed_preparation_leaves_current_alone(tmp_path):
+    store = ReleaseStore(tmp_path / "srv", "app")
+    store.activate(store.install(*fake_artifact(tmp_path, "1.0", "aaaa")))
+
+    def fail(release_id):
+        raise ReleaseError(f"{release_id} failed its checks")
+
+    with pytest.raises(ReleaseError, match="1.1-bbbb failed"):
+        store.stage(*fake_artifact(tmp_path, "1.1", "bbbb"), prepare=fail)
+    assert store.current_id() == "1.0-aaaa"
+
+
+def test_restore_undoes_an_activation_without_a_trace_in_the_history(tmp_path):
+    """After a failed switch: current back at the live release, and a later
+    rollback goes to the release before it, not to the one that failed."""
+    store = ReleaseStore(tmp_path / "srv", "app")
+    for version, build in (("1.0", "aaaa"), ("1.1", "bbbb")):
+        store.activate(store.install(*fake_artifact(tmp_path, version, build)))
+    live = store.activate(store.install(*fake_artifact(tmp_path, "1.2", "cccc")))
+    store.restore(live)
+    assert store.current_id() == "1.1-bbbb"
+    assert store.history() == ["1.0-aaaa", "1.1-bbbb"]
+    assert store.rollback() == "1.0-aaaa"
+
+
 def test_rollback_returns_to_the_previous_release(tmp_path):
     store = ReleaseStore(tmp_path / "srv", "app")
     for version, build in (("1.0", "aaaa"), ("1.1", "bbbb")):
@@ -160,3 +196,6 @@ def test_deploy_releases_rollback_commands(example_pyz, tmp_path, shiv_root):
     failed = run("rollback")
     assert failed.returncode != 0 and "no previous release" in failed.stderr
     assert "Traceback" not in failed.stderr
+    switching = run("deploy", "--stage", "--switch")
+    assert switching.returncode == 1 and "leave out --switch" in switching.stderr
+    assert "Traceback" not in switching.stderr

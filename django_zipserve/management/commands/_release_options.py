@@ -69,13 +69,23 @@ def seconds(text):
     return value
 
 
-def switch_if_asked(command, options):
+def switch_if_asked(command, options, store, live):
     """With --switch, move traffic to what ``current`` now points to, then
     restart the declared processes on it and check they keep running
-    (timers' jobs pick it up at their next run by themselves)."""
+    (timers' jobs pick it up at their next run by themselves). When the
+    web switch fails, ``current`` goes back to ``live``, the release the
+    live colour still serves: a restart or a reboot then starts that one,
+    not the release that just failed."""
     if options["switch"]:
         name = release_name(options)
-        for line in bluegreen.switch_services(name, options["health_url"]).report():
+        try:
+            switched = bluegreen.switch_services(name, options["health_url"])
+        except bluegreen.SwitchFailed:
+            if live is not None:
+                store.restore(live)
+                command.stderr.write(f"current -> releases/{live} again, the release the live colour serves")
+            raise
+        for line in switched.report():
             command.stdout.write(line)
         services = [
             systemd.process_unit(name, process) for process in processes.services(processes.declared())
@@ -84,12 +94,12 @@ def switch_if_asked(command, options):
             command.stdout.write(line)
 
 
-def release_steps(command, options, migrate):
+def release_steps(command, options, migrate, stage=False):
     """What runs for a release before ``current`` moves to it, as a
-    ``before_activating`` callable (None: nothing): with --switch or
-    ``migrate``, its extraction, so that the switch starts a warm release;
-    with ``migrate``, its migrations."""
-    if not (options["switch"] or migrate):
+    ``before_activating`` callable (None: nothing): with --switch,
+    ``migrate`` or ``stage``, its extraction, so that the switch starts a
+    warm release; with ``migrate``, its migrations."""
+    if not (options["switch"] or migrate or stage):
         return None
     steps = [step for step in systemd.RELEASE_STEPS if migrate or not step.migrates]
 

@@ -22,4 +22,4 @@ class Command(ZipserveCommand):
         current = store.current_id()
         previous = store.rollback(before_activating=release_steps(self, options, migrate=False))
         self.stdout.write(f"current -> releases/{previous} (was {current})")
-        switch_if_asked(self, options)
+        switch_if_asked(self, options, store, live=current)
