@@ -24,8 +24,8 @@ release = version = __version__
 extensions = ["myst_parser", "examples"]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
-# Included by hosts.rst, not a page of its own.
-exclude_patterns = ["_build", "fleet-figures.rst"]
+# Text the pages include, not pages of their own.
+exclude_patterns = ["_build", "includes"]
 
 # Every cross-reference must resolve: a broken one is an error of `make docs`.
 nitpicky = True
