@@ -218,10 +218,12 @@ def run_release_steps(name, release_id, steps, command=("systemctl",)):
         try:
             manager.run("start", unit)
         except SwitchFailed as exc:
-            # systemctl's own words say why a unit did not even run (a job
-            # cancelled, a unit that failed to load); the journal, what it did.
+            # systemctl's own first line says why a unit did not even run (a
+            # job cancelled, a unit that failed to load); the journal, what it
+            # did. One line: the report ends in one sentence.
+            reason = str(exc).strip().splitlines()[0]
             raise ReleaseStepFailed(
-                f"the {step.description} of release {release_id} failed ({exc}; journalctl -u {unit})",
+                f"the {step.description} of release {release_id} failed ({reason}; journalctl -u {unit})",
                 manager.log,
                 journal_tail(unit),
             ) from None
