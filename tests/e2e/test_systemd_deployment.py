@@ -108,6 +108,7 @@ def test_the_deployment_guide_under_real_systemd_and_postgresql(site, example_py
     # The database goes away: health says 503, the service keeps running,
     # and a release started meanwhile never takes traffic.
     pid = site.main_pid("blue")
+    live_release = site.run(f"readlink {ROOT}/current").stdout.strip()
     site.database.stop()
     try:
         wait_until(lambda: site.health_status()[0] == 503, timeout=30, message="503 with the database down")
@@ -122,7 +123,10 @@ def test_the_deployment_guide_under_real_systemd_and_postgresql(site, example_py
 
     # 7. Logs: the journal has the servers' own lines.
     info = site.run(f"SHIV_ROOT=/var/cache/{NAME} {CURRENT} zipapp info").stdout
-    assert f"{NAME}.pyz_" in info and "(in use)" in info, info
+    # The live release is current again after the refused rollback: "(current, in use)".
+    assert f"{NAME}.pyz_" in info and "in use)" in info, info
+    current = site.run(f"readlink {ROOT}/current").stdout.strip()
+    assert current == live_release, "current went back to the live release"
     journal = site.host.journal(f"{NAME}@*")
     assert journal.strip(), "journalctl shows the services' output"
     assert "warm-up" in journal.lower() or "ready" in journal.lower(), journal[-2000:]
