@@ -459,10 +459,14 @@ class ZipserveConfig(GoodConf):
             return Path(environ["XDG_STATE_HOME"]) / self.name
         return Path.home() / ".local" / "state" / self.name
 
+    def default_sqlite_file(self) -> Path:
+        """The database without DATABASE_URL (and without one of the project's own)."""
+        return self.state_dir() / "db.sqlite3"
+
     def database_url(self) -> str:
         if self.DATABASE_URL is not None:
             return self.DATABASE_URL.get_secret_value()
-        return f"sqlite:///{self.state_dir() / 'db.sqlite3'}"
+        return f"sqlite:///{self.default_sqlite_file()}"
 
     def secret_key(self) -> str:
         if self.SECRET_KEY is not None:

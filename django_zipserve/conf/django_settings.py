@@ -196,6 +196,10 @@ def merge_databases(context, current):
             where = "the project's settings (DATABASE_URL is not set)"
             raise ConfigError([Problem("DATABASES", where, problem)], name=context.config.name)
         return databases
+    if context.config.DATABASE_URL is None and is_placed_sqlite_file(context, databases.get("default")):
+        # The same for an SQLite file someone put outside the code (Baby
+        # Buddy's DB_NAME=/srv/babybuddy/db.sqlite3): it holds their data.
+        return databases
     databases["default"] = merge_database(database_settings(context.config), databases.get("default"))
     return databases
 
@@ -209,6 +213,18 @@ def is_server_database(database):
     return bool(engine) and engine not in (SQLITE_ENGINE, DUMMY_ENGINE)
 
 
+def is_placed_sqlite_file(context, database):
+    """Whether a project's default database is an SQLite file at an absolute
+    path outside the project's code (its ``BASE_DIR``, the extraction, its
+    package): a file someone chose, not a development default that a
+    release would lose."""
+    if not is_sqlite_file(database):
+        return False
+    name = database["NAME"]
+    outside = [*context.read_only, *([context.base_dir] if context.base_dir else [])]
+    return not paths.is_relative(name) and paths.containing(name, outside) is None
+
+
 def database_origin(config, database):
     """Where the default database comes from, in words, without a password."""
     if config.DATABASE_URL is not None:
@@ -219,6 +235,8 @@ def database_origin(config, database):
             f"the project's own settings ({database['ENGINE'].rpartition('.')[2]}, {database.get('NAME')!s} "
             f"on {where}): DATABASE_URL is not set"
         )
+    if is_sqlite_file(database) and os.fspath(database["NAME"]) != str(config.default_sqlite_file()):
+        return f"the project's own settings (sqlite3, {database['NAME']!s}): DATABASE_URL is not set"
     return f"DATABASE_URL not set: SQLite in STATE_DIR ({database.get('NAME')})"
 
 
@@ -637,8 +655,9 @@ SETTINGS = (
         merge_databases,
         "The connection (engine, name, user, password, host, port) comes from `DATABASE_URL`, its query "
         "options win in OPTIONS. Without `DATABASE_URL`, a `default` the project's settings point at a "
-        "database server (any engine but SQLite) is kept as it is, and `config show` says so; otherwise "
-        "it is SQLite in STATE_DIR. With `DATABASE_URL`, "
+        "database server (any engine but SQLite), or an SQLite file at an absolute path outside the "
+        "project's code (`BASE_DIR`, the extraction), is kept as it is, and `config show` says so; "
+        "otherwise it is SQLite in STATE_DIR. With `DATABASE_URL`, "
         "when the project's `default` uses the same engine, the rest of it stays "
         "(its OPTIONS such as SQLite's `init_command` or `transaction_mode`, TEST, ATOMIC_REQUESTS, "
         "CONN_MAX_AGE). Other aliases stay as they are.",

@@ -445,6 +445,25 @@ class TestDatabasesMerge:
             "the project's own settings (postgresql, babybuddy on db.example): DATABASE_URL is not set"
         )
 
+    def test_an_sqlite_file_the_project_placed_outside_its_code_is_kept(self, tmp_path):
+        """Baby Buddy's DB_NAME=/srv/babybuddy/db.sqlite3: the file of the
+        site's data, never swapped for an empty one in the state directory."""
+        placed = str(tmp_path / "srv" / "babybuddy" / "db.sqlite3")
+        own = {"ENGINE": "django.db.backends.sqlite3", "NAME": placed}
+        config = config_from(tmp_path)
+        ns = {"BASE_DIR": tmp_path / "code", "DATABASES": {"default": dict(own)}}
+        ds.apply_config(config, ns)
+        assert ns["DATABASES"]["default"] == own
+        assert ds.database_origin(config, ns["DATABASES"]["default"]) == (
+            f"the project's own settings (sqlite3, {placed}): DATABASE_URL is not set"
+        )
+
+    def test_an_sqlite_file_inside_base_dir_is_a_development_default(self, tmp_path):
+        own = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(tmp_path / "code" / "data" / "db.sqlite3")}
+        ns = {"BASE_DIR": tmp_path / "code", "DATABASES": {"default": own}}
+        ds.apply_config(config_from(tmp_path), ns)
+        assert ns["DATABASES"]["default"]["NAME"] == str(tmp_path / "state" / "db.sqlite3")
+
     @pytest.mark.parametrize(
         "own",
         [
