@@ -461,6 +461,8 @@ def served_by_middleware(serving):
     text = f"Uploads at {serving.prefix} are served by MediaMiddleware to anyone: no access control"
     if serving.routes:
         text += f" (except under {', '.join(serving.project_prefixes)}: the project's own URL patterns)"
+    if serving.private_prefixes:
+        text += f"; never under {', '.join(serving.private_prefixes)} (an application's own view serves them)"
     return text + "."
 
 

@@ -33,9 +33,14 @@ middleware stands aside for that part and serves the rest. A catch-all
 pattern (a CMS page tree, which answers any path) is not a route for uploads:
 uploads are still served here, before it. A project whose uploads must never
 be served to anyone who has their URL says so with ``ZIPSERVE_MEDIA_PRIVATE
-= True``, and the middleware serves none. This is decided once, when the
-middleware loads (:func:`media_serving`); the system checks zipserve.I001,
-zipserve.I002 and zipserve.W005 report the same decision.
+= True``, and the middleware serves none. Some applications keep uploads in a folder of
+their own and serve them through a view that checks who asks (Wagtail's
+documents, under ``documents/``, for its private collections): the
+middleware never serves those folders (:data:`APP_PRIVATE_FOLDERS`,
+``ZIPSERVE_MEDIA_PRIVATE_FOLDERS``), a request for one is a 404. This is
+decided once, when the middleware loads (:func:`media_serving`); the system
+checks zipserve.I001, zipserve.I002 and zipserve.W005 report the same
+decision.
 """
 
 import os
@@ -87,6 +92,22 @@ PRIVATE_SETTING = "ZIPSERVE_MEDIA_PRIVATE"
 #: What the URL configuration is asked about, below the media prefix and
 #: below a prefix that is not media's.
 PROBE = "zipserve-probe/x.png"
+#: The Django setting: folders under MEDIA_ROOT (``["documents/"]``) whose
+#: uploads the middleware never serves, because a view of an application
+#: serves them with its own access control. Default: those of
+#: :data:`APP_PRIVATE_FOLDERS` for the applications installed.
+PRIVATE_FOLDERS_SETTING = "ZIPSERVE_MEDIA_PRIVATE_FOLDERS"
+#: ``application: (folder, whether it is served by the application's view,
+#: from the settings)``. Wagtail's documents are always stored under
+#: ``documents/`` (its AbstractDocument's upload_to) and served by its
+#: ``wagtaildocs_serve`` view, which enforces private collections, unless
+#: ``WAGTAILDOCS_SERVE_METHOD = "direct"`` links the files themselves.
+APP_PRIVATE_FOLDERS = {
+    "wagtail.documents": (
+        "documents/",
+        lambda settings: getattr(settings, "WAGTAILDOCS_SERVE_METHOD", None) != "direct",
+    ),
+}
 
 
 # -- when uploads are served here ---------------------------------------------
@@ -137,6 +158,8 @@ class MediaServing:
     prefix: str
     private: bool  # ZIPSERVE_MEDIA_PRIVATE
     routes: tuple[ProjectRoute, ...]
+    #: Parts under the prefix an application's own view serves (``/media/documents/``).
+    private_prefixes: tuple[str, ...] = ()
 
     @property
     def stands_aside(self):
@@ -153,11 +176,35 @@ def media_serving(storage):
     """Who answers for the uploads of ``storage`` (one :func:`served_storage`
     returned), under the project's settings and ``ROOT_URLCONF``."""
     prefix = media_prefix(storage)
-    return MediaServing(prefix, media_private(), tuple(project_routes(prefix, settings.ROOT_URLCONF)))
+    return MediaServing(
+        prefix,
+        media_private(),
+        tuple(project_routes(prefix, settings.ROOT_URLCONF)),
+        tuple(prefix + folder for folder in private_folders(settings)),
+    )
 
 
 def media_private():
     return bool(getattr(settings, PRIVATE_SETTING, False))
+
+
+def private_folders(settings):
+    """The folders under MEDIA_ROOT the middleware never serves, each
+    ending in ``/``: the setting's, else those of the installed
+    applications that serve theirs through a view of their own."""
+    folders = getattr(settings, PRIVATE_FOLDERS_SETTING, None)
+    if folders is None:
+        folders = [
+            folder
+            for app, (folder, served_by_view) in APP_PRIVATE_FOLDERS.items()
+            if installed(app, settings) and served_by_view(settings)
+        ]
+    return [str(folder).strip("/") + "/" for folder in folders if str(folder).strip("/")]
+
+
+def installed(app, settings):
+    """Whether ``app`` is in INSTALLED_APPS, by name or by an AppConfig of its."""
+    return any(entry == app or str(entry).startswith(app + ".apps.") for entry in settings.INSTALLED_APPS)
 
 
 #: The routes found, per URL resolver and prefix. Each test client loads the
@@ -354,19 +401,24 @@ class MediaMiddleware:
         self.prefix = serving.prefix
         self.root = storage.location
         self.project_prefixes = serving.project_prefixes
+        self.private_prefixes = serving.private_prefixes
 
     def __call__(self, request):
         # path_info, as WhiteNoise matches STATIC_URL: the URL below the script prefix.
         path = request.path_info
         if not path.startswith(self.prefix) or path.startswith(self.project_prefixes):
             return self.get_response(request)
-        return serve_upload(request, self.root, path[len(self.prefix) :])
+        return serve_upload(
+            request, self.root, path[len(self.prefix) :], path.startswith(self.private_prefixes)
+        )
 
 
-def serve_upload(request, root, name):
+def serve_upload(request, root, name, private=False):
     if request.method not in METHODS:
         return safe(HttpResponseNotAllowed(METHODS))
-    upload = open_upload(root, name)
+    # A private folder answers as a missing file does: whether it holds a
+    # file of that name is not told either.
+    upload = None if private else open_upload(root, name)
     if upload is None:
         return safe(HttpResponseNotFound("Not Found", content_type="text/plain"))
     return safe(upload_response(request, upload))

@@ -286,6 +286,15 @@ def test_uploads_the_middleware_serves_are_i001(django_project, urlconf):
     assert messages[0].level == django_checks.INFO
 
 
+def test_a_private_folder_is_named_in_i001(django_project):
+    with override_settings(ZIPSERVE_MEDIA_PRIVATE_FOLDERS=["documents"]):
+        messages = who_serves_uploads()
+    assert messages[0].msg == (
+        "Uploads at /media/ are served by MediaMiddleware to anyone: no access control; never under "
+        "/media/documents/ (an application's own view serves them)."
+    )
+
+
 def test_uploads_the_project_routes_itself_are_i002(django_project):
     with override_settings(ROOT_URLCONF=PRIVATE_URLS):
         messages = who_serves_uploads()

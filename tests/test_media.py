@@ -4,6 +4,7 @@ the test project with Django's test client, and through both real servers."""
 import os
 import socket
 from email.utils import formatdate
+from types import SimpleNamespace
 
 import django
 import pytest
@@ -260,6 +261,40 @@ def test_declared_private_uploads_are_not_served(uploads):
     assert "Content-Security-Policy" not in response
     with override_settings(ZIPSERVE_MEDIA_PRIVATE=True), site_that_checks_users(PRIVATE_URLS):
         assert_sent_to_login(get("/media/photos/cat.png"), "/media/photos/cat.png")
+
+
+def test_a_folder_an_applications_view_serves_is_never_served(uploads):
+    """Wagtail's documents/: its own view enforces private collections, so a
+    direct link to the file must not get around it."""
+    (uploads / "documents").mkdir()
+    (uploads / "documents" / "board-minutes.pdf").write_bytes(SECRET)
+    assert get("/media/documents/board-minutes.pdf").status_code == 200  # no such application: public
+    with override_settings(ZIPSERVE_MEDIA_PRIVATE_FOLDERS=["documents"]):
+        for path in ("/media/documents/board-minutes.pdf", "/media/documents/missing.pdf"):
+            response = get(path)
+            assert response.status_code == 404 and SECRET not in response.body
+            assert_safe(response)
+        assert get("/media/photos/cat.png").body == PNG  # the rest is served
+        assert get("/media/documents-public/x.png").status_code == 404  # a missing file, not a prefix match
+
+
+@pytest.mark.parametrize(
+    ("installed", "serve_method", "expected"),
+    [
+        (["wagtail.documents"], None, ["documents/"]),
+        (["wagtail.documents.apps.WagtailDocsAppConfig"], "serve_view", ["documents/"]),
+        (["wagtail.documents"], "redirect", ["documents/"]),
+        (["wagtail.documents"], "direct", []),  # the project links the files themselves
+        (["wagtail", "wagtail.images"], None, []),
+    ],
+)
+def test_the_private_folders_of_installed_applications(installed, serve_method, expected):
+    settings = SimpleNamespace(INSTALLED_APPS=installed)
+    if serve_method:
+        settings.WAGTAILDOCS_SERVE_METHOD = serve_method
+    assert media.private_folders(settings) == expected
+    settings.ZIPSERVE_MEDIA_PRIVATE_FOLDERS = ["/scans/", "contracts"]  # the setting replaces the default
+    assert media.private_folders(settings) == ["scans/", "contracts/"]
 
 
 def test_a_catch_all_url_pattern_does_not_take_uploads_from_the_middleware(uploads):
