@@ -137,6 +137,7 @@ soak: pyz
 bench: pyz
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/startup.py --pyz $(PYZ)
+	$(BIN)/python bench/releases.py
 	$(BIN)/python bench/throughput.py --pyz $(PYZ)
 	$(BIN)/python bench/report.py
 

@@ -677,6 +677,48 @@ def shown(path):
         return path
 
 
+def releases_section(data):
+    """The releases of one host: a new release against a warm start, and disk."""
+    disk = data["disk"]
+    lines = [
+        "Releases on one host",
+        "====================",
+        "",
+        f"``bench/releases.py``: {disk['kept']} real builds of the example project that differ only in",
+        "the project's own code (one module). Time from spawning the server to its first ``200``",
+        f"answer for ``/``, median of {data['runs']} runs alternated, Python {data['python']}, 2 workers, of",
+        "release 2: *warm*, its extraction present; *new release*, only release 1 extracted (an",
+        "upgrade); *cold*, an empty extraction root (a new host). Extractions are hard links into",
+        "the store of files they share (:doc:`running`), so a new release writes only what changed.",
+        "",
+        "========  ========  ===========  ========  ========  =========",
+        "server    warm      new release  new/warm  cold      cold/warm",
+        "========  ========  ===========  ========  ========  =========",
+    ]
+    for server, row in data["servers"].items():
+        lines.append(
+            f"{server:<8}  {row['warm']:6.2f} s  {row['new']:9.2f} s  {row['new_over_warm']:7.2f}×  "
+            f"{row['cold']:6.2f} s  {row['cold_over_warm']:8.2f}×"
+        )
+    lines += [
+        "========  ========  ===========  ========  ========  =========",
+        "",
+        "=================================================  ==========",
+        "disk (``du``: a file linked from several extractions once)  ",
+        "=================================================  ==========",
+        f"one extraction                                     {disk['one_bytes'] / 1e6:6.1f} MB",
+        f"{disk['kept']} kept releases                                    {disk['kept_bytes'] / 1e6:6.1f} MB",
+        f"ratio                                              {disk['ratio']:7.2f}×",
+        "=================================================  ==========",
+        "",
+        "Build time of each release (``django_zipserve build``, pip's cache warm): "
+        + ", ".join(f"{seconds:.0f} s" for seconds in data["build_seconds"])
+        + ".",
+        "",
+    ]
+    return "\n".join(lines)
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument(
@@ -708,6 +750,9 @@ def main(argv=None):
     startup = read_results(args.results / "startup.json")
     if startup is not None:
         sections.append(startup_section(startup))
+    releases = read_results(args.results / "releases.json")
+    if releases is not None:
+        sections.append(releases_section(releases))
     throughput = read_results(args.results / "throughput.json")
     if throughput is not None:
         sections.append(throughput_section(throughput))

@@ -5,7 +5,8 @@ and makes ``__main__.py`` call :func:`main`; it uses the standard library
 only, since nothing else is importable yet. So do the two modules it imports,
 which the build ships beside it: ``extractions`` (the extractions on disk:
 the in-use lock, their permission bits, listing, sizes and pruning) as
-``_zipserve_extractions`` and ``guard`` (the audit hook) as
+``_zipserve_extractions``, ``store`` (the content-addressed store they are
+made of) as ``_zipserve_store`` and ``guard`` (the audit hook) as
 ``_zipserve_guard``.
 
 Before shiv extracts anything it:
@@ -25,6 +26,10 @@ Before shiv extracts anything it:
   where nothing may be written (a read-only file system); otherwise the first
   writable place wins, and when there is none it stops with one message that
   says what to set;
+- makes a missing extraction itself, of hard links to the content-addressed
+  store under the extraction root (``store``, shipped as ``_zipserve_store``):
+  a new release writes only the files that changed. shiv's bootstrap
+  extracts only for ``SHIV_FORCE_EXTRACT``;
 - for ``test`` only: finds the test sidecar built with this artifact
   (``<name>-<version>.tests.zip`` beside it), refuses one of another build,
   and extracts it into a temporary directory that goes on ``sys.path`` after
@@ -64,13 +69,14 @@ import sys
 import zipfile
 
 if __package__:  # django_zipserve.zipapp.boot: imported by the build, the tests, a running project
-    from . import extractions, guard
+    from . import extractions, guard, store
 else:  # _zipserve_boot, at the root of the artifact: its companions are beside it
-    # The same two files under the names the build gives them at the root;
+    # The same files under the names the build gives them at the root;
     # mypy checks them as the package's modules above, and sees one name
     # bound twice.
     import _zipserve_extractions as extractions  # type: ignore[no-redef]
     import _zipserve_guard as guard  # type: ignore[no-redef]
+    import _zipserve_store as store  # type: ignore[no-redef]
 
 #: The build record and the in-use lock file (their home is ``extractions``):
 #: the build, the deployment and the tests name them from here.
@@ -229,7 +235,10 @@ def main():
     # shiv renames a finished extraction into place: if it exists, it is
     # whole, and once this process holds it no prune removes it.
     forced = bool(os.environ.get("SHIV_FORCE_EXTRACT"))
-    if not forced and extractions.hold_extraction(site_packages):
+    if not forced and (
+        extractions.hold_extraction(site_packages)
+        or (extract_from_store(archive, root, extraction_name, record) and held(site_packages))
+    ):
         stamp_build_time(site_packages, build_epoch(record))
         extractions.make_read_only(site_packages)
         run_extracted(site_packages, environment["entry_point"])
@@ -241,6 +250,30 @@ def main():
         import _bootstrap
 
         _bootstrap.bootstrap()  # extracts, runs preamble() and the entry point
+
+
+def extract_from_store(archive, root, extraction_name, record):
+    """Make the extraction of links to the content-addressed store (see
+    ``store``); False for an archive without the build's manifest of files,
+    which shiv's bootstrap then extracts as it always did."""
+    try:
+        manifest = read_member(archive, store.MANIFEST_MEMBER)
+    except KeyError:
+        return False
+    try:
+        store.extract(archive, manifest, root, extraction_name, LOCK_NAME, build_epoch(record))
+    except OSError as exc:
+        fail(f"cannot extract the bundled packages into {root}: {exc.strerror or exc}")
+    return True
+
+
+def held(site_packages):
+    if not extractions.hold_extraction(site_packages):
+        fail(
+            f"the extraction {site_packages} was removed (zipapp prune) while this process started; "
+            "start it again"
+        )
+    return True
 
 
 # Commands answered before extracting -------------------------------------

@@ -47,7 +47,7 @@ import zipfile
 from pathlib import Path
 
 from .. import __version__
-from . import bundle, lockfiles, prerequisites, secret_scan, sidecar
+from . import bundle, lockfiles, prerequisites, secret_scan, sidecar, store
 from .boot import TESTS_SUFFIX
 from .extractions import LOCK_NAME, RECORD_NAME
 from .options import BUILD_SETTINGS, BY_KEY, TABLE
@@ -70,7 +70,12 @@ BOOT_MODULE = "_zipserve_boot"
 #: The start-up module and the standard-library-only modules it imports
 #: (``zipapp/<module>.py``), shipped at the root of the archive under the
 #: names the start-up module imports them by there.
-STARTUP_MODULES = {"boot": BOOT_MODULE, "extractions": "_zipserve_extractions", "guard": "_zipserve_guard"}
+STARTUP_MODULES = {
+    "boot": BOOT_MODULE,
+    "extractions": "_zipserve_extractions",
+    "guard": "_zipserve_guard",
+    "store": "_zipserve_store",
+}
 PREAMBLE_NAME = "zipserve_preamble.py"
 # Guarded: multiprocessing's spawn and forkserver run the main file again
 # under another name, which must not start the site a second time.
@@ -492,14 +497,20 @@ def finish_archive(built, site, bytecode, epoch):
     with zipfile.ZipFile(original) as source, built.open("wb") as target_file:
         target_file.write(shebang)
         with zipfile.ZipFile(target_file, "w", compression=zipfile.ZIP_DEFLATED) as target:
+            files = []
             for info in source.infolist():
                 if info.filename == "__main__.py":
                     continue
-                target.writestr(info, source.read(info))
+                data = source.read(info)
+                target.writestr(info, data)
+                files.append((info.filename, data, info.external_attr >> 16))
             added = [
                 (f"site-packages/{path.relative_to(site).as_posix()}", path.read_bytes()) for path in bytecode
             ]
+            files += [(name, data, 0o644) for name, data in added]
             added += [*startup_files(), ("__main__.py", MAIN_PY)]
+            # Last: the hash of every file, for the extraction store.
+            added.append((store.MANIFEST_MEMBER, store.manifest(files, epoch).encode("utf-8")))
             for name, data in added:
                 info = zipfile.ZipInfo(name, date_time=date_time)
                 info.external_attr = 0o100644 << 16

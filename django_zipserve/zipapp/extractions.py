@@ -8,16 +8,19 @@ with it before extracting anything. The management command ``zipapp`` and
 code that runs inside the project use the same implementation (``artifact``
 re-exports it).
 
-shiv extracts an artifact's packages once, into
-``<root>/<file name>_<build id>/``, and never removes anything; a server
-that is upgraded daily collects a copy per release. Pruning keeps the
+An artifact's packages are extracted once, into
+``<root>/<file name>_<build id>/``, made of hard links to the store of
+files they share with the other releases (``store``); nothing removes
+them by itself, so a server that is upgraded daily collects one per
+release. Pruning keeps the
 current extraction and the N most recent others, and never removes one
 that a running process uses: each process holds a shared lock on a file
 inside its extraction (:func:`hold_extraction`), and pruning takes that lock
 exclusively or leaves the directory alone. It keeps the exclusive lock
 until the directory is gone, and renames it away first, in one step: a
 process that starts meanwhile either finds no extraction, or gets its lock
-only once the directory has moved, notices, and extracts again.
+only once the directory has moved, notices, and extracts again. Then the
+stored files no extraction links to any more are removed.
 
 ``zipapp info`` lists every extraction under the root, whatever program or
 artifact file name it belongs to. ``zipapp prune`` removes only this
@@ -35,6 +38,11 @@ removes it.
 import json
 import os
 import stat
+
+if __package__:  # django_zipserve.zipapp.extractions
+    from . import store
+else:  # _zipserve_extractions, at the root of the artifact, beside _zipserve_store
+    import _zipserve_store as store  # type: ignore[no-redef]
 
 #: The build record inside site-packages (written by the build, read at run time).
 RECORD_NAME = "zipserve_build.json"
@@ -342,8 +350,13 @@ def info_lines(root, name, current, project=None):
         lines.append(f"  {os.path.basename(item.path)}  {item.size / MIB:.1f} MiB{marks}")
     if not any(item.current for item in found):
         lines.append(f"  {os.path.basename(current)}  not extracted (this build)")
-    total = sum(item.size for item in found)
-    lines.append(f"{len(found)} extraction{'' if len(found) == 1 else 's'}, {total / MIB:.1f} MiB")
+    # Extractions share their unchanged files (hard links into the store):
+    # each counts them, the root holds them once.
+    total = disk_usage(root) if found else 0
+    lines.append(
+        f"{len(found)} extraction{'' if len(found) == 1 else 's'}, {total / MIB:.1f} MiB on disk "
+        "(files the extractions share counted once)"
+    )
     return lines
 
 
@@ -363,4 +376,9 @@ def prune_lines(root, name, current, keep, dry_run, project=None):
     removed, kept = prune(root, keep, name, current, dry_run=dry_run, project=project)
     verb = "would remove" if dry_run else "removed"
     lines = [f"{verb} {item.path} ({item.size / MIB:.1f} MiB)" for item in removed]
+    if not dry_run:
+        files, freed = store.collect(root)
+        if files:
+            noun = "file" if files == 1 else "files"
+            lines.append(f"removed {files} stored {noun} no kept extraction uses ({freed / MIB:.1f} MiB)")
     return [*lines, f"{len(removed)} {verb}, {len(kept)} kept"]

@@ -27,8 +27,8 @@ def build_id_of(pyz):
 @pytest.mark.e2e
 def test_concurrent_first_starts_extract_once(tmp_path, example_pyz, artifact_site, servers):
     """A copy of the artifact, an empty SHIV_ROOT, four ``version`` runs
-    started together: all succeed, shiv's lock lets exactly one of them
-    extract, nothing half-written is left, and the result serves the site."""
+    started together: all succeed, the extraction's lock lets exactly one of
+    them extract, nothing half-written is left, and the result serves the site."""
     pyz = tmp_path / example_pyz.name
     shutil.copyfile(example_pyz, pyz)
     root = tmp_path / "shiv-root"
@@ -65,8 +65,9 @@ def test_concurrent_first_starts_extract_once(tmp_path, example_pyz, artifact_si
     extraction = f"{pyz.name}_{build_id}"
     entries = sorted(path.name for path in root.iterdir())
     directories = sorted(path.name for path in root.iterdir() if path.is_dir())
-    assert directories == [extraction], f"extractions under SHIV_ROOT: {entries}"
-    assert not [name for name in entries if ".tmp" in name], f"leftovers of an extraction: {entries}"
+    assert directories == [".zipserve-store", extraction], f"extractions under SHIV_ROOT: {entries}"
+    assert not [name for name in entries if ".extracting" in name], f"leftovers of an extraction: {entries}"
+    assert not list((root / ".zipserve-store").rglob("*.partial")), "leftovers in the store"
     assert (root / extraction / "site-packages" / "example_project" / "__init__.py").is_file()
 
     # The extraction they raced for serves the site.
@@ -77,4 +78,4 @@ def test_concurrent_first_starts_extract_once(tmp_path, example_pyz, artifact_si
     status, body = request_once(port, "/", 10)
     assert status == 200 and b"Served from one file" in body
     assert process.stop() == 0, process.output()[-3000:]
-    assert sorted(path.name for path in root.iterdir() if path.is_dir()) == [extraction]
+    assert sorted(path.name for path in root.iterdir() if path.is_dir()) == [".zipserve-store", extraction]

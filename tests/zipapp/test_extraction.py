@@ -18,13 +18,12 @@ import stat
 import subprocess
 import sys
 import tempfile
-import zipfile
 from pathlib import Path
 
 import pytest
 
 from django_zipserve.zipapp import boot as zipapp_boot
-from django_zipserve.zipapp.build import BOOT_MODULE, MAIN_PY, startup_files
+from django_zipserve.zipapp.build import BOOT_MODULE, finish_archive
 from tests.helpers import WITHOUT_FILE_PERMISSION_OVERRIDE, clean_environ, require_tool, run_pyz
 from tests.zipapp.locks import hold
 
@@ -50,17 +49,18 @@ REFUSAL = (
 AS_OWNER = WITHOUT_FILE_PERMISSION_OVERRIDE
 
 
-def small_site(folder, project, build_id):
+def small_site(folder, project, build_id, value=42):
     """site-packages as the build leaves it: the package (``probe/extra.py``
     without its compiled bytecode, as when a module fails to compile), a
     data file, an executable, the build record and the lock file."""
     site = folder / "site-packages"
     (site / "probe").mkdir(parents=True)
     (site / "probe" / "__init__.py").write_text(PROBE)
-    (site / "probe" / "extra.py").write_text("VALUE = 42\n")
+    (site / "probe" / "extra.py").write_text(f"VALUE = {value}\n")
     (site / "probe" / "data.txt").write_text("packaged data\n")
     py_compile.compile(
         str(site / "probe" / "__init__.py"),
+        dfile="site-packages/probe/__init__.py",  # as the build does: the same bytes in every build
         invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
         doraise=True,
     )
@@ -82,36 +82,26 @@ def small_site(folder, project, build_id):
     return site
 
 
-def small_artifact(folder, build_id, file_name="site.pyz", project="site"):
+def small_artifact(folder, build_id, file_name="site.pyz", project="site", value=42):
     """A shiv zipapp of :func:`small_site`, finished as the build finishes
     it: its bytecode added, and the start-up module first in ``__main__``
     (shiv's bootstrap, then our preamble, for a first extraction)."""
     work = Path(tempfile.mkdtemp(dir=folder, prefix="build-"))
-    site = small_site(work, project, build_id)
+    site = small_site(work, project, build_id, value)
     preamble = work / "zipserve_preamble.py"
     preamble.write_text(f"import {BOOT_MODULE}\n\n{BOOT_MODULE}.preamble(site_packages)\n")
-    shiv_made = work / "shiv.pyz"
+    target = folder / file_name
     subprocess.run(
         [
             *(sys.executable, "-m", "shiv", "--site-packages", site, "--entry-point", "probe:main"),
-            *("--output-file", shiv_made, "--build-id", build_id, "--reproducible"),
+            *("--output-file", target, "--build-id", build_id, "--reproducible"),
             *("--preamble", preamble, "--python", sys.executable),
         ],
         check=True,
         capture_output=True,
     )
-    target = folder / file_name
-    with zipfile.ZipFile(shiv_made) as source, zipfile.ZipFile(target, "w") as archive:
-        for info in source.infolist():
-            if info.filename != "__main__.py":
-                archive.writestr(info, source.read(info))
-        archive.writestr("__main__.py", MAIN_PY)
-        for name, source in startup_files():
-            archive.writestr(name, source)
-        for compiled in site.rglob("*.pyc"):  # shiv leaves bytecode out, the build adds it
-            info = zipfile.ZipInfo(f"site-packages/{compiled.relative_to(site).as_posix()}")
-            info.external_attr = 0o100644 << 16
-            archive.writestr(info, compiled.read_bytes())
+    # shiv leaves bytecode out; the build adds it, the start-up modules and the manifest.
+    finish_archive(target, site, sorted(site.rglob("*.pyc")), EPOCH)
     target.chmod(0o644)
     shutil.rmtree(work)
     return target
@@ -340,6 +330,7 @@ def test_an_unprivileged_owner_runs_forces_and_prunes_read_only_extractions(owne
     assert sorted(path.name for path in root.iterdir() if path.name.startswith(".")) == [
         f".{held.name}_lock",
         f".{current.name}_lock",
+        ".zipserve-store",
     ], "nothing half removed is left behind"
 
 
@@ -383,6 +374,7 @@ def test_info_and_prune_see_every_extraction_under_the_root(tmp_path):
     assert pruned.returncode == 0, pruned.stderr
     assert pruned.stdout.splitlines() == [
         f"removed {root / 'site-1.0.pyz_1111111111111111'} (0.0 MiB)",
+        "removed 1 stored file no kept extraction uses (0.0 MiB)",
         "1 removed, 1 kept",
     ]
     assert sorted(path.name for path in root.iterdir() if not path.name.startswith(".")) == sorted(
@@ -425,3 +417,130 @@ def test_a_process_that_runs_the_main_file_again_does_not_start_the_site(tmp_pat
         check=False,
     )
     assert (result.returncode, result.stdout) == (0, "ok\n"), result.stderr
+
+
+# -- the content-addressed store ----------------------------------------------
+
+
+def stored(root):
+    """The files of the store under ``root``: ``{path: inode}``."""
+    store = root / ".zipserve-store"
+    return {path: path.stat().st_ino for path in store.rglob("*") if path.is_file() and path.name != ".lock"}
+
+
+def inode(extraction, member):
+    return (extraction / "site-packages" / member).stat().st_ino
+
+
+def test_a_second_release_writes_only_the_files_that_changed(tmp_path):
+    """Release 2 changes one module: its extraction links every other file
+    to release 1's (one inode, one copy on disk); the store gains the
+    changed module and the build record (its build id), nothing else."""
+    root = tmp_path / "root"
+    first = small_artifact(tmp_path, "1111111111111111", file_name="site-1.pyz")
+    second = small_artifact(tmp_path, "2222222222222222", file_name="site-2.pyz", value=43)
+    assert start(first, root, "from probe import extra; print(extra.VALUE)").stdout == "42\n"
+    before = stored(root)
+    assert start(second, root, "from probe import extra; print(extra.VALUE)").stdout == "43\n"
+    after = stored(root)
+    assert set(before) <= set(after)
+    assert sorted(path.name.rpartition("-")[0] for path in set(after) - set(before)) == sorted(
+        store_name(content)
+        for content in (
+            b"VALUE = 43\n",
+            (
+                extraction_of(root, "2222222222222222", "site-2.pyz")
+                / "site-packages"
+                / zipapp_boot.RECORD_NAME
+            ).read_bytes(),
+        )
+    )
+    one, two = (
+        extraction_of(root, "1111111111111111", "site-1.pyz"),
+        extraction_of(root, "2222222222222222", "site-2.pyz"),
+    )
+    for member in ("probe/__init__.py", "probe/data.txt", "probe/tool.sh"):
+        assert inode(one, member) == inode(two, member), member
+    assert inode(one, "probe/extra.py") != inode(two, "probe/extra.py")
+    # Never shared: a lock held on one extraction's file would hold the other's.
+    assert inode(one, zipapp_boot.LOCK_NAME) != inode(two, zipapp_boot.LOCK_NAME)
+    # Shared files keep the time they were stored with, the build's.
+    assert (two / "site-packages" / "probe" / "data.txt").stat().st_mtime == EPOCH
+    assert modes(two)["site-packages/probe/tool.sh"] == 0o555
+
+
+def store_name(content):
+    import hashlib
+
+    return hashlib.sha256(content).hexdigest()[2:]
+
+
+def test_prune_keeps_the_stored_files_a_kept_extraction_still_uses(tmp_path):
+    root = tmp_path / "root"
+    first = small_artifact(tmp_path, "1111111111111111", file_name="site-1.pyz")
+    second = small_artifact(tmp_path, "2222222222222222", file_name="site-2.pyz", value=43)
+    assert start(first, root).returncode == 0
+    assert start(second, root).returncode == 0
+    one = extraction_of(root, "1111111111111111", "site-1.pyz")
+    only_the_first = one / "site-packages" / "probe" / "extra.py"
+    shared = (one / "site-packages" / "probe" / "data.txt").stat().st_ino
+    only_first_inode = only_the_first.stat().st_ino
+    pruned = run_artifact(second, root, "zipapp", "prune", "--keep", "0")
+    assert pruned.returncode == 0, pruned.stderr
+    assert not one.exists()
+    left = set(stored(root).values())
+    assert shared in left, "a file the kept release links to stays"
+    assert only_first_inode not in left, "a file only the removed release used is gone"
+    assert start(
+        second, root, "from probe import extra; print(extra.VALUE, open(package + '/data.txt').read())"
+    ).stdout == ("43 packaged data\n\n")
+    # The first release extracts again from the store and the archive.
+    assert start(first, root, "from probe import extra; print(extra.VALUE)").stdout == "42\n"
+
+
+def test_a_corrupted_stored_file_is_replaced_not_served(tmp_path):
+    root = tmp_path / "root"
+    first = small_artifact(tmp_path, "1111111111111111", file_name="site-1.pyz")
+    second = small_artifact(tmp_path, "2222222222222222", file_name="site-2.pyz", value=43)
+    assert start(first, root).returncode == 0
+    one = extraction_of(root, "1111111111111111", "site-1.pyz")
+    data = one / "site-packages" / "probe" / "data.txt"
+    (path,) = [path for path, number in stored(root).items() if number == data.stat().st_ino]
+    path.chmod(0o644)
+    path.write_text("tampered\n")  # the disk, or someone, changed it
+    result = start(second, root, "print(open(package + '/data.txt').read())")
+    assert result.stdout == "packaged data\n\n"
+    assert f"the stored file {path} no longer matched its content hash; it was replaced" in result.stderr
+    assert path.read_text() == "packaged data\n" and stat.S_IMODE(path.stat().st_mode) == 0o444
+
+
+def test_concurrent_first_starts_of_two_releases_share_one_store(tmp_path):
+    """Two releases start together on an empty root, twice each: every
+    process runs its own release, each release is extracted once, and they
+    share their common files."""
+    root = tmp_path / "root"
+    releases = {
+        "1111111111111111": small_artifact(tmp_path, "1111111111111111", file_name="site-1.pyz"),
+        "2222222222222222": small_artifact(tmp_path, "2222222222222222", file_name="site-2.pyz", value=43),
+    }
+    env = clean_environ(SHIV_ROOT=root, HOME=tmp_path)
+    code = "from probe import extra; print(extra.VALUE)"
+    starting = [
+        subprocess.Popen(
+            [sys.executable, str(pyz), code],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for pyz in [*releases.values(), *releases.values()]
+    ]
+    results = [process.communicate(timeout=120) for process in starting]
+    assert [out for out, _ in results] == ["42\n", "43\n", "42\n", "43\n"], [err for _, err in results]
+    one = extraction_of(root, "1111111111111111", "site-1.pyz")
+    two = extraction_of(root, "2222222222222222", "site-2.pyz")
+    assert inode(one, "probe/data.txt") == inode(two, "probe/data.txt")
+    assert sorted(path.name for path in root.iterdir()) == sorted(
+        [".zipserve-store", one.name, two.name, f".{one.name}_lock", f".{two.name}_lock"]
+    ), "each release extracted once, nothing half made left"
+    assert not list((root / ".zipserve-store").rglob("*.partial"))
