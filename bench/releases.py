@@ -92,7 +92,9 @@ def time_server(server, runs, releases, env, work):
         extract(previous, upgrade_root, env)
         new.append(time_start(command, server, dict(env, SHIV_ROOT=str(upgrade_root))))
         cold.append(time_start(command, server, dict(env, SHIV_ROOT=str(work / f"cold-{server}-{run}"))))
-    medians = {name: statistics.median(values) for name, values in (("warm", warm), ("new", new), ("cold", cold))}
+    medians = {
+        name: statistics.median(values) for name, values in (("warm", warm), ("new", new), ("cold", cold))
+    }
     return dict(
         medians,
         new_over_warm=medians["new"] / medians["warm"],
@@ -118,9 +120,7 @@ def measure(count, runs):
             built.append(build_release(work, number))
         releases = [artifact for artifact, _ in built]
         env = bench_env(work)
-        subprocess.run(
-            [sys.executable, str(releases[1]), "migrate", "--noinput", "-v0"], check=True, env=env
-        )
+        subprocess.run([sys.executable, str(releases[1]), "migrate", "--noinput", "-v0"], check=True, env=env)
         extract(releases[1], work / "warm-root", env)
         results = {
             "python": platform.python_version(),
@@ -150,8 +150,8 @@ def render_table(results):
     disk = results["disk"]
     lines += [
         "",
-        f"disk: {disk['kept']} releases {disk['kept_bytes'] / 1e6:.1f} MB, one {disk['one_bytes'] / 1e6:.1f} MB, "
-        f"ratio {disk['ratio']:.2f}×",
+        f"disk: {disk['kept']} releases {disk['kept_bytes'] / 1e6:.1f} MB, "
+        f"one {disk['one_bytes'] / 1e6:.1f} MB, ratio {disk['ratio']:.2f}×",
         "build: " + ", ".join(f"{seconds:.0f} s" for seconds in results["build_seconds"]),
     ]
     return "\n".join(lines)

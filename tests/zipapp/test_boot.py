@@ -134,7 +134,8 @@ class TestArtifactStartUp:
             subprocess.run(["du", "-sk", root], capture_output=True, text=True).stdout.split()[0]
         )
         assert result.stdout.splitlines()[-1] == (
-            f"1 extraction, {root_kibibytes / 1024:.1f} MiB on disk (files the extractions share counted once)"
+            f"1 extraction, {root_kibibytes / 1024:.1f} MiB on disk "
+            "(files the extractions share counted once)"
         )
 
     @pytest.mark.parametrize("variable", zipapp_boot.REFUSED_VARIABLES)
