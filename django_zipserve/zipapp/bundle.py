@@ -111,14 +111,42 @@ def mib(size):
     return f"{size / MIB:.1f} MiB"
 
 
+#: A distribution this large gets its largest folders listed, those of them this large.
+LARGE_DISTRIBUTION = 5 * MIB
+LARGE_FOLDER = 1 * MIB
+FOLDERS = 3
+
+
 def size_lines(site):
-    """The total and the largest installed distributions, by the size of their files."""
+    """The total and the largest installed distributions, by the size of
+    their files, each large one with its largest folders: where the weight
+    is, for a requirement to drop or a folder nothing imports."""
     found = distributions(site)
     sized = sorted(((distribution.size(site), distribution) for distribution in found), key=lambda x: -x[0])
     width = max((len(f"{d.name} {d.version}") for _, d in sized[:LARGEST]), default=0)
     lines = [f"{len(found)} distributions, {mib(tree_size(site))} installed; the largest:"]
-    lines += [f"  {f'{d.name} {d.version}':<{width}}  {mib(size):>10}" for size, d in sized[:LARGEST]]
+    for size, distribution in sized[:LARGEST]:
+        line = f"  {f'{distribution.name} {distribution.version}':<{width}}  {mib(size):>10}"
+        folders = largest_folders(distribution, site) if size >= LARGE_DISTRIBUTION else []
+        if folders:
+            line += "  (" + ", ".join(f"{folder} {mib(bytes_)}" for folder, bytes_ in folders) + ")"
+        lines.append(line)
     return lines
+
+
+def largest_folders(distribution, site):
+    """The largest folders two levels down (``plotly/validators``) of a
+    distribution's files: ``[(folder, bytes)]``, the largest first."""
+    sizes: dict[str, int] = {}
+    for relative in distribution.files:
+        parts = relative.split("/")
+        path = site / relative
+        if len(parts) < 3 or not path.is_file() or path.is_symlink():
+            continue
+        folder = "/".join(parts[:2])
+        sizes[folder] = sizes.get(folder, 0) + path.stat().st_size
+    ranked = sorted(sizes.items(), key=lambda item: -item[1])
+    return [(folder, size) for folder, size in ranked[:FOLDERS] if size >= LARGE_FOLDER]
 
 
 def warnings(site, warned_uwsgi=False):

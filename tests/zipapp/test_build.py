@@ -414,6 +414,28 @@ class TestWhatIsBundled:
         assert [line.split()[0] for line in lines[1:]] == ["pkg-6", "pkg-5", "pkg-4", "pkg-3", "pkg-2"]
         assert lines[1].split()[-2:] == ["7.0", "MiB"]
 
+    def test_a_large_distribution_names_its_largest_folders(self, tmp_path):
+        """Where the weight is: plotly's shape, one big folder of data nothing imports."""
+        site = tmp_path / "site"
+        folders = {"plotly/validators": 3, "plotly/package_data": 4, "plotly/io": 0.5}
+        records = []
+        for folder, mebibytes in folders.items():
+            (site / folder).mkdir(parents=True)
+            (site / folder / "data.bin").write_bytes(b"x" * int(mebibytes * 1024 * 1024))
+            records.append(f"{folder}/data.bin,sha256=x,1")
+        (site / "plotly" / "__init__.py").write_bytes(b"x" * 1024 * 1024)
+        records.append("plotly/__init__.py,,")
+        info = site / "plotly-6.0.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text("Metadata-Version: 2.1\nName: plotly\nVersion: 6.0\n")
+        (info / "RECORD").write_text("\n".join(records) + "\n")
+        self.install(site, "small", "1.0", 1024)
+        lines = bundle.size_lines(site)
+        assert lines[1] == (
+            "  plotly 6.0     8.5 MiB  (plotly/package_data 4.0 MiB, plotly/validators 3.0 MiB)"
+        )
+        assert lines[2] == "  small 1.0      0.0 MiB", "a small one is not broken down"
+
     def test_uwsgi_is_found_in_the_requirements_before_installing(self, tmp_path):
         project = tmp_path / "p"
         (project / "requirements").mkdir(parents=True)
