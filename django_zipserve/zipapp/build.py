@@ -47,7 +47,7 @@ import zipfile
 from pathlib import Path
 
 from .. import __version__
-from . import bundle, lockfiles, prerequisites, secret_scan, sidecar, store
+from . import bundle, exclude, lockfiles, prerequisites, secret_scan, sidecar, store
 from .boot import TESTS_SUFFIX
 from .extractions import LOCK_NAME, RECORD_NAME
 from .options import BUILD_SETTINGS, BY_KEY, TABLE
@@ -284,6 +284,26 @@ def run_checks(options, site, env):
     start on a server, which runs only the checks a host can change (its
     START_CHECK_TAGS)."""
     installed_python(options, site, env, BUILD_CHECKS)
+
+
+def exclude_files(options, site, env):
+    """Leave out what the ``exclude`` globs match, unless a start imports it;
+    ``({glob: (files, bytes)})``."""
+    found = exclude.matched_files(site, options.exclude)
+    if any(found.values()):
+        started = installed_python(options, site, env, exclude.STARTUP_IMPORTS, quiet=True)
+        clashes = exclude.conflicts(found, exclude.imported_files(started.stdout, site))
+        if clashes:
+            raise StepFailed(exclude.refusal(clashes))
+    return exclude.remove(site, found)
+
+
+def report_excluded(steps, removed):
+    for glob, (files, size) in removed.items():
+        if files:
+            steps.say(f"    {glob}: {files} files, {bundle.mib(size)} left out")
+        else:
+            steps.warn(f"exclude {glob!r} matches no installed file")
 
 
 def compile_messages(options, site, env):
@@ -609,6 +629,9 @@ def prepare_site(options, steps, site, env, epoch):
     )
     steps.run(title, collect_static, options, site, env)
     steps.run("run the system checks", run_checks, options, site, env)
+    if options.exclude:
+        removed = steps.run("leave out the excluded files", exclude_files, options, site, env)
+        report_excluded(steps, removed)
     steps.run("compile translations", compile_messages, options, site, env)
     steps.run(
         "make compressed files and manifests reproducible", reproducible_outputs, options, site, env, epoch

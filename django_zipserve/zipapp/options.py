@@ -181,6 +181,18 @@ BUILD_SETTINGS = (
         metavar="PATH",
     ),
     BuildSetting(
+        "exclude",
+        "--exclude",
+        "none",
+        "Files of the installed packages left out of the artifact (globs relative to site-packages; "
+        "** crosses folders, a folder that matches goes whole): data nothing imports, such as "
+        "'plotly/**/jupyterlab*' or '*/tests'. The build's report names the largest folders of the "
+        "largest packages. It refuses a glob that would drop a module the site imports when it "
+        "starts, naming both, and warns about a glob that matches nothing.",
+        kind="list",
+        metavar="GLOB",
+    ),
+    BuildSetting(
         "not-secrets",
         "--not-secret",
         "none",

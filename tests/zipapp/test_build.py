@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -558,6 +559,8 @@ def test_build_the_example_project(tmp_path):
             str(REPO),
             "--output-dir",
             str(tmp_path),
+            # Weight the example never imports, and a glob that matches nothing.
+            *("--exclude", "django/contrib/gis", "--exclude", "nothing/here/**"),
         ],
         cwd=REPO / "example_project",
         capture_output=True,
@@ -568,6 +571,8 @@ def test_build_the_example_project(tmp_path):
     assert result.returncode == 0, result.stderr
     for step in ("install the project", "collect static files", "build the zipapp with shiv"):
         assert step in result.stderr
+    assert re.search(r"^    django/contrib/gis: \d+ files, [\d.]+ MiB left out$", result.stderr, re.M)
+    assert "warning: exclude 'nothing/here/**' matches no installed file" in result.stderr
     pyz = tmp_path / "example_project-1.0.0.pyz"
     digest = hashlib.sha256(pyz.read_bytes()).hexdigest()
     assert (tmp_path / "example_project-1.0.0.pyz.sha256").read_text() == f"{digest}  {pyz.name}\n"
@@ -596,6 +601,7 @@ def test_build_the_example_project(tmp_path):
     assert any(name.startswith("site-packages/django/conf/locale/en/") for name in names)
     assert not any(name.startswith("site-packages/django/conf/locale/fr/") for name in names)
     assert not any(name.endswith(".po") for name in names)
+    assert not any(name.startswith("site-packages/django/contrib/gis/") for name in names)
     after = source_tree_status()
     assert after == before, "the build wrote into the source tree"
 
