@@ -82,12 +82,30 @@ def run(settings_module: str, argv: Sequence[str] | None = None) -> None:
     if not needs_configuration(django_argv[1:]):
         sources.use_defaults_only()
     choose_settings(settings_module, django_argv[1:])
+    load_settings_printing_to_stderr()
     if django_argv[1:2] == ["test"] and not asks_for_help(django_argv[2:]):
         run_own_test_command(django_argv)
         return
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(django_argv)
+
+
+def load_settings_printing_to_stderr() -> None:
+    """Import the settings with whatever they print sent to standard error:
+    standard output is the command's (``config template yaml > file``,
+    ``zipapp version --json``), and a warning a settings module prints at
+    import would spoil it. A settings module that fails to import fails
+    again where Django loads it, and is reported there as always."""
+    import contextlib
+
+    from django.conf import settings
+
+    with contextlib.redirect_stdout(sys.stderr):
+        try:
+            settings.INSTALLED_APPS  # noqa: B018 - the access imports the module
+        except Exception:  # reported by Django's own loading, below
+            pass
 
 
 def asks_for_help(args: Sequence[str]) -> bool:

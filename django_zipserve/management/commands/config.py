@@ -16,8 +16,8 @@ class Command(ZipserveCommand):
     help = (
         "Describe and check this project's configuration: 'template yaml|json|toml "
         "[--output FILE]' writes a documented starting file with a fresh SECRET_KEY "
-        "(to FILE, mode 0600, or standard output; prefer --output to redirecting "
-        "standard output, which anything the project's settings print would end up in), 'docs' a "
+        "(to FILE, created with mode 0600, or standard output; what the project's settings print "
+        "goes to standard error), 'docs' a "
         "Markdown reference, 'show' the resolved values (secrets redacted) and "
         "where each came from, 'check' validates and exits non-zero on a problem."
     )
@@ -32,8 +32,8 @@ class Command(ZipserveCommand):
             help="print a documented starting file (with --output FILE: write it to FILE)",
             description=(
                 "A documented starting configuration file with a fresh SECRET_KEY. Write it with "
-                "--output FILE rather than by redirecting standard output: whatever the project's "
-                "settings print at import would end up in the file."
+                "--output FILE rather than by redirecting standard output: the file is created "
+                "readable by its owner only (mode 0600), for the secret it holds."
             ),
         )
         template.add_argument("format", choices=generate.FORMATS, nargs="?", default="yaml")
