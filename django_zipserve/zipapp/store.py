@@ -37,9 +37,7 @@ import json
 import os
 import shutil
 import sys
-import threading
 import zipfile
-from concurrent.futures import ThreadPoolExecutor
 
 #: The directory of the store, under the extraction root. Its leading dot
 #: keeps it out of the listing of extractions.
@@ -88,7 +86,7 @@ def store_path(root):
 
 
 def stored_file(store, digest, mode):
-    return os.path.join(store, digest[:2], f"{digest[2:]}-{mode:o}")
+    return f"{store}/{digest[:2]}/{digest[2:]}-{mode:o}"
 
 
 def file_digest(path):
@@ -108,11 +106,6 @@ def lock(path, exclusive):
     return descriptor
 
 
-#: Threads that hash and store files: each spends most of its time in
-#: system calls and in hashlib and zlib, which let the others run.
-THREADS = 4
-
-
 class Store:
     """The store under one extraction root, while one extraction is made
     from the archive at ``archive_path``."""
@@ -123,29 +116,27 @@ class Store:
         self.epoch = epoch
         self.copied = 0  # files copied where a hard link could not be made
         self.replaced = []  # stored files that no longer matched their hash
+        self.folders = set()  # the store's folders known to exist
         self._archive = None
-        self._opening = threading.Lock()
 
     @property
     def archive(self):
         """The archive, opened the first time a file has to be stored: a
         release whose files are all stored never reads its directory."""
-        with self._opening:
-            if self._archive is None:
-                self._archive = zipfile.ZipFile(self.archive_path)
-            return self._archive
+        if self._archive is None:
+            self._archive = zipfile.ZipFile(self.archive_path)
+        return self._archive
 
     def close(self):
         if self._archive is not None:
             self._archive.close()
 
     def provide_all(self, files):
-        """``{(digest, mode): stored path}`` for the files (but the lock
-        file), each checked or stored once, several at a time."""
+        """``{(digest, mode): stored path}`` for the files, each checked or
+        stored once. One at a time: most files are small, and threads
+        that hash them wait on each other longer than they work."""
         unique = {(digest, mode): member for member, digest, mode in files}
-        with ThreadPoolExecutor(THREADS) as pool:
-            paths = pool.map(lambda item: self.provide(item[1], *item[0]), unique.items())
-            return dict(zip(unique, paths, strict=True))
+        return {key: self.provide(member, *key) for key, member in unique.items()}
 
     def provide(self, member, digest, mode):
         """The path of the stored file with this content and mode, stored
@@ -163,19 +154,24 @@ class Store:
         this process's, hashed on the way, then renamed into place in one
         step (another process storing the same content at the same moment
         renames the same bytes)."""
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        folder = os.path.dirname(path)
+        if folder not in self.folders:
+            os.makedirs(folder, exist_ok=True)
+            self.folders.add(folder)
         partial = f"{path}.{os.getpid()}.partial"
         found = hashlib.sha256()
-        with self.archive.open(SITE_PACKAGES + member) as source, open(partial, "wb") as target:
+        # Created with its final mode: writing through this descriptor is allowed all the same.
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
+        with self.archive.open(SITE_PACKAGES + member) as source, os.fdopen(descriptor, "wb") as target:
             for chunk in iter(lambda: source.read(CHUNK), b""):
                 found.update(chunk)
                 target.write(chunk)
+            target.flush()
+            if self.epoch:
+                os.utime(target.fileno(), (self.epoch, self.epoch))
         if found.hexdigest() != digest:
             os.unlink(partial)
             raise OSError(errno.EIO, f"{member} in the archive does not match the hash the build recorded")
-        os.chmod(partial, mode)
-        if self.epoch:
-            os.utime(partial, (self.epoch, self.epoch))
         os.replace(partial, path)
 
     def place(self, stored, target):
@@ -235,14 +231,16 @@ def link_tree(store, files, stored, site_packages, lock_name, epoch):
     stored file, all read-only, and its own lock file last."""
     directories = {site_packages}
     for member, _, _ in files:
-        parts = member.split("/")[:-1]
-        directories.update(os.path.join(site_packages, *parts[:depth]) for depth in range(1, len(parts) + 1))
+        folder = member.rpartition("/")[0]
+        while folder and f"{site_packages}/{folder}" not in directories:
+            directories.add(f"{site_packages}/{folder}")
+            folder = folder.rpartition("/")[0]
     os.makedirs(site_packages)
     for directory in sorted(directories):  # a parent sorts before its children
         if directory != site_packages:
             os.mkdir(directory)
     for member, digest, mode in files:
-        store.place(stored[digest, mode], os.path.join(site_packages, *member.split("/")))
+        store.place(stored[digest, mode], f"{site_packages}/{member}")
     lock_file = os.path.join(site_packages, lock_name)
     with open(lock_file, "wb"):
         pass

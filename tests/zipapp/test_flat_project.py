@@ -7,6 +7,7 @@ one, elsewhere, must be identical."""
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -132,8 +133,10 @@ def test_the_build_says_what_it_bundles_and_warns(flat):
     assert "    requirements: requirements.txt: found in the project" in lines
     summary = next(index for index, line in enumerate(lines) if "MiB installed; the largest:" in line)
     largest = lines[summary + 1 : summary + 6]
-    assert all(line.startswith("      ") and line.endswith(" MiB") for line in largest), largest
+    assert all(line.startswith("      ") and line.endswith(("MiB", "MiB)")) for line in largest), largest
     assert largest[0].split()[0] == "Django"
+    # Where a large one's weight is: its largest folders.
+    assert re.search(r"\(django/contrib [\d.]+ MiB, django/\w+ [\d.]+ MiB", largest[0]), largest[0]
     warnings = [line for line in lines if line.startswith("warning: ")]
     assert len(warnings) == 3, warnings
     assert warnings[0] == (
