@@ -157,10 +157,6 @@ class ZipserveConfig(GoodConf):
         "hide_input_in_errors": True,
         "extra": "forbid",
         "validate_default": True,
-        # ``DB_PORT: 5432`` in a YAML file is a number, and the project reads
-        # it as the text its environment variable would be: taken as "5432".
-        # A YAML ``true`` stays refused: "True" or "true"? The project decides.
-        "coerce_numbers_to_str": True,
     }
 
     DEBUG: bool = Field(
