@@ -82,7 +82,7 @@ def run(settings_module: str, argv: Sequence[str] | None = None) -> None:
     if not needs_configuration(django_argv[1:]):
         sources.use_defaults_only()
     choose_settings(settings_module, django_argv[1:])
-    load_settings_printing_to_stderr()
+    load_settings_printing_to_stderr(django_argv)
     if django_argv[1:2] == ["test"] and not asks_for_help(django_argv[2:]):
         run_own_test_command(django_argv)
         return
@@ -91,16 +91,19 @@ def run(settings_module: str, argv: Sequence[str] | None = None) -> None:
     execute_from_command_line(django_argv)
 
 
-def load_settings_printing_to_stderr() -> None:
+def load_settings_printing_to_stderr(argv: Sequence[str]) -> None:
     """Import the settings with whatever they print sent to standard error:
     standard output is the command's (``config template yaml > file``,
     ``zipapp version --json``), and a warning a settings module prints at
-    import would spoil it. A settings module that fails to import fails
-    again where Django loads it, and is reported there as always."""
+    import would spoil it. ``--settings`` and ``--pythonpath`` are applied
+    first, as Django's own start does, so that it is the same module. A
+    settings module that fails to import fails again where Django loads it,
+    and is reported there as always."""
     import contextlib
 
     from django.conf import settings
 
+    apply_default_options(argv)
     with contextlib.redirect_stdout(sys.stderr):
         try:
             settings.INSTALLED_APPS  # noqa: B018 - the access imports the module
@@ -112,23 +115,28 @@ def asks_for_help(args: Sequence[str]) -> bool:
     return "--help" in args or "-h" in args
 
 
+def apply_default_options(argv: Sequence[str]) -> None:
+    """What Django's ManagementUtility.execute() does before any command:
+    ``--settings`` and ``--pythonpath`` first."""
+    from django.core.management.base import CommandParser, handle_default_options
+
+    parser = CommandParser(add_help=False, allow_abbrev=False)
+    parser.add_argument("--settings")
+    parser.add_argument("--pythonpath")
+    options, _ = parser.parse_known_args(list(argv[2:]))
+    handle_default_options(options)
+
+
 def run_own_test_command(argv: Sequence[str]) -> None:
     """Run ``test`` with django-zipserve's command, whatever the settings
     install: test settings of the project's own (``--settings
     mysite.settings.test``) rarely list django_zipserve, and Django's own
     command then finds no test below the working directory and says OK."""
     import django
-    from django.core.management.base import CommandParser, handle_default_options
 
     from .management.commands.test import Command
 
-    # What Django's ManagementUtility.execute() does before any command:
-    # --settings and --pythonpath first, then the app registry.
-    parser = CommandParser(add_help=False, allow_abbrev=False)
-    parser.add_argument("--settings")
-    parser.add_argument("--pythonpath")
-    options, _ = parser.parse_known_args(argv[2:])
-    handle_default_options(options)
+    apply_default_options(argv)
     django.setup()
     Command().run_from_argv(list(argv))
 

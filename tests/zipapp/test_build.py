@@ -685,6 +685,7 @@ def test_what_manage_steps_write_is_made_reproducible(tmp_path):
         data_dirs=[],
         quiet=True,
         manage_steps=["collectstatic --noinput", "gzstamp"],
+        exclude=[],
     )
     stream = io.StringIO()
     epoch = 1700000000
