@@ -252,10 +252,17 @@ def link_tree(store, files, stored, site_packages, lock_name, epoch):
 
 
 def report(store):
+    name = os.path.basename(sys.argv[0] or "artifact")
     for path in store.replaced:
         sys.stderr.write(
-            f"{os.path.basename(sys.argv[0] or 'artifact')}: the stored file {path} no longer matched its "
-            "content hash; it was replaced from the artifact\n"
+            f"{name}: the stored file {path} no longer matched its content hash; "
+            "it was replaced from the artifact\n"
+        )
+    if store.copied:
+        # Said, because the extraction then takes its full size on disk again.
+        sys.stderr.write(
+            f"{name}: {store.copied} files were copied from {store.path}, not linked: this file system "
+            "refused hard links there\n"
         )
 
 
