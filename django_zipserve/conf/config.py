@@ -109,6 +109,12 @@ def _short_repr(value: Any) -> str:
     return shortened.repr(value)
 
 
+def whole_value(value: Any, inner_location: tuple) -> Any:
+    """The value an error is about when it is the whole setting's, not an
+    item's in it (whose type would be the item's)."""
+    return value if not inner_location else None
+
+
 def _unique(problems: list[Problem]) -> list[Problem]:
     return list(dict.fromkeys(problems))
 
@@ -368,11 +374,13 @@ class ZipserveConfig(GoodConf):
                 adapter: TypeAdapter[Any] = TypeAdapter(Annotated[field.annotation, field])  # type: ignore[arg-type]
                 values[name] = adapter.validate_python(raw[name].value)
             except ValidationError as exc:
+                given = raw[name].value
                 problems += [
                     Problem(
                         name,
                         raw[name].where,
-                        f"{describe_expectation(error)}, got {_short_repr(raw[name].value)}",
+                        f"{describe_expectation(error, whole_value(given, error['loc']))}, "
+                        f"got {_short_repr(given)}",
                     )
                     for error in exc.errors(include_input=False, include_url=False)
                 ]
@@ -402,7 +410,8 @@ class ZipserveConfig(GoodConf):
         for error in exc.errors(include_input=False, include_url=False):
             key = str(error["loc"][0]) if error["loc"] else ""
             field = cls.model_fields.get(key)
-            message = describe_expectation(error)
+            given = whole_value(raw[key].value, error["loc"][1:]) if key in raw else None
+            message = describe_expectation(error, given)
             if key in raw:
                 where = raw[key].where
                 if field is not None and not sources.is_secret(field):

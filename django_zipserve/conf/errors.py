@@ -60,8 +60,9 @@ class ConfigError(ZipserveError):
         raise SystemExit(EXIT_STATUS)
 
 
-def describe_expectation(error):
-    """Turn one pydantic error into 'expected ...' wording without its input."""
+def describe_expectation(error, given=None):
+    """Turn one pydantic error into 'expected ...' wording without its input;
+    ``given``, the value as the file typed it, only tells its type apart."""
     kind = error.get("type", "")
     ctx = error.get("ctx") or {}
     simple = {
@@ -72,7 +73,6 @@ def describe_expectation(error):
         "float_type": "expected a number",
         "bool_parsing": "expected true or false",
         "bool_type": "expected true or false",
-        "string_type": "expected text",
         "list_type": "expected a list (in the environment: a JSON list or comma-separated values)",
         "dict_type": "expected a mapping",
         "missing": "required, but not set",
@@ -81,6 +81,8 @@ def describe_expectation(error):
         "path_type": "expected a file system path",
         "extra_forbidden": "unknown setting",
     }
+    if kind == "string_type":
+        return expected_text(given)
     if kind in simple:
         return simple[kind]
     bounds = {
@@ -100,3 +102,13 @@ def describe_expectation(error):
         if message.startswith(prefix):
             message = message[len(prefix) :]
     return message[:1].lower() + message[1:]
+
+
+def expected_text(given):
+    """A YAML, TOML or JSON file types ``5432`` and ``true`` itself; the
+    project's setting wants the text its environment variable would hold."""
+    if isinstance(given, bool):
+        return "expected text, not true/false (put it in quotes in the file)"
+    if isinstance(given, (int, float)):
+        return "expected text, not a number (put it in quotes in the file)"
+    return "expected text"

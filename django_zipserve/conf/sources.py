@@ -376,8 +376,16 @@ def collect(config_cls, environ=None, config_file=None, fields=None):
 SETTING_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 
-def _unknown_key(key, path):
+def _unknown_key(config_cls, key, path):
     message = "unknown setting; see `config docs` for the valid names"
+    secret = _secret_name_it_extends(config_cls, str(key))
+    if secret is not None:
+        return Problem(
+            "",
+            f"file {path}",
+            f"a key that begins like {secret} and goes on (not shown: a lost ': ' "
+            "joins the secret to its name); see `config docs` for the valid names",
+        )
     if SETTING_NAME.fullmatch(str(key)):
         return Problem(str(key), f"file {path}", message)
     return Problem(
@@ -386,6 +394,17 @@ def _unknown_key(key, path):
         "a key that is not a setting name (not shown: a broken line can make a "
         "value part of it); see `config docs` for the valid names",
     )
+
+
+def _secret_name_it_extends(config_cls, key):
+    """The secret setting ``key`` may be the name of with its value joined
+    on: longer than the name and beginning like it (a lost character or
+    two of the name may have gone with the colon)."""
+    for name, field in config_cls.model_fields.items():
+        shared = os.path.commonprefix([key.lower(), name.lower()])
+        if len(key) > len(name) and len(shared) >= min(4, len(name)) and is_secret(field):
+            return name
+    return None
 
 
 def _file_values(config_cls, path, why):
@@ -398,7 +417,7 @@ def _file_values(config_cls, path, why):
     for key, value in read_config_file(path, why, name=config_cls.name).items():
         field = by_lower.get(str(key).lower())
         if field is None:
-            problems.append(_unknown_key(key, path))
+            problems.append(_unknown_key(config_cls, key, path))
         else:
             values[field] = Sourced(value, f"file {path}")
     return values, problems

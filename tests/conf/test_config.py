@@ -245,8 +245,29 @@ class TestDatabaseUrl:
         error = failure(valid_env(), config_file=str(path))
         problem = only_problem(error, "DATABASE_URL")
         assert problem.where == f"file {path}"
-        assert problem.message == "expected text"
+        assert problem.message == "expected text, not a number (put it in quotes in the file)"
         assert_no_secret(error, "918273645", SECRET, TOKEN)
+
+
+class TestNumbersForText:
+    """A file types ``5432`` and ``true`` itself; the project's text setting
+    is told how to write them, the value quoted back (not a secret)."""
+
+    @pytest.mark.parametrize(
+        "line, expected",
+        [
+            ("MARKER: 5432", "expected text, not a number (put it in quotes in the file), got 5432"),
+            ("MARKER: 1.5", "expected text, not a number (put it in quotes in the file), got 1.5"),
+            ("MARKER: true", "expected text, not true/false (put it in quotes in the file), got True"),
+            ("MARKER: [5432]", "expected text, got [5432]"),
+        ],
+    )
+    def test_a_typed_value_for_text_says_to_quote_it(self, tmp_path, line, expected):
+        path = tmp_path / "demo.yaml"
+        path.write_text(line + "\n")
+        problem = only_problem(failure(valid_env(), config_file=str(path)), "MARKER")
+        assert problem.where == f"file {path}"
+        assert problem.message == expected
 
 
 INVALID_VALUES = [

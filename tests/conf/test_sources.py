@@ -506,7 +506,18 @@ class TestSecretDetection:
 def test_a_key_that_swallowed_its_value_is_not_echoed(tmp_path):
     # A lost colon makes "API_TOK <secret>" one key of the mapping.
     path = tmp_path / "broken.yaml"
-    path.write_text(f"MARKER: x\nAPI_TOK {TOKEN}: 1\n")
+    path.write_text(f"MARKER: x\nAPI_TOK {TOKEN}: 1\nMARK ER: y\n")
     error = failure({"SECRET_KEY": SECRET}, config_file=str(path))
     assert_no_secret(error, TOKEN)
+    assert "a key that begins like API_TOKEN and goes on" in error.report()
     assert "a key that is not a setting name" in error.report()
+
+
+@pytest.mark.parametrize("line", ["{API_TOKEN%s}", "api_token%s: 1", "{API_TOKE%s}"])
+def test_a_secret_joined_to_its_name_is_not_echoed(tmp_path, line):
+    # A lost ": " in a flow mapping makes "API_TOKEN<secret>" one key, a name.
+    path = tmp_path / "broken.yaml"
+    path.write_text(line % TOKEN + "\n")
+    error = failure({"SECRET_KEY": SECRET}, config_file=str(path))
+    assert_no_secret(error, TOKEN)
+    assert "a key that begins like API_TOKEN and goes on" in error.report()
