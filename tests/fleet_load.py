@@ -21,7 +21,8 @@ VERSION = re.compile(r"example-project (\d+\.\d+\.\d+)")
 
 
 class Clients:
-    def __init__(self, url, host, clients, interval, limit):
+    def __init__(self, url, host, clients, interval, limit, label):
+        self.label = label  # names this load's writes apart from every other's
         parts = urlsplit(url)
         self.address = (parts.hostname, parts.port or 80)
         self.host = host
@@ -79,7 +80,7 @@ class Clients:
                 for path in HASHED_STATIC.findall(text):
                     self.attempt("static", "GET", path, 200)
             number += 1
-            body = json.dumps({"text": f"client {index} write {number}"}).encode()
+            body = json.dumps({"text": f"{self.label}: client {index} write {number}"}).encode()
             self.attempt("write", "POST", "/api/tasks/", 202, body)
             self.stopping.wait(max(0.0, self.interval - (time.monotonic() - started)))
 
@@ -112,7 +113,8 @@ def main():
     parser.add_argument("--interval", type=float, default=0.1)
     parser.add_argument("--limit", type=float, default=600, help="seconds at most")
     options = parser.parse_args()
-    clients = Clients(options.url, options.host, options.clients, options.interval, options.limit)
+    label = options.report.stem
+    clients = Clients(options.url, options.host, options.clients, options.interval, options.limit, label)
     signal.signal(signal.SIGTERM, lambda *_: clients.stopping.set())
     clients.run(options.report.with_name(options.report.name + ".stop"))
     options.report.write_text(json.dumps(clients.report(), indent=1))
