@@ -138,6 +138,7 @@ bench: pyz
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/startup.py --pyz $(PYZ)
 	$(BIN)/python bench/releases.py
+	$(BIN)/python bench/releases.py --big --releases 3 --runs 3
 	$(BIN)/python bench/throughput.py --pyz $(PYZ)
 	$(BIN)/python bench/report.py
 

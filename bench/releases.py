@@ -15,12 +15,20 @@ reports medians and the ratios new/warm and cold/warm. It also measures the
 disk used (``du``, hard links counted once) by a root holding every
 release's extraction, against a root holding one.
 
-Usage: python bench/releases.py [--releases 5] [--runs 5]
-Writes bench/results/releases.json and prints a table.
+Build time is set beside what no build can do without, run in the same
+way: uv installing the same packages into a folder, then ``collectstatic``
+(the baseline); one more build with ``--installer pip`` says what uv saved.
+
+``--big`` adds plotly, pandas and numpy to the project (over 150 MB
+installed): the same figures for a site the size of real ones.
+
+Usage: python bench/releases.py [--releases 5] [--runs 5] [--big]
+Writes bench/results/releases.json (releases-big.json) and prints a table.
 """
 
 import argparse
 import json
+import os
 import platform
 import shutil
 import statistics
@@ -35,11 +43,12 @@ from startup import bench_env, time_start
 
 #: The module of the project's own code that differs between releases.
 CHANGED_MODULE = Path("example_project") / "release.py"
+#: What --big adds to the project: over 150 MB installed, as real sites are.
+BIG_REQUIREMENTS = ("plotly", "pandas", "numpy")
 
 
-def build_release(work, number):
-    """Build release ``number`` from a copy of the example project whose
-    ``release.py`` says its number; ``(artifact, seconds)``."""
+def release_source(work, number):
+    """A copy of the example project whose ``release.py`` says its number."""
     source = work / f"source-{number}"
     shutil.copytree(
         REPO / "example_project",
@@ -47,12 +56,19 @@ def build_release(work, number):
         ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build", "dist"),
     )
     (source / CHANGED_MODULE).write_text(f'"""Which release this is."""\n\nNUMBER = {number}\n')
+    return source
+
+
+def build_release(work, number, extra, installer="uv"):
+    """Build release ``number``; ``(artifact, seconds)``."""
+    source = release_source(work, number)
     started = time.monotonic()
     built = subprocess.run(
         [
             sys.executable,
             *("-m", "django_zipserve", "build", "--quiet", "--require", str(REPO)),
-            *("--output-dir", str(work / f"dist-{number}")),
+            *(part for requirement in extra for part in ("--require", requirement)),
+            *("--output-dir", str(work / f"dist-{number}-{installer}"), "--installer", installer),
         ],
         cwd=source,
         check=True,
@@ -60,10 +76,32 @@ def build_release(work, number):
         text=True,
     )
     seconds = time.monotonic() - started
-    artifact = work / f"release-{number}.pyz"
+    artifact = work / f"release-{number}-{installer}.pyz"
     shutil.copyfile(built.stdout.strip().splitlines()[-1], artifact)
     artifact.chmod(0o755)
     return artifact, seconds
+
+
+def baseline_build(work, extra):
+    """Seconds for what no build can do without, as a build does it: uv
+    installing the same packages (pip's configuration carried over), then
+    collectstatic of the installed copy."""
+    from django_zipserve.zipapp import installer
+
+    source = release_source(work, "baseline")
+    site = work / "baseline-site"
+    chosen = installer.choose("uv", dict(os.environ))
+    started = time.monotonic()
+    command = [*chosen.command(site, quiet=True), str(source), str(REPO), *extra]
+    subprocess.run(command, check=True, env=chosen.env(dict(os.environ)), capture_output=True)
+    env = dict(os.environ, PYTHONPATH=str(site), DJANGO_ZIPSERVE_BUILD="1")
+    env["DJANGO_SETTINGS_MODULE"] = "example_project.settings"
+    collect = (
+        "import django.core.management as m; "
+        "m.execute_from_command_line(['m', 'collectstatic', '--noinput', '-v0'])"
+    )
+    subprocess.run([sys.executable, "-S", "-c", collect], check=True, env=env, cwd=site, capture_output=True)
+    return time.monotonic() - started
 
 
 def extract(pyz, root, env):
@@ -111,13 +149,16 @@ def measure_disk(releases, env, work):
     return {"one_bytes": disk_used(one), "kept_bytes": disk_used(kept), "kept": len(releases)}
 
 
-def measure(count, runs):
+def measure(count, runs, extra):
     with tempfile.TemporaryDirectory(prefix="zipserve-bench-releases-") as tmp:
         work = Path(tmp)
         built = []
         for number in range(1, count + 1):
             log(f"building release {number} of {count}")
-            built.append(build_release(work, number))
+            built.append(build_release(work, number, extra))
+        log("building release 1 with pip, then the baseline (uv install and collectstatic)")
+        pip_seconds = build_release(work, 1, extra, installer="pip")[1]
+        baseline_seconds = baseline_build(work, extra)
         releases = [artifact for artifact, _ in built]
         env = bench_env(work)
         subprocess.run([sys.executable, str(releases[1]), "migrate", "--noinput", "-v0"], check=True, env=env)
@@ -125,7 +166,11 @@ def measure(count, runs):
         results = {
             "python": platform.python_version(),
             "runs": runs,
+            "extra_requirements": list(extra),
             "build_seconds": [seconds for _, seconds in built],
+            "pip_build_seconds": pip_seconds,
+            "baseline_seconds": baseline_seconds,
+            "build_over_baseline": statistics.median(seconds for _, seconds in built) / baseline_seconds,
             "artifact_bytes": releases[1].stat().st_size,
             "servers": {},
         }
@@ -152,7 +197,10 @@ def render_table(results):
         "",
         f"disk: {disk['kept']} releases {disk['kept_bytes'] / 1e6:.1f} MB, "
         f"one {disk['one_bytes'] / 1e6:.1f} MB, ratio {disk['ratio']:.2f}×",
-        "build: " + ", ".join(f"{seconds:.0f} s" for seconds in results["build_seconds"]),
+        "build: "
+        + ", ".join(f"{seconds:.0f} s" for seconds in results["build_seconds"])
+        + f" (uv); {results['pip_build_seconds']:.0f} s with pip; baseline (uv install + collectstatic) "
+        f"{results['baseline_seconds']:.0f} s; build/baseline {results['build_over_baseline']:.2f}×",
     ]
     return "\n".join(lines)
 
@@ -161,14 +209,16 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--releases", type=int, default=5)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--output", default=str(HERE / "results" / "releases.json"))
+    parser.add_argument("--big", action="store_true", help="add " + ", ".join(BIG_REQUIREMENTS))
+    parser.add_argument("--output", default=None)
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    results = measure(max(args.releases, 2), args.runs)
-    output = Path(args.output)
+    extra = BIG_REQUIREMENTS if args.big else ()
+    results = measure(max(args.releases, 2), args.runs, extra)
+    output = Path(args.output or HERE / "results" / ("releases-big.json" if args.big else "releases.json"))
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(results, indent=2) + "\n")
     print(render_table(results))

@@ -680,11 +680,14 @@ def shown(path):
 def releases_section(data):
     """The releases of one host: a new release against a warm start, and disk."""
     disk = data["disk"]
+    extra = data.get("extra_requirements") or []
+    title = "Releases on one host" + (f", with {', '.join(extra)}" if extra else "")
+    project = "the example project" + (f" with {', '.join(extra)} added" if extra else "")
     lines = [
-        "Releases on one host",
-        "====================",
+        title,
+        "=" * len(title),
         "",
-        f"``bench/releases.py``: {disk['kept']} real builds of the example project that differ only in",
+        f"``bench/releases.py``: {disk['kept']} real builds of {project} that differ only in",
         "the project's own code (one module). Time from spawning the server to its first ``200``",
         f"answer for ``/``, median of {data['runs']} runs alternated, Python {data['python']}, 2 workers, of",
         "release 2: *warm*, its extraction present; *new release*, only release 1 extracted (an",
@@ -720,12 +723,23 @@ def releases_section(data):
         "``deploy``, the new release is extracted by its ``prepare`` step, before the switch:",
         "the colour switched to starts warm.",
         "",
-        "Build time of each release (``django_zipserve build``, pip's cache warm): "
-        + ", ".join(f"{seconds:.0f} s" for seconds in data["build_seconds"])
-        + ".",
+        build_time_line(data),
         "",
     ]
     return "\n".join(lines)
+
+
+def build_time_line(data):
+    """The builds' times, and against the baseline when it was measured."""
+    builds = ", ".join(f"{seconds:.0f} s" for seconds in data["build_seconds"])
+    if "baseline_seconds" not in data:
+        return f"Build time of each release (``django_zipserve build``, pip's cache warm): {builds}."
+    return (
+        f"Build time of each release (``django_zipserve build`` with uv, caches warm): {builds}; "
+        f"the same build with pip: {data['pip_build_seconds']:.0f} s. Baseline, what no build can do "
+        f"without (uv installing the same packages into a folder, then ``collectstatic``): "
+        f"{data['baseline_seconds']:.0f} s; build / baseline: {data['build_over_baseline']:.2f}×."
+    )
 
 
 def parse_args(argv):
@@ -759,9 +773,10 @@ def main(argv=None):
     startup = read_results(args.results / "startup.json")
     if startup is not None:
         sections.append(startup_section(startup))
-    releases = read_results(args.results / "releases.json")
-    if releases is not None:
-        sections.append(releases_section(releases))
+    for name in ("releases.json", "releases-big.json"):
+        releases = read_results(args.results / name)
+        if releases is not None:
+            sections.append(releases_section(releases))
     throughput = read_results(args.results / "throughput.json")
     if throughput is not None:
         sections.append(throughput_section(throughput))

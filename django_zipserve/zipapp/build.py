@@ -47,13 +47,13 @@ import zipfile
 from pathlib import Path
 
 from .. import __version__
-from . import bundle, exclude, lockfiles, prerequisites, secret_scan, sidecar, store
+from . import bundle, exclude, installer, lockfiles, prerequisites, secret_scan, sidecar, store
 from .boot import TESTS_SUFFIX
 from .extractions import LOCK_NAME, RECORD_NAME
 from .options import BUILD_SETTINGS, BY_KEY, TABLE
 from .pytest_config import pytest_configuration
 from .source import copy_source, ignored_report, left_out_files, left_out_ignored, left_out_report
-from .steps import PREREQUISITES, BuildError, StepFailed, Steps, pip_install, run_command
+from .steps import PREREQUISITES, BuildError, StepFailed, Steps, run_command
 from .tree import (
     canonical_name,
     distributions,
@@ -211,12 +211,22 @@ def copy_data_dirs(options, source, site):
         shutil.copytree(source / relative, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
 
 
+def choose_installer(options, env):
+    """uv or pip (see installer.py); refuses uv asked for and missing."""
+    chosen = installer.choose(options.installer, env)
+    if chosen is None:
+        raise StepFailed("installer = 'uv' but uv is not installed: pip install 'django-zipserve[build]'")
+    options.chosen_installer = chosen
+    return chosen
+
+
 def install(options, source, site, env):
-    command = pip_install(site, options.quiet)
+    chosen = options.chosen_installer
+    command = chosen.command(site, options.quiet)
     if options.requirements_file:
         command += ["-r", options.requirements_file]
     command += [source, *options.extra_requirements]
-    run_command(command, options.quiet, env=env)
+    run_command(command, options.quiet, env=chosen.env(env))
 
 
 #: Run first in every process of the installed copy: under ``-c`` the working
@@ -587,6 +597,11 @@ def install_site(options, steps, work, site, env):
     early = bundle.requirement_warnings(options)
     for line in early:
         steps.warn(line)
+    try:
+        chosen = choose_installer(options, env)
+    except StepFailed as exc:
+        raise BuildError(PREREQUISITES, str(exc)) from None
+    steps.say(f"    installer: {installer.describe(chosen)}")
     steps.run("install the project and its dependencies", install, options, source, site, env)
     for line in bundle.size_lines(site):
         steps.say(f"    {line}")
@@ -701,6 +716,7 @@ def add_arguments(parser):
             dest=setting.dest,
             action=action,
             metavar=metavar,
+            choices=setting.choices,
             help=f"{setting.help} Default: {setting.default_text}.{key}",
         )
 

@@ -67,6 +67,7 @@ class BuildSetting:
     ``"list"`` (``pyproject.toml``'s items, then each repeated flag's) or
     ``"switch"`` (a flag without a value). ``derive`` computes the default
     from the options resolved before it; ``default_text`` says the same in words.
+    ``choices``, when given, are the only values a text setting takes.
     """
 
     key: str | None  # in [tool.django-zipserve]; None: a flag about this run only
@@ -77,6 +78,7 @@ class BuildSetting:
     derive: Callable | None = None
     short_flag: str | None = None
     metavar: str | None = None
+    choices: tuple[str, ...] | None = None
 
     @property
     def dest(self):
@@ -87,6 +89,10 @@ class BuildSetting:
         """What is wrong with a value from ``pyproject.toml``, or None."""
         if self.kind == "list":
             valid = isinstance(value, list) and all(isinstance(item, str) for item in value)
+        elif self.choices:
+            valid = value in self.choices
+            expected = f"one of {', '.join(map(repr, self.choices))}"
+            return None if valid else f"expected {expected}, got {type(value).__name__} {value!r}"
         else:
             valid = isinstance(value, str) and bool(value.strip())
         return None if valid else f"expected {EXPECTED[self.kind]}, got {type(value).__name__} {value!r}"
@@ -158,6 +164,19 @@ BUILD_SETTINGS = (
         "and adds to the list in pyproject.toml).",
         kind="list",
         metavar="REQUIREMENT",
+    ),
+    BuildSetting(
+        "installer",
+        "--installer",
+        "uv, unless pip's configuration sets an option uv has no equivalent for",
+        "What installs the packages: uv (several times faster) or pip. pip's configuration (its files "
+        "and PIP_* variables: indexes, find-links, constraints, trusted hosts, certificate, timeout) "
+        "is given to uv as its own options, so that both install from the same places; an option "
+        "of pip that uv has no equivalent for makes the default pip. The build names the installer "
+        "and why.",
+        choices=("uv", "pip"),
+        # None: chosen when the build installs, from pip's configuration then.
+        derive=lambda options: None,
     ),
     BuildSetting(
         "data-dirs",

@@ -16,7 +16,7 @@ import os
 
 from .boot import TESTS_RECORD_NAME, TESTS_SUFFIX
 from .prerequisites import requirement_arguments
-from .steps import pip_install, run_command
+from .steps import run_command
 from .tree import distributions, normalise, remove_distribution, write_zip
 
 
@@ -32,13 +32,14 @@ def constraints(site, path):
 
 
 def install_test_requirements(options, site, target, work, env):
-    """pip, in the build's copy of the source: relative paths mean the
+    """The installer, in the build's copy of the source: relative paths mean the
     project's, and a local package's build writes nothing into the project."""
-    command = pip_install(target, options.quiet)
+    chosen = options.chosen_installer
+    command = chosen.command(target, options.quiet)
     command += ["--constraint", str(constraints(site, work / "artifact-constraints.txt"))]
     for item in options.test_requirements:
         command += requirement_arguments(item)
-    run_command(command, options.quiet, env=env, cwd=work / "src")
+    run_command(command, options.quiet, env=chosen.env(env), cwd=work / "src")
 
 
 def build_sidecar(options, site, work, env, epoch, build_id, stem):

@@ -88,14 +88,3 @@ def run_command(command, quiet, env=None, cwd=None):
         stderr=subprocess.PIPE if quiet else None,
         text=True,
     )
-
-
-def pip_install(target, quiet):
-    """The build's ``pip install`` into ``target``, before what it installs:
-    no bytecode (compiled later, reproducibly), no questions, no scripts warning."""
-    command = [
-        sys.executable,
-        *("-m", "pip", "install", "--target", str(target), "--no-compile"),
-        *("--disable-pip-version-check", "--no-warn-script-location", "--no-input"),
-    ]
-    return [*command, "--quiet"] if quiet else command

@@ -94,19 +94,26 @@ def tree_size(tree):
     )
 
 
+#: What installers write about the installation itself, not the package:
+#: the temporary build folder's path (pip's direct_url.json, uv's
+#: uv_build.json) and cache timestamps (uv's uv_cache.json).
+INSTALLERS_RECORDS = frozenset({"direct_url.json", "uv_build.json", "uv_cache.json"})
+
+
 def normalise(site, epoch):
     """Make the installed tree depend on nothing but its inputs."""
     # Console scripts carry the build interpreter's path and are never run
     # from inside a zipapp.
     shutil.rmtree(site / "bin", ignore_errors=True)
+    # uv's lock on the target folder while it installed.
+    (site / ".lock").unlink(missing_ok=True)
     for path in sorted(site.rglob("*"), reverse=True):
         if path.is_symlink():
             continue
         if path.name == "__pycache__" and path.is_dir():
             shutil.rmtree(path)
             continue
-        if path.suffix in (".pyc", ".po") or path.name == "direct_url.json":
-            # direct_url.json holds the path of the temporary build folder;
+        if path.suffix in (".pyc", ".po") or path.name in INSTALLERS_RECORDS:
             # .po files are translation sources, and only the compiled .mo
             # files are read at run time (a fifth of Django's files).
             path.unlink()
@@ -123,7 +130,7 @@ def _drop_record_lines(record):
         line
         for line in record.read_text(encoding="utf-8").splitlines()
         if not line.startswith(("../", "bin/"))
-        and "direct_url.json" not in line
+        and line.split(",", 1)[0].rsplit("/", 1)[-1] not in INSTALLERS_RECORDS
         and "__pycache__" not in line
     ]
     record.write_text("\n".join(kept) + "\n", encoding="utf-8")

@@ -115,6 +115,7 @@ class TestOptions:
             ),
             ("extra-requirements = [1]", "expected a list of strings, got list [1]"),
             ('package = ""', "package in [tool.django-zipserve]: expected a non-empty string"),
+            ('installer = "poetry"', "installer in [tool.django-zipserve]: expected one of 'uv', 'pip', got"),
         ],
     )
     def test_value_of_the_wrong_type_is_refused(self, tmp_path, line, expected):
@@ -143,12 +144,18 @@ class TestDeclaration:
     def test_every_key_is_accepted_and_reaches_the_options(self, tmp_path):
         values = {"text": '"given"', "path": '"given"', "list": '["given"]'}
         declared = [setting for setting in build_options.BUILD_SETTINGS if setting.key]
+
+        def given(setting):
+            return f'"{setting.choices[-1]}"' if setting.choices else values[setting.kind]
+
         project = write_project(
-            tmp_path / "p", "".join(f"{setting.key} = {values[setting.kind]}\n" for setting in declared)
+            tmp_path / "p", "".join(f"{setting.key} = {given(setting)}\n" for setting in declared)
         )
         options = build.resolve_options(args("--project-dir", project))
         for setting in declared:
             expected = {"text": "given", "path": project / "given", "list": ["given"]}[setting.kind]
+            if setting.choices:
+                expected = setting.choices[-1]
             assert getattr(options, setting.dest) == expected, setting.key
 
     def test_help_lists_every_flag_key_and_default(self):

@@ -131,6 +131,7 @@ def test_each_step_is_shown_with_its_time_in_order(flat):
 def test_the_build_says_what_it_bundles_and_warns(flat):
     lines = flat.stderr.splitlines()
     assert "    requirements: requirements.txt: found in the project" in lines
+    assert any(line.startswith(("    installer: uv (", "    installer: pip (")) for line in lines), lines
     summary = next(index for index, line in enumerate(lines) if "MiB installed; the largest:" in line)
     largest = lines[summary + 1 : summary + 6]
     assert all(line.startswith("      ") and line.endswith(("MiB", "MiB)")) for line in largest), largest
