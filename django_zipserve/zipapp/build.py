@@ -279,12 +279,24 @@ def collect_static(options, site, env):
 #: to ``check --deploy`` on a host: they may need the site's database, which
 #: a build machine does not have (drf-spectacular's builds NetBox's whole API
 #: schema, and its querysets connect).
-BUILD_CHECKS = (
-    "import django; django.setup(); from django.core import checks, management; "
-    "tags = sorted(checks.registry.registry.tags_available(deployment_checks=True) - {'database'}); "
-    "management.execute_from_command_line("
-    "['manage', 'check', '--deploy', '--fail-level', 'ERROR', *(f'--tag={tag}' for tag in tags)])"
+BUILD_CHECKS = """
+import json, sys, django
+django.setup()
+from django.conf import settings, global_settings
+from django.core import checks, management
+offered = settings.LANGUAGES != global_settings.LANGUAGES
+facts = {
+    "languages": [code for code, _ in settings.LANGUAGES] if offered else None,
+    "language_code": settings.LANGUAGE_CODE,
+    "static_root": str(settings.STATIC_ROOT) if settings.STATIC_ROOT else None,
+}
+with open(sys.argv[1], "w", encoding="utf-8") as file:
+    json.dump(facts, file)
+tags = sorted(checks.registry.registry.tags_available(deployment_checks=True) - {"database"})
+management.execute_from_command_line(
+    ["manage", "check", "--deploy", "--fail-level", "ERROR", *(f"--tag={tag}" for tag in tags)]
 )
+"""
 
 
 def run_checks(options, site, env):
@@ -292,8 +304,12 @@ def run_checks(options, site, env):
     deployment checks included: an error (a health view an earlier
     catch-all pattern shadows, zipserve.E006) stops the build, not the first
     start on a server, which runs only the checks a host can change (its
-    START_CHECK_TAGS)."""
-    installed_python(options, site, env, BUILD_CHECKS)
+    START_CHECK_TAGS). The same process reads the settings the later steps
+    need (the languages offered, STATIC_ROOT): one start of the site less
+    for each."""
+    facts = Path(site).parent / "site-facts.json"
+    installed_python(options, site, env, BUILD_CHECKS, str(facts))
+    return json.loads(facts.read_text(encoding="utf-8"))
 
 
 def exclude_files(options, site, env):
@@ -331,52 +347,30 @@ def compile_messages(options, site, env):
     return True
 
 
-LANGUAGES_SCRIPT = """
-import json, django
-django.setup()
-from django.conf import settings, global_settings
-offered = settings.LANGUAGES != global_settings.LANGUAGES
-print(json.dumps({"languages": [code for code, _ in settings.LANGUAGES] if offered else None,
-                  "language_code": settings.LANGUAGE_CODE}))
-"""
-
-
-def offered_languages(options, site, env):
+def offered_languages(facts):
     """The languages the site offers (settings.LANGUAGES), or None for all."""
-    result = installed_python(options, site, env, LANGUAGES_SCRIPT, quiet=True)
-    found = json.loads(result.stdout.strip().splitlines()[-1])
-    if found["languages"] is None:
+    if facts["languages"] is None:
         return None
-    codes = [*found["languages"], found["language_code"], "en"]
+    codes = [*facts["languages"], facts["language_code"], "en"]
     return {code.split("-")[0].split("_")[0].lower() for code in codes}
 
 
-STATIC_ROOT_SCRIPT = """
-import json, django
-django.setup()
-from django.conf import settings
-print(json.dumps(str(settings.STATIC_ROOT) if settings.STATIC_ROOT else None))
-"""
-
-
-def static_root(options, site, env):
+def static_root(site, facts):
     """The collected static tree (settings.STATIC_ROOT) when it is inside
     site-packages, else None."""
-    result = installed_python(options, site, env, STATIC_ROOT_SCRIPT, quiet=True)
-    found = json.loads(result.stdout.strip().splitlines()[-1])
-    if found is None:
+    if facts["static_root"] is None:
         return None
-    root = (site / found).resolve()
+    root = (site / facts["static_root"]).resolve()
     return root if root.is_relative_to(site.resolve()) and root.is_dir() else None
 
 
-def reproducible_outputs(options, site, env, epoch):
+def reproducible_outputs(site, epoch, facts):
     """What the manage steps and collectstatic wrote, made independent of
     when it was written: the gzip headers' mtime (django-compressor and
     whitenoise write the current time) and the key order of the collected
     static tree's JSON manifests (django-compressor's CACHE/manifest.json)."""
     fixed = normalise_gzip_headers(site, epoch)
-    root = static_root(options, site, env)
+    root = static_root(site, facts)
     return fixed, sort_json_manifests(root) if root is not None else 0
 
 
@@ -463,6 +457,8 @@ def run_shiv(options, site, output, record, preamble, env):
         "--build-id",
         record["build_id"],
         "--reproducible",
+        # Compressed once, by finish_archive, which rewrites the archive anyway.
+        "--uncompressed",
         "--preamble",
         preamble,
     ]
@@ -532,6 +528,7 @@ def finish_archive(built, site, bytecode, epoch):
                 if info.filename == "__main__.py":
                     continue
                 data = source.read(info)
+                info.compress_type = zipfile.ZIP_DEFLATED
                 target.writestr(info, data)
                 files.append((info.filename, data, info.external_attr >> 16))
             added = [
@@ -643,15 +640,13 @@ def prepare_site(options, steps, site, env, epoch):
         " (the final collection, after the manage steps)" if collected_before else ""
     )
     steps.run(title, collect_static, options, site, env)
-    steps.run("run the system checks", run_checks, options, site, env)
+    facts = steps.run("run the system checks", run_checks, options, site, env)
     if options.exclude:
         removed = steps.run("leave out the excluded files", exclude_files, options, site, env)
         report_excluded(steps, removed)
     steps.run("compile translations", compile_messages, options, site, env)
-    steps.run(
-        "make compressed files and manifests reproducible", reproducible_outputs, options, site, env, epoch
-    )
-    languages = steps.run("read the languages the site offers", offered_languages, options, site, env)
+    steps.run("make compressed files and manifests reproducible", reproducible_outputs, site, epoch, facts)
+    languages = offered_languages(facts)
     steps.run("remove translations of other languages", prune_translations, site, languages)
     steps.run("normalise the installed files", normalise, site, epoch)
     add_lock_file(site, epoch)
