@@ -12,7 +12,7 @@ DEMO_CONFIG := $(DEMO_DIR)/example.yml
 PYENV_PATHS := $(shell command -v pyenv >/dev/null 2>&1 && for v in $$(pyenv versions --bare | grep -E '^3\.1[0-3]\.[0-9]+$$'); do printf ':%s/bin' "$$(pyenv prefix $$v)"; done)
 export PATH := $(PATH)$(PYENV_PATHS)
 
-.PHONY: demo test test-unit test-newest test-artifact test-artifact-one-host test-artifact-fleet lint lint-ansible docs coverage pyz dist-check package venv bench soak clean
+.PHONY: demo test test-unit test-newest test-matrix test-artifact test-artifact-builds test-artifact-servers test-artifact-fleet lint lint-ansible docs coverage pyz dist-check package venv bench soak clean
 
 $(VENV)/.installed: pyproject.toml example_project/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -63,12 +63,16 @@ demo: pyz $(DEMO_CONFIG)
 	$(PYZ) --config $(DEMO_CONFIG) pyuwsgi --http 127.0.0.1:8000
 
 # Lint, format, types, the import layers (pyproject.toml) and the generated
-# reference first (seconds), then the
-# unit and server tests across the supported Python/Django matrix, then the
-# end-to-end tests of the built artifact in this virtualenv.
-test: lint package
+# reference first (seconds), then the unit and server tests across the
+# supported Python/Django matrix beside the multi-host test (mostly waiting
+# on plays and health checks), then the end-to-end tests of the built
+# artifact in this virtualenv, in two halves side by side.
+test: lint package pyz
+	$(MAKE) --no-print-directory -j2 -Otarget test-matrix test-artifact-fleet
+	$(MAKE) --no-print-directory -j2 -Otarget test-artifact-builds test-artifact-servers
+
+test-matrix: venv
 	$(BIN)/tox run-parallel --parallel 2 --parallel-no-spinner -q
-	$(MAKE) test-artifact
 
 lint: venv dist-check
 	$(BIN)/python -m ruff check .
@@ -119,10 +123,17 @@ test-newest: venv
 # hosts behind HAProxy, driven by Ansible: mostly waiting on plays and
 # health checks) runs beside the others, each suite's output kept together.
 test-artifact: pyz
-	$(MAKE) --no-print-directory -j2 -Otarget test-artifact-one-host test-artifact-fleet
+	$(MAKE) --no-print-directory -j2 -Otarget test-artifact-builds test-artifact-servers test-artifact-fleet
 
-test-artifact-one-host: pyz
-	ZIPSERVE_TEST_PYZ=$(CURDIR)/$(PYZ) $(BIN)/python -m pytest -m e2e --ignore=tests/e2e/test_fleet.py $(PYTEST_ARGS)
+# The builds of adopted projects and fixtures; then every other end-to-end
+# test but the multi-host one (so that a new test file lands in one of them).
+E2E_BUILDS := tests/e2e/test_adopted_projects.py tests/zipapp
+test-artifact-builds: pyz
+	ZIPSERVE_TEST_PYZ=$(CURDIR)/$(PYZ) $(BIN)/python -m pytest -m e2e $(E2E_BUILDS) $(PYTEST_ARGS)
+
+test-artifact-servers: pyz
+	ZIPSERVE_TEST_PYZ=$(CURDIR)/$(PYZ) $(BIN)/python -m pytest -m e2e --ignore=tests/e2e/test_fleet.py \
+	    $(addprefix --ignore=,$(E2E_BUILDS)) $(PYTEST_ARGS)
 
 # -s: the figures of each scenario (requests, failed) are printed.
 test-artifact-fleet: pyz
