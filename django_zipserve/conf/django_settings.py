@@ -384,6 +384,9 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 #: The names our handler and formatter take in a project's own LOGGING.
 STDERR_HANDLER = "zipserve_stderr"
 STDERR_FORMATTER = "zipserve_plain"
+#: The root logger's, when some loggers already write to a console of the project's.
+ROOT_STDERR_HANDLER = "zipserve_stderr_root"
+NOT_TWICE_FILTER = "zipserve_not_twice"
 DICT_CONFIG = "logging.config.dictConfig"
 
 
@@ -430,7 +433,37 @@ def merge_logging(context, current):
     for name, logger in loggers.items():
         if name and isinstance(logger, dict) and logger.get("propagate", True) is False:
             also_to_stderr(logger, handlers)
+    skip_at_root(merged, root, on_console_on_the_way(loggers, handlers))
     return merged
+
+
+def on_console_on_the_way(loggers, handlers):
+    """The loggers that write to a console of the project's and pass their
+    records on to the root logger."""
+    return sorted(
+        name
+        for name, logger in loggers.items()
+        if name
+        and isinstance(logger, dict)
+        and logger.get("propagate", True) is not False
+        and any(is_console(handlers.get(handler) or {}) for handler in logger.get("handlers") or [])
+    )
+
+
+def skip_at_root(merged, root, names):
+    """Where the root logger got our handler, it leaves out the records of
+    ``names``: the project's console printed them already (a ``django``
+    logger with its own console handler that propagates, say)."""
+    if not names or STDERR_HANDLER not in (root.get("handlers") or []):
+        return
+    merged.setdefault("filters", {})[NOT_TWICE_FILTER] = {
+        "()": "django_zipserve.conf.log_filters.NotYetOnConsole",
+        "names": names,
+    }
+    merged["handlers"][ROOT_STDERR_HANDLER] = dict(
+        merged["handlers"][STDERR_HANDLER], filters=[NOT_TWICE_FILTER]
+    )
+    root["handlers"] = [ROOT_STDERR_HANDLER if name == STDERR_HANDLER else name for name in root["handlers"]]
 
 
 def also_to_stderr(logger, handlers):
@@ -725,7 +758,9 @@ SETTINGS = (
         "default mails request errors and prints nothing when DEBUG is off). With one: the project's "
         "handlers and loggers stay, and a standard-error handler is added to the root logger and to every "
         "logger that does not propagate, unless it already writes to the console or is silenced with "
-        "`NullHandler`s; errors reach the journal whatever else the project logs to. Left alone when "
+        "`NullHandler`s; errors reach the journal whatever else the project logs to. A record that a "
+        "propagating logger already wrote to the project's console is not written again at the root. "
+        "Left alone when "
         "`LOGGING_CONFIG` is not dictConfig or the configuration is incremental.",
         source="LOG_LEVEL",
     ),

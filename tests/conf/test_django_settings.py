@@ -641,6 +641,36 @@ class TestLoggingMerge:
         assert "Internal Server Error: /" in RecordingHandler.records
         assert "ERROR shop.request: Internal Server Error: /" in capsys.readouterr().err
 
+    def test_a_record_a_propagating_logger_printed_is_not_printed_again(self, tmp_path, capsys):
+        """A project's ``django`` logger writes to its console and propagates:
+        the root logger's stderr (ours) leaves its records out, and prints
+        every other logger's once."""
+        own = {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "handlers": {"console": {"class": "logging.StreamHandler"}},
+            "loggers": {
+                "django": {"handlers": ["console"], "level": "INFO"},
+                "django.security": {"handlers": [], "propagate": False},
+            },
+        }
+        merged = self.merged(tmp_path, own)
+        names = ("django", "django.request", "django.security", "shop")
+        root = logging.getLogger()
+        saved = root.handlers[:], root.level
+        try:
+            logging.config.dictConfig(merged)
+            for name in names:
+                logging.getLogger(name).error("from %s", name)
+        finally:
+            for logger in [root, *map(logging.getLogger, names)]:
+                for handler in logger.handlers:
+                    handler.close()
+                logger.handlers = []
+            root.handlers[:], root.level = saved
+        err = capsys.readouterr().err
+        assert [err.count(f"from {name}\n") for name in names] == [1, 1, 1, 1], err
+
     def test_a_project_that_configures_logging_itself_is_left_alone(self, tmp_path):
         own = {"version": 1, "handlers": {}}
         ns = {"LOGGING": own, "LOGGING_CONFIG": None}
