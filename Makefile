@@ -64,9 +64,9 @@ demo: pyz $(DEMO_CONFIG)
 
 # Lint, format, types, the import layers (pyproject.toml) and the generated
 # reference first (seconds), then the unit and server tests across the
-# supported Python/Django matrix beside the multi-host test (mostly waiting
-# on plays and health checks), then the end-to-end tests of the built
-# artifact in this virtualenv, in two halves side by side.
+# supported Python/Django matrix beside the multi-host test, then the
+# end-to-end tests of the built artifact in this virtualenv, in two halves
+# side by side: two cores busy throughout.
 test: lint package pyz
 	$(MAKE) --no-print-directory -j2 -Otarget test-matrix test-artifact-fleet
 	$(MAKE) --no-print-directory -j2 -Otarget test-artifact-builds test-artifact-servers
