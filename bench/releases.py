@@ -47,9 +47,9 @@ CHANGED_MODULE = Path("example_project") / "release.py"
 BIG_REQUIREMENTS = ("plotly", "pandas", "numpy")
 
 
-def release_source(work, number):
+def release_source(work, number, folder=None):
     """A copy of the example project whose ``release.py`` says its number."""
-    source = work / f"source-{number}"
+    source = work / f"source-{folder or number}"
     shutil.copytree(
         REPO / "example_project",
         source,
@@ -61,7 +61,7 @@ def release_source(work, number):
 
 def build_release(work, number, extra, installer="uv"):
     """Build release ``number``; ``(artifact, seconds)``."""
-    source = release_source(work, number)
+    source = release_source(work, number, f"{number}-{installer}")
     started = time.monotonic()
     built = subprocess.run(
         [
@@ -88,7 +88,7 @@ def baseline_build(work, extra):
     collectstatic of the installed copy."""
     from django_zipserve.zipapp import installer
 
-    source = release_source(work, "baseline")
+    source = release_source(work, 1, "baseline")
     site = work / "baseline-site"
     chosen = installer.choose("uv", dict(os.environ))
     started = time.monotonic()
