@@ -18,8 +18,6 @@ import sys
 
 from .lockfiles import uv_binary
 
-INSTALLERS = ("uv", "pip")
-
 #: pip's options, as ``pip config list`` names them, and uv's equivalent
 #: arguments (each value of a list option becomes one argument).
 UV_ARGUMENTS = {
@@ -110,15 +108,19 @@ def translate(options):
     """``(arguments, environment, untranslatable option names)`` for uv."""
     arguments, environment, left = [], {}, []
     for option, value in sorted(options.items()):
-        if option in UV_ARGUMENTS:
-            for item in shlex.split(value):
-                arguments += [UV_ARGUMENTS[option], item]
-        elif option in UV_SWITCHES:
-            if value.lower() in ("1", "true", "yes", "on"):
-                arguments.append(UV_SWITCHES[option])
-        elif option in UV_ENVIRONMENT:
-            environment[UV_ENVIRONMENT[option]] = str(round(float(value))) if "timeout" in option else value
-        elif option not in NO_EFFECT:
+        try:
+            if option in UV_ARGUMENTS:
+                for item in shlex.split(value):
+                    arguments += [UV_ARGUMENTS[option], item]
+            elif option in UV_SWITCHES:
+                if value.lower() in ("1", "true", "yes", "on"):
+                    arguments.append(UV_SWITCHES[option])
+            elif option in UV_ENVIRONMENT:
+                uv_value = str(round(float(value))) if "timeout" in option else value
+                environment[UV_ENVIRONMENT[option]] = uv_value
+            elif option not in NO_EFFECT:
+                left.append(option)
+        except ValueError:  # a value uv would not read as pip does (unbalanced quotes, a timeout of "soon")
             left.append(option)
     if "extra-index-url" in options or "find-links" in options:
         # pip takes the best version from every index; uv by default only

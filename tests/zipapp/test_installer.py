@@ -75,6 +75,12 @@ class TestTranslate:
             ["use-feature"],
         )
 
+    def test_a_value_uv_could_not_read_as_pip_does_is_not_carried_over(self):
+        assert installer.translate({"default-timeout": "soon", "find-links": "'/srv/wheels"})[2] == [
+            "default-timeout",
+            "find-links",
+        ]
+
 
 class TestChoose:
     def test_pip_asked_for(self, tmp_path):
