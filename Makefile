@@ -125,9 +125,10 @@ test-newest: venv
 test-artifact: pyz
 	$(MAKE) --no-print-directory -j2 -Otarget test-artifact-builds test-artifact-servers test-artifact-fleet
 
-# The builds of adopted projects and fixtures; then every other end-to-end
-# test but the multi-host one (so that a new test file lands in one of them).
-E2E_BUILDS := tests/e2e/test_adopted_projects.py tests/zipapp
+# The builds of adopted projects and fixtures, about half of the end-to-end
+# time; then every other end-to-end test but the multi-host one (so that a
+# new test file lands in one of them).
+E2E_BUILDS := tests/e2e/test_adopted_projects.py tests/zipapp/test_build.py tests/zipapp/test_flat_project.py
 test-artifact-builds: pyz
 	ZIPSERVE_TEST_PYZ=$(CURDIR)/$(PYZ) $(BIN)/python -m pytest -m e2e $(E2E_BUILDS) $(PYTEST_ARGS)
 

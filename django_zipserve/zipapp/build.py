@@ -47,7 +47,7 @@ import zipfile
 from pathlib import Path
 
 from .. import __version__
-from . import bundle, exclude, installer, lockfiles, prerequisites, secret_scan, sidecar, store
+from . import bundle, bytecode, exclude, installer, lockfiles, prerequisites, secret_scan, sidecar, store
 from .boot import TESTS_SUFFIX
 from .extractions import LOCK_NAME, RECORD_NAME
 from .options import BUILD_SETTINGS, BY_KEY, TABLE
@@ -465,42 +465,6 @@ def run_shiv(options, site, output, record, preamble, env):
     run_command(command, True, env=env)
 
 
-def compile_bytecode(site, env):
-    """Compile every module once, at build time, into hash-based ``.pyc``
-    files that are never checked against their source: the artifact is
-    immutable, so a start (even on a read-only extraction, even with
-    PYTHONDONTWRITEBYTECODE) never compiles anything, and the first start
-    does not spend seconds compiling either.
-
-    One fresh process compiles them all, in compileall's sorted order, with
-    a fixed hash seed: marshal writes a value differently when something else
-    in the process holds it too, so files spread over a pool of processes
-    (or compiled after a varying set of imports) come out different from
-    build to build, and so would the artifact."""
-    command = [
-        sys.executable,
-        "-m",
-        "compileall",
-        "-qq",  # a SyntaxWarning or error in a dependency's example file is not the user's to fix
-        "-j",
-        "1",
-        # The directory name only shows in code objects, which the import
-        # system points at the real file when it loads them; a fixed one
-        # keeps builds identical.
-        "-d",
-        "site-packages",
-        "--invalidation-mode",
-        "unchecked-hash",
-        str(site),
-    ]
-    # Its exit status says whether every file compiled; one that does not
-    # (a packaged example in old syntax) is left as source, as pip leaves it.
-    subprocess.run(
-        command, env=dict(env, PYTHONWARNINGS="ignore", PYTHONHASHSEED="0"), capture_output=True, check=False
-    )
-    return sorted(path for path in site.rglob("*.pyc"))
-
-
 def startup_files():
     """``(name in the archive, source)`` of each start-up module."""
     folder = Path(__file__).parent
@@ -665,8 +629,8 @@ def package(options, steps, work, site, env, epoch):
     built = work / "out.pyz"
     preamble = write_preamble(work, epoch)
     steps.run("build the zipapp with shiv", run_shiv, options, site, built, record, preamble, env)
-    bytecode = steps.run("compile bytecode", compile_bytecode, site, env)
-    steps.run("add bytecode and the start-up module", finish_archive, built, site, bytecode, epoch)
+    compiled = steps.run("compile bytecode", bytecode.compile_bytecode, site, env)
+    steps.run("add bytecode and the start-up module", finish_archive, built, site, compiled, epoch)
     target, digest = steps.run("write the outputs", write_outputs, options, built, record, tests_zip)
     return target, digest, record
 

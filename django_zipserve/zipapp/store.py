@@ -13,8 +13,11 @@ hash in the archive (:data:`MANIFEST_MEMBER`), so a file already stored is
 not even decompressed.
 
 - **Corruption**: a stored file is hashed again before a new extraction
-  links to it; one whose content no longer matches its name is replaced
-  from the archive (and said on stderr), never linked.
+  links to it, unless it is the very file last found sound (the same
+  inode, size and modification time, in :data:`VERIFIED_NAME`): a write
+  gives a file a new modification time, and an edit that replaces it a new
+  inode. One whose content no longer matches its name is replaced from the
+  archive (and said on stderr), never linked.
 - **Times**: a stored file keeps the modification time it was stored with
   (the build time of the release that first brought it). Hard links share
   it, so an unchanged file has the same ``ETag`` and ``Last-Modified`` in
@@ -36,6 +39,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import sys
 import zipfile
 
@@ -44,6 +48,12 @@ import zipfile
 STORE_NAME = ".zipserve-store"
 #: The file every extraction in progress holds shared, and ``collect`` exclusively.
 STORE_LOCK = ".lock"
+#: The stored files the last extraction found sound, each with what would
+#: change if its content did: ``{name: [inode, size, mtime_ns]}``. Hashing
+#: every linked file again is most of what a new release's extraction costs.
+VERIFIED_NAME = ".verified"
+#: The store's own files, beside the folders of stored files.
+STORE_RECORDS = (STORE_LOCK, VERIFIED_NAME)
 #: The record of every file of site-packages in the archive: written by the
 #: build, read only when an extraction is made.
 MANIFEST_MEMBER = "zipserve_files.json"
@@ -97,6 +107,20 @@ def file_digest(path):
     return digest.hexdigest()
 
 
+def identity(found):
+    """What of a file's ``lstat`` changes when its content is changed."""
+    return [found.st_ino, found.st_size, found.st_mtime_ns]
+
+
+def read_verified(store):
+    try:
+        with open(os.path.join(store, VERIFIED_NAME), encoding="utf-8") as stream:
+            found = json.load(stream)
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
 def lock(path, exclusive):
     """A descriptor holding ``path`` locked, for the caller to close."""
     import fcntl
@@ -117,6 +141,8 @@ class Store:
         self.copied = 0  # files copied where a hard link could not be made
         self.replaced = []  # stored files that no longer matched their hash
         self.folders = set()  # the store's folders known to exist
+        self.verified = read_verified(self.path)  # as the last extraction left it
+        self.sound = {}  # what this extraction found sound, for the next one
         self._archive = None
 
     @property
@@ -142,12 +168,41 @@ class Store:
         """The path of the stored file with this content and mode, stored
         from the archive's ``member`` unless it is there and sound."""
         path = stored_file(self.path, digest, mode)
-        if os.path.isfile(path) and not os.path.islink(path):
-            if file_digest(path) == digest:
-                return path
-            self.replaced.append(path)
-        self.store(member, digest, mode, path)
+        found = self.found_sound(path, digest)
+        if found is None:
+            self.store(member, digest, mode, path)
+            found = os.lstat(path)
+        self.sound[path[len(self.path) + 1 :]] = identity(found)
         return path
+
+    def found_sound(self, path, digest):
+        """The stored file's ``lstat`` when it holds the content ``digest``
+        names, else None (missing, not a plain file, or changed)."""
+        try:
+            found = os.lstat(path)
+        except FileNotFoundError:
+            return None
+        if not stat.S_ISREG(found.st_mode):
+            return None
+        if self.verified.get(path[len(self.path) + 1 :]) == identity(found):
+            return found
+        if file_digest(path) == digest:
+            return found
+        self.replaced.append(path)
+        return None
+
+    def record_sound(self):
+        """Leave what this extraction found sound for the next one: a new
+        file in one step, so a reader never sees half of it. Extractions
+        that finish together each write their own; the last one stays, and
+        a file missing from it is only hashed again."""
+        partial = f"{os.path.join(self.path, VERIFIED_NAME)}.{os.getpid()}.partial"
+        try:
+            with open(partial, "w", encoding="utf-8") as stream:
+                stream.write(json.dumps(self.sound, separators=(",", ":")))
+            os.replace(partial, os.path.join(self.path, VERIFIED_NAME))
+        except OSError:
+            pass  # the next extraction hashes again
 
     def store(self, member, digest, mode, path):
         """Write the member into the store under ``path``: into a file of
@@ -216,6 +271,7 @@ def extract(archive_path, manifest, root, extraction_name, lock_name, epoch):
             files = [entry for entry in files if entry[0] != lock_name]
             stored = store.provide_all(files)
             link_tree(store, files, stored, os.path.join(building, "site-packages"), lock_name, epoch)
+            store.record_sound()
         finally:
             os.close(shared)
         os.rename(building, target)
@@ -295,7 +351,7 @@ def collect(root, dry_run=False):
         for directory, _, names in os.walk(store):
             for name in names:
                 path = os.path.join(directory, name)
-                if path == os.path.join(store, STORE_LOCK):
+                if directory == store and name in STORE_RECORDS:
                     continue
                 found = os.lstat(path)
                 unused = found.st_nlink == 1 or name.endswith(".partial")

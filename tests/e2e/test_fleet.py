@@ -35,6 +35,11 @@ NAME = "example_project"
 ROOT = f"/srv/{NAME}"
 SITE_HOST = "site.example"
 LOAD_CLIENTS = 4
+#: Seconds between the rounds of each client (page, static files, write):
+#: about 64 requests a second through the balancer, so a gap of a few tens of
+#: milliseconds anywhere meets one. Rounds every 0.1 s made the load itself
+#: take a core of the two the test shares with the tox matrix.
+LOAD_INTERVAL = 0.25
 #: The failure scenarios (a corrupt download, a failing release, a lost
 #: host) try Ansible's and HAProxy's handling, the same for both servers:
 #: they run once, with this one; both servers are rolled out and back.
@@ -222,6 +227,8 @@ class Load:
             900,
             "--clients",
             LOAD_CLIENTS,
+            "--interval",
+            LOAD_INTERVAL,
             cwd=REPO,
             env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)},
         )

@@ -731,48 +731,6 @@ def test_gzip_headers_of_installed_files_and_json_that_would_change_are_left(tmp
     assert (site / "flat.json").read_text() == '{"a": {"c": 2, "d": 1}, "b": 1}\n'
 
 
-def test_bytecode_is_compiled_without_the_dependencies_warnings(tmp_path, capfd):
-    site = tmp_path / "site"
-    (site / "dependency" / "examples").mkdir(parents=True)
-    (site / "dependency" / "__init__.py").write_text("")
-    for number in range(4):
-        (site / "dependency" / "examples" / f"demo{number}.py").write_text("x = 1\nif x is 1:\n    pass\n")
-    compiled = build.compile_bytecode(site, dict(os.environ))
-    assert len(compiled) == 5
-    captured = capfd.readouterr()
-    assert "SyntaxWarning" not in captured.err + captured.out
-
-
-def test_bytecode_is_the_same_whatever_the_building_process(tmp_path):
-    """Two builds run by different processes (here with different hash
-    seeds) give the same bytecode. A guard: the difference adopting a public
-    project found (one .pyc of pycparser, from a pool of processes) does not
-    show on a file this small."""
-    module = "".join(
-        f"def f{number}(x):\n    return x in {{'alpha', 'beta', 'gamma', 'delta'}} and 'alpha' * {number}\n"
-        for number in range(40)
-    )
-    outputs = []
-    for seed in ("1", "2"):
-        site = tmp_path / seed / "site-packages"
-        for package in range(6):
-            (site / f"package{package}").mkdir(parents=True)
-            (site / f"package{package}" / "__init__.py").write_text(module)
-        code = (
-            "import os, sys; from django_zipserve.zipapp import build; "
-            "from pathlib import Path; build.compile_bytecode(Path(sys.argv[1]), os.environ)"
-        )
-        subprocess.run(
-            [sys.executable, "-c", code, str(site)],
-            env=dict(os.environ, PYTHONHASHSEED=seed, PYTHONPATH=str(REPO)),
-            check=True,
-            timeout=120,
-        )
-        outputs.append({path.relative_to(site): path.read_bytes() for path in sorted(site.rglob("*.pyc"))})
-    assert len(outputs[0]) == 6
-    assert outputs[0] == outputs[1]
-
-
 def test_build_steps_never_import_the_project_folder_they_run_in(tmp_path):
     """compilemessages runs in the project's package folder; NetBox's own
     ``netbox/graphql`` there shadowed the real ``graphql`` library. The

@@ -18,6 +18,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -425,7 +426,7 @@ def test_a_process_that_runs_the_main_file_again_does_not_start_the_site(tmp_pat
 def stored(root):
     """The files of the store under ``root``: ``{path: inode}``."""
     store = root / ".zipserve-store"
-    return {path: path.stat().st_ino for path in store.rglob("*") if path.is_file() and path.name != ".lock"}
+    return {path: path.stat().st_ino for path in store.rglob("*") if path.is_file() and path.parent != store}
 
 
 def inode(extraction, member):
@@ -512,6 +513,33 @@ def test_a_corrupted_stored_file_is_replaced_not_served(tmp_path):
     assert result.stdout == "packaged data\n\n"
     assert f"the stored file {path} no longer matched its content hash; it was replaced" in result.stderr
     assert path.read_text() == "packaged data\n" and stat.S_IMODE(path.stat().st_mode) == 0o444
+
+
+def test_a_new_release_hashes_again_only_the_stored_files_changed_since_found_sound(tmp_path, monkeypatch):
+    """Hashing every stored file a new release links was most of its
+    extraction's time. A file unchanged since the last extraction found it
+    sound (same inode, size and modification time) is not read again; one
+    written to since is, and replaced."""
+    from django_zipserve.zipapp import store
+
+    root = tmp_path / "root"
+    first = small_artifact(tmp_path, "1111111111111111", file_name="site-1.pyz")
+    second = small_artifact(tmp_path, "2222222222222222", file_name="site-2.pyz", value=43)
+    assert start(first, root).returncode == 0
+    data = extraction_of(root, "1111111111111111", "site-1.pyz") / "site-packages" / "probe" / "data.txt"
+    (edited,) = [path for path, number in stored(root).items() if number == data.stat().st_ino]
+    edited.chmod(0o644)
+    edited.write_text("packaged dat@\n")  # the same size
+    hashed = []
+    digest = store.file_digest
+    monkeypatch.setattr(store, "file_digest", lambda path: hashed.append(path) or digest(path))
+    with zipfile.ZipFile(second) as archive:
+        manifest = archive.read(store.MANIFEST_MEMBER)
+    made = store.extract(second, manifest, root, "site-2.pyz_2222222222222222", zipapp_boot.LOCK_NAME, EPOCH)
+    assert hashed == [str(edited)]
+    assert made.replaced == [str(edited)]
+    assert edited.read_text() == "packaged data\n"
+    assert start(second, root, "print(open(package + '/data.txt').read())").stdout == "packaged data\n\n"
 
 
 def test_concurrent_first_starts_of_two_releases_share_one_store(tmp_path):
