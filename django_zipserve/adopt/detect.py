@@ -159,12 +159,35 @@ def find_settings(root, finder, given):
         )
     module = settings_module_in(manage)
     if module is None:
-        raise AdoptError("manage.py does not set DJANGO_SETTINGS_MODULE to a string: pass --settings MODULE")
+        found = settings_candidates(root)
+        here = f" (settings modules here: {', '.join(found)})" if found else ""
+        raise AdoptError(
+            "manage.py does not set DJANGO_SETTINGS_MODULE to a string: pass --settings MODULE, "
+            f"the settings the site runs with in production{here}"
+        )
     if finder.find(module) is None:
         raise AdoptError(
             f"settings module {module} (named by manage.py) not found under {root} or {root / 'src'}"
         )
     return module, "manage.py"
+
+
+def settings_candidates(root):
+    """The importable modules named ``settings`` or inside a ``settings``
+    package, in the project's top-level packages (under ``src/`` too)."""
+    found = []
+    for base in (root, root / "src"):
+        for package in top_level_packages(base)[0]:
+            if (base / package / "settings.py").is_file():
+                found.append(f"{package}.settings")
+            folder = base / package / "settings"
+            if (folder / "__init__.py").is_file():
+                found += [
+                    f"{package}.settings.{path.stem}"
+                    for path in sorted(folder.glob("*.py"))
+                    if path.stem.isidentifier() and path.stem != "__init__"
+                ]
+    return found
 
 
 def production_settings(root, finder, module, origin):

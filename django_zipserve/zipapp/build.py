@@ -254,7 +254,11 @@ def installed_python(options, site, env, code, *args, cwd=None, quiet=None):
         DJANGO_SETTINGS_MODULE=options.settings,
         DJANGO_ZIPSERVE_BUILD="1",
         ZIPSERVE_BUILD_MAIN_FILE=str(stand_in),
+        # The state directory the settings make (an SQLite file's folder)
+        # goes with the build's folder, not into the builder's home.
+        XDG_STATE_HOME=str(Path(site).parent / "state"),
     )
+    command_env.pop("STATE_DIRECTORY", None)
     command = [sys.executable, "-S", "-c", NO_WORKING_DIRECTORY + MAIN_FILE + code, *args]
     return run_command(command, options.quiet if quiet is None else quiet, env=command_env, cwd=cwd or site)
 

@@ -157,7 +157,13 @@ def left_out_report(left):
     """One line about the package files the install left out, by folder, or None."""
     if not left:
         return None
-    folders = sorted({str(PurePosixPath(name).parent) for name in left})
+    # Folders named less deeply until they fit: a list cut short hid Baby
+    # Buddy's core/tests/import behind "and 8 more".
+    parents = [PurePosixPath(name).parent.parts for name in left]
+    depth = max(len(parts) for parts in parents)
+    while depth > 1 and len({parts[:depth] for parts in parents}) > SHOWN:
+        depth -= 1
+    folders = sorted({"/".join(parts[:depth]) for parts in parents})
     shown = ", ".join(folders[:SHOWN]) + (f" and {len(folders) - SHOWN} more" if len(folders) > SHOWN else "")
     return (
         f"the install left out {len(left)} non-Python file(s) of the project's packages, in {shown}: "

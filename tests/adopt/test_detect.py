@@ -301,8 +301,25 @@ class TestWhatCannotBeAdopted:
         (tmp_path / "manage.py").write_text(
             "import os\nos.environ.setdefault('DJANGO_SETTINGS_MODULE', NAME)\n"
         )
-        with pytest.raises(AdoptError, match="manage.py does not set DJANGO_SETTINGS_MODULE"):
+        with pytest.raises(AdoptError, match="manage.py does not set DJANGO_SETTINGS_MODULE") as raised:
             detect(tmp_path)
+        assert "settings modules here" not in str(raised.value)
+
+    def test_manage_py_without_a_settings_module_names_those_it_could_be(self, tmp_path):
+        """Baby Buddy's manage.py loads a .env file and names no settings:
+        the message lists the settings modules there are to choose from."""
+        (tmp_path / "manage.py").write_text("from dotenv import load_dotenv\nload_dotenv()\n")
+        settings = tmp_path / "babybuddy" / "settings"
+        settings.mkdir(parents=True)
+        for name in ("__init__", "base", "development", "test", "clever-cloud", "production.example"):
+            (settings / f"{name}.py").write_text("")
+        (tmp_path / "babybuddy" / "__init__.py").write_text("")
+        with pytest.raises(AdoptError) as raised:
+            detect(tmp_path)
+        assert str(raised.value).endswith(
+            "pass --settings MODULE, the settings the site runs with in production (settings modules here: "
+            "babybuddy.settings.base, babybuddy.settings.development, babybuddy.settings.test)"
+        )
 
     def test_settings_not_found(self, tmp_path):
         make_project(tmp_path, {"manage.py": manage_py("nowhere.settings")})

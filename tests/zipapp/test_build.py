@@ -744,3 +744,16 @@ def test_build_steps_never_import_the_project_folder_they_run_in(tmp_path):
         options, site, dict(os.environ), "import graphql; print(graphql.WHERE)", cwd=package_dir
     )
     assert result.stdout.strip() == "the installed library"
+
+
+def test_build_steps_make_the_state_directory_in_the_build_folder(tmp_path):
+    """Baby Buddy's build left an empty ``~/.local/state/babybuddy`` behind:
+    the settings make the folder of their SQLite file in the default state
+    directory. The build's steps get one inside the build's folder."""
+    site = tmp_path / "work" / "site-packages"
+    site.mkdir(parents=True)
+    options = SimpleNamespace(settings="mysite.settings", quiet=True)
+    code = "import os; print(os.environ['XDG_STATE_HOME'], os.environ.get('STATE_DIRECTORY'))"
+    environ = dict(os.environ, STATE_DIRECTORY="/var/lib/mysite", XDG_STATE_HOME=str(tmp_path / "home-state"))
+    result = build.installed_python(options, site, environ, code)
+    assert result.stdout.split() == [str(tmp_path / "work" / "state"), "None"]

@@ -143,3 +143,11 @@ def test_package_files_the_install_left_out_are_named(tmp_path):
         "mysite/static/dist: declare them as package data in pyproject.toml if the site reads them"
     )
     assert source.left_out_report([]) is None
+
+
+def test_a_report_of_many_folders_names_their_parents_rather_than_leave_some_out():
+    left = [f"babybuddy/static/{name}/file.css" for name in "abcdefghij"] + ["core/tests/import/bmi.csv"]
+    assert source.left_out_report(left) == (
+        "the install left out 11 non-Python file(s) of the project's packages, in babybuddy/static, "
+        "core/tests: declare them as package data in pyproject.toml if the site reads them"
+    )
