@@ -11,6 +11,7 @@ from ..zipapp.options import BY_KEY
 from . import templates
 from .detect import DIRECTORY_SETTINGS, OTHER_LOCK_FILES
 from .source import string_constant
+from .working_directory import files_named_relatively
 
 #: The build steps django-compressor's offline compression needs.
 COMPRESS_STEPS = ["collectstatic --noinput", "compress --force"]
@@ -102,6 +103,7 @@ def project_review(layout):
             f"templates use static files that are not in the source: {shown}{more}; a build step must "
             f"write them: manage-steps{commands} or shell-steps in [tool.django-zipserve]"
         )
+    review += working_directory_review(layout)
     if not layout.requirements:
         if layout.other_lock_files:
             for name in layout.other_lock_files:
@@ -116,6 +118,21 @@ def project_review(layout):
             "(the artifact runs with the version it was built with)"
         )
     return review
+
+
+def working_directory_review(layout):
+    """Files the code opens relative to the working directory, which the artifact's is not."""
+    found = files_named_relatively(layout.root, layout.package_root, layout.packages)
+    if not found:
+        return []
+    shown = ", ".join(f"{text!r} ({module}:{line})" for module, line, text in found[:3])
+    more = f" and {len(found) - 3} more" if len(found) > 3 else ""
+    return [
+        f"the code names files relative to the project's directory: {shown}{more}; from the artifact the "
+        "working directory is another (the state directory under systemd) and they are not found: build "
+        "each path from the module's own (Path(__file__).resolve().parent / ...) and declare the files "
+        "as package data"
+    ]
 
 
 def requirements_review(layout):
