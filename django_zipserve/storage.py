@@ -12,17 +12,20 @@ manifest (system check ``zipserve.E003``), so production never takes the
 fallback.
 
 While collecting, a file that refers to another one that is not among the
-static files (a vendored script's ``//# sourceMappingURL=`` to a map that
-was not shipped, a CSS ``url()`` to a missing image) stops ``collectstatic``
+static files (a CSS ``url()`` to a missing image) stops ``collectstatic``
 with :class:`MissingStaticReference`, which names every such reference of
 the whole post-processing (each with both files) and the ways out once,
 instead of Django's "could not be found with <storage object>" for the
-first one.
+first one. A ``//# sourceMappingURL=`` to a map that was not shipped (a
+vendored, minified script: NetBox's graphiql) is kept as it is and said
+in one line: only a browser's developer tools ask for source maps, and a
+page works the same without them.
 """
 
 import fnmatch
 import posixpath
 import re
+import sys
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote, urldefrag
@@ -37,8 +40,6 @@ UNHASHED_REFERENCES_SETTING = "ZIPSERVE_UNHASHED_REFERENCES"
 
 
 def how_to_remove(reference: str) -> str:
-    if "sourceMappingURL" in reference:
-        return "delete its `//# sourceMappingURL=...` line"
     return f"delete or change `{reference[:120]}`"
 
 
@@ -75,12 +76,16 @@ class MissingStaticReference(CommandError):
                 "Either, for each of them:",
                 "  - add the missing file to the static files (the static directory that holds the "
                 "referring file);",
-                "  - remove the reference from the referring file (a `//# sourceMappingURL=...` line: "
-                "delete it; a `url(...)` or an import: delete or change it);",
+                "  - remove the reference from the referring file (a `url(...)` or an import: delete or "
+                "change it);",
                 ways_out,
             ]
             message = "\n".join(lines)
         super().__init__(message)
+
+
+def is_source_map(reference: str) -> bool:
+    return "sourceMappingURL" in reference
 
 
 def keeps_unhashed(name: str) -> bool:
@@ -92,15 +97,29 @@ class ZipserveStaticFilesStorage(CompressedManifestStaticFilesStorage):
     #: (referring file, missing file) -> the reference as written, of the
     #: ``collectstatic`` under way: reported all at once when it ends.
     missing_references: dict[tuple[str, str], str]
+    #: The same for source maps, which are kept as they are and said.
+    missing_source_maps: dict[tuple[str, str], str]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.missing_references = {}
+        self.missing_source_maps = {}
 
     def post_process(self, *args: Any, **kwargs: Any) -> Any:
         self.missing_references = {}
+        self.missing_source_maps = {}
         yield from super().post_process(*args, **kwargs)
         self.report_missing_references()  # with --dry-run, no manifest is saved
+        self.report_missing_source_maps()
+
+    def report_missing_source_maps(self) -> None:
+        found, self.missing_source_maps = self.missing_source_maps, {}
+        if found:
+            pairs = ", ".join(f"{referrer} -> {missing}" for referrer, missing in found)
+            sys.stderr.write(
+                f"collectstatic: kept {len(found)} source map reference(s) as written, their maps are not "
+                f"among the static files ({pairs}): only browsers' developer tools ask for them\n"
+            )
 
     def save_manifest(self) -> None:
         self.report_missing_references()  # before a manifest that would hide them is written
@@ -139,9 +158,11 @@ class ZipserveStaticFilesStorage(CompressedManifestStaticFilesStorage):
                 if missing is None or self.exists(missing):
                     raise
                 matched = matchobj.groupdict().get("matched") or matchobj.group(0)
-                if not keeps_unhashed(referrer):
-                    # Reported when post-processing ends, with every other one.
-                    self.missing_references.setdefault((referrer, missing), matched)
+                if keeps_unhashed(referrer):
+                    return matched
+                # Reported when post-processing ends, with every other one.
+                found = self.missing_source_maps if is_source_map(matched) else self.missing_references
+                found.setdefault((referrer, missing), matched)
                 return matched
 
         return converter
