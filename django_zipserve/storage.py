@@ -54,7 +54,7 @@ class MissingStaticReference(CommandError):
         unhashed = ", ".join(f'"{referrer}"' for referrer in referrers)
         ways_out = (
             f"  - or leave those references unhashed, as they are: add the referring files to "
-            f"{UNHASHED_REFERENCES_SETTING} in settings.py (a list of glob patterns of static files "
+            f"{UNHASHED_REFERENCES_SETTING} in {settings_module()} (a list of glob patterns of static files "
             f"whose references to missing files are kept), e.g. {UNHASHED_REFERENCES_SETTING} = [{unhashed}]."
         )
         if len(self.references) == 1:
@@ -82,6 +82,11 @@ class MissingStaticReference(CommandError):
             ]
             message = "\n".join(lines)
         super().__init__(message)
+
+
+def settings_module() -> str:
+    """The settings module the collecting process runs with, where the setting goes."""
+    return getattr(settings, "SETTINGS_MODULE", None) or "the settings"
 
 
 def is_source_map(reference: str) -> bool:

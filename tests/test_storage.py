@@ -82,6 +82,8 @@ def test_the_command_line_shows_one_message_without_a_traceback(project_env, tmp
     result = run_project(env, "collectstatic", "--noinput")
     assert result.returncode == 1
     assert "MissingStaticReference: collectstatic: css/site.css refers to img/bg.png" in result.stderr
+    # The module the site runs (init's zipserve_settings), not a guess at settings.py.
+    assert "ZIPSERVE_UNHASHED_REFERENCES in tests.testproject.settings_static (a list" in result.stderr
     assert "Traceback" not in result.stderr
     assert "could not be found with <" not in result.stderr
 
