@@ -22,7 +22,7 @@ def files_named_relatively(root, package_root, packages):
     for package in packages:
         for module in sorted((package_root / package).rglob("*.py")):
             parts = module.relative_to(package_root).parts
-            if any(part.startswith(".") or part == "__pycache__" for part in parts):
+            if any(part.startswith(".") or part in ("__pycache__", "node_modules") for part in parts):
                 continue
             relative = module.relative_to(root).as_posix()
             found += [(relative, line, text) for line, text in relative_file_names(module, root)]

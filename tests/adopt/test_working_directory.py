@@ -25,6 +25,8 @@ def test_a_file_named_relative_to_the_project_is_found(tmp_path):
     write(tmp_path / "core" / "migrations" / "0030_weights.py", MIGRATION)
     write(tmp_path / "core" / "migrations" / "weights.csv", "age,weight\n")
     write(tmp_path / "core" / "templates" / "core" / "child_list.html", "")
+    # A front-end's installed packages are not the project's code.
+    write(tmp_path / "core" / "node_modules" / "tool" / "setup.py", 'open("core/migrations/weights.csv")\n')
     assert files_named_relatively(tmp_path, tmp_path, ["core"]) == [
         ("core/migrations/0030_weights.py", 5, "core/migrations/weights.csv")
     ]
