@@ -67,6 +67,7 @@ import json
 import os
 import sys
 import zipfile
+import zipimport
 
 if __package__:  # django_zipserve.zipapp.boot: imported by the build, the tests, a running project
     from . import extractions, guard, store
@@ -117,10 +118,12 @@ def read_member(archive, member):
     this module: it has parsed the archive's directory already, and parsing
     it again (thousands of entries) would cost more than the rest of
     start-up. KeyError when the archive has no such member."""
-    get_data = getattr(globals().get("__loader__"), "get_data", None)
-    if get_data is not None:
+    loader = globals().get("__loader__")
+    if isinstance(loader, zipimport.zipimporter) and os.path.abspath(loader.archive) == archive:
         try:
-            return get_data(os.path.join(archive, member))
+            # By its name in the archive: the loader's path of the archive may
+            # be spelled otherwise (``./site.pyz`` gives ``/srv/./site.pyz``).
+            return loader.get_data(member)
         except OSError:
             pass
     with zipfile.ZipFile(archive) as zipped:
@@ -261,7 +264,15 @@ def extract_from_store(archive, root, extraction_name, record):
     except KeyError:
         return False
     try:
-        store.extract(archive, manifest, root, extraction_name, LOCK_NAME, build_epoch(record))
+        store.extract(
+            archive,
+            manifest,
+            root,
+            extraction_name,
+            LOCK_NAME,
+            build_epoch(record),
+            read=lambda member: read_member(archive, member),
+        )
     except OSError as exc:
         fail(f"cannot extract the bundled packages into {root}: {exc.strerror or exc}")
     return True

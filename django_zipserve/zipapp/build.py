@@ -60,6 +60,7 @@ from .tree import (
     installed_versions,
     normalise,
     normalise_gzip_headers,
+    shared_entries,
     sort_json_manifests,
     tree_digest,
 )
@@ -478,11 +479,12 @@ def startup_files():
     ]
 
 
-def finish_archive(built, site, bytecode, epoch):
+def finish_archive(built, site, bytecode, epoch, shared):
     """Add what shiv leaves out: the compiled bytecode of site-packages, and
     our start-up modules at the root of the archive, the first of which
     ``__main__.py`` now calls (it hands over to shiv's bootstrap for the
-    first extraction)."""
+    first extraction); last, the manifest of the store, which lists the
+    ``shared`` top-level entries (:func:`tree.shared_entries`)."""
     date_time = time.gmtime(epoch)[:6]
     original = built.with_suffix(".shiv")
     built.rename(original)
@@ -505,7 +507,7 @@ def finish_archive(built, site, bytecode, epoch):
             files += [(name, data, 0o644) for name, data in added]
             added += [*startup_files(), ("__main__.py", MAIN_PY)]
             # Last: the hash of every file, for the extraction store.
-            added.append((store.MANIFEST_MEMBER, store.manifest(files, epoch).encode("utf-8")))
+            added.append((store.MANIFEST_MEMBER, store.manifest(files, epoch, shared).encode("utf-8")))
             for name, data in added:
                 info = zipfile.ZipInfo(name, date_time=date_time)
                 info.external_attr = 0o100644 << 16
@@ -634,7 +636,8 @@ def package(options, steps, work, site, env, epoch):
     preamble = write_preamble(work, epoch)
     steps.run("build the zipapp with shiv", run_shiv, options, site, built, record, preamble, env)
     compiled = steps.run("compile bytecode", bytecode.compile_bytecode, site, env)
-    steps.run("add bytecode and the start-up module", finish_archive, built, site, compiled, epoch)
+    shared = shared_entries(site, options.distribution)
+    steps.run("add bytecode and the start-up module", finish_archive, built, site, compiled, epoch, shared)
     target, digest = steps.run("write the outputs", write_outputs, options, built, record, tests_zip)
     return target, digest, record
 

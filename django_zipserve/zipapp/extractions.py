@@ -52,7 +52,7 @@ LOCK_NAME = "zipserve_in_use.lock"
 #: The permission bits that allow writing, for owner, group and others.
 WRITE_BITS = 0o222
 MIB = 1 << 20
-SIZE_UNIT = "sizes: MiB of disk usage, as `du -s` counts it"
+SIZE_UNIT = "sizes: MiB of disk usage, as `du -sL` counts it"
 
 
 # In use -------------------------------------------------------------------
@@ -174,24 +174,32 @@ class Extraction:
         return f"Extraction({self.path!r}, current={self.current}, in_use={self.in_use})"
 
 
-def disk_usage(path):
+def disk_usage(path, shared=None):
     """Bytes allocated on disk under ``path``, as ``du -s`` counts them:
-    512-byte blocks of every file, directory and link, each inode once."""
+    512-byte blocks of every file, directory and link, each inode once.
+    Symbolic links into the directory ``shared`` (the store) are followed,
+    as ``du -sL`` would: an extraction counts the shared tree it links to."""
     seen = set()
     total = 0
-    entries = [str(path)]
-    for root, directories, files in os.walk(path):
-        entries += [os.path.join(root, name) for name in (*directories, *files)]
-    for entry in entries:
+    shared = os.path.realpath(shared) + os.sep if shared else None
+    pending = [str(path)]
+    while pending:
+        entry = pending.pop()
         try:
             found = os.lstat(entry)
+            if shared and stat.S_ISLNK(found.st_mode) and os.path.realpath(entry).startswith(shared):
+                found = os.stat(entry)
         except OSError:
             continue
-        if found.st_nlink > 1:
-            if (found.st_dev, found.st_ino) in seen:
-                continue
-            seen.add((found.st_dev, found.st_ino))
+        if (found.st_dev, found.st_ino) in seen:
+            continue
+        seen.add((found.st_dev, found.st_ino))
         total += found.st_blocks * 512
+        if stat.S_ISDIR(found.st_mode):
+            try:
+                pending += [os.path.join(entry, name) for name in os.listdir(entry)]
+            except OSError:
+                continue
     return total
 
 
@@ -212,7 +220,12 @@ def extractions(root, current=None):
         is_current = current is not None and os.path.realpath(path) == current
         found.append(
             Extraction(
-                path, os.stat(path).st_mtime, disk_usage(path), is_current, in_use(path), project_of(path)
+                path,
+                os.stat(path).st_mtime,
+                disk_usage(path, store.store_path(root)),
+                is_current,
+                in_use(path),
+                project_of(path),
             )
         )
     return sorted(found, key=lambda item: item.modified, reverse=True)

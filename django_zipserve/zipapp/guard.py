@@ -21,6 +21,11 @@ import errno
 import os
 import sys
 
+if __package__:  # django_zipserve.zipapp.guard
+    from .store import STORE_NAME
+else:  # _zipserve_guard, at the root of the artifact, beside _zipserve_store
+    from _zipserve_store import STORE_NAME  # type: ignore[no-redef]
+
 #: Audit events that write to the file system (see the audit events table
 #: of the Python documentation), each with what the refusal calls it and
 #: where its arguments name what it writes: (index of the path, index of
@@ -57,12 +62,14 @@ def guard_extraction(site_packages):
     write under the extraction with a PermissionError that says what to do.
     The extraction is named in both its given and its resolved form: a
     project finds its files from ``__file__`` (the given form) or from
-    ``Path(__file__).resolve()`` (the other)."""
+    ``Path(__file__).resolve()`` (the other); the latter leads the shared
+    entries into the store, which is guarded as well."""
     extraction = os.path.dirname(os.path.abspath(str(site_packages)))
     if extraction in _guarded:
         return  # audit hooks cannot be removed: a second one would only cost
     _guarded.add(extraction)
-    places = frozenset({extraction, os.path.realpath(extraction)})
+    store = os.path.join(os.path.dirname(extraction), STORE_NAME)
+    places = frozenset(os.path.realpath(place) for place in (extraction, store)) | {extraction, store}
     prefixes = tuple(place + os.sep for place in places)
     watched = WATCHED_EVENTS
 

@@ -70,6 +70,40 @@ def distributions(tree):
     return sorted(found, key=lambda distribution: distribution.name.lower())
 
 
+def shared_entries(site, project):
+    """The top-level entries of ``site`` that the project's dependencies
+    installed and nothing else wrote to: each of their files (bytecode
+    aside) is listed in the RECORD of a distribution other than
+    ``project``, and none in the project's. The extraction shares them
+    between releases as one tree (see ``store``)."""
+    site = Path(site)
+    key = canonical_name(project) if project else None
+    dependencies: set[str] = set()
+    own: set[str] = set()
+    for distribution in distributions(site):
+        (own if distribution.key == key else dependencies).update(distribution.files)
+    candidates = {path.partition("/")[0] for path in dependencies} - {path.partition("/")[0] for path in own}
+    return sorted(name for name in candidates if only_recorded(site, name, dependencies))
+
+
+def only_recorded(site, name, recorded):
+    """Is every file under the top-level entry ``name`` among ``recorded``
+    (its compiled bytecode aside), with no symbolic link?"""
+    entry = site / name
+    if entry.is_symlink() or not entry.exists():
+        return False
+    paths = (
+        [entry]
+        if entry.is_file()
+        else [path for path in entry.rglob("*") if path.is_symlink() or not path.is_dir()]
+    )
+    for path in paths:
+        relative = path.relative_to(site).as_posix()
+        if path.is_symlink() or not (relative in recorded or "__pycache__" in relative.split("/")):
+            return False
+    return True
+
+
 def installed_versions(tree):
     return {distribution.name: distribution.version for distribution in distributions(tree)}
 

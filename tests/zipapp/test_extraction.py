@@ -25,6 +25,7 @@ import pytest
 
 from django_zipserve.zipapp import boot as zipapp_boot
 from django_zipserve.zipapp.build import BOOT_MODULE, finish_archive
+from django_zipserve.zipapp.tree import shared_entries
 from tests.helpers import WITHOUT_FILE_PERMISSION_OVERRIDE, clean_environ, require_tool, run_pyz
 from tests.zipapp.locks import hold
 
@@ -50,11 +51,22 @@ REFUSAL = (
 AS_OWNER = WITHOUT_FILE_PERMISSION_OVERRIDE
 
 
-def small_site(folder, project, build_id, value=42):
+#: A dependency's package, which finds its bundled native files beside it,
+#: as numpy finds numpy.libs: by climbing out of its own folder.
+LIBRARY = """import os
+
+NATIVE = os.path.join(os.path.dirname(__file__), "..", "lib.libs", "native.txt")
+"""
+
+
+def small_site(folder, project, build_id, value=42, library="1.0"):
     """site-packages as the build leaves it: the package (``probe/extra.py``
     without its compiled bytecode, as when a module fails to compile), a
-    data file, an executable, the build record and the lock file."""
+    data file, an executable, a dependency (``lib``, its ``lib.libs`` and
+    its ``.dist-info``, of version ``library``), the build record and the
+    lock file."""
     site = folder / "site-packages"
+    add_library(site, library)
     (site / "probe").mkdir(parents=True)
     (site / "probe" / "__init__.py").write_text(PROBE)
     (site / "probe" / "extra.py").write_text(f"VALUE = {value}\n")
@@ -83,12 +95,25 @@ def small_site(folder, project, build_id, value=42):
     return site
 
 
-def small_artifact(folder, build_id, file_name="site.pyz", project="site", value=42):
+def add_library(site, version):
+    info = site / f"lib-{version}.dist-info"
+    for path, text in (
+        ("lib/__init__.py", LIBRARY),
+        ("lib.libs/native.txt", f"native {version}\n"),
+        (f"{info.name}/METADATA", f"Metadata-Version: 2.1\nName: lib\nVersion: {version}\n"),
+    ):
+        (site / path).parent.mkdir(parents=True, exist_ok=True)
+        (site / path).write_text(text)
+    listed = ["lib/__init__.py", "lib.libs/native.txt", f"{info.name}/METADATA", f"{info.name}/RECORD"]
+    (info / "RECORD").write_text("".join(f"{path},,\n" for path in listed))
+
+
+def small_artifact(folder, build_id, file_name="site.pyz", project="site", value=42, library="1.0"):
     """A shiv zipapp of :func:`small_site`, finished as the build finishes
     it: its bytecode added, and the start-up module first in ``__main__``
     (shiv's bootstrap, then our preamble, for a first extraction)."""
     work = Path(tempfile.mkdtemp(dir=folder, prefix="build-"))
-    site = small_site(work, project, build_id, value)
+    site = small_site(work, project, build_id, value, library)
     preamble = work / "zipserve_preamble.py"
     preamble.write_text(f"import {BOOT_MODULE}\n\n{BOOT_MODULE}.preamble(site_packages)\n")
     target = folder / file_name
@@ -102,7 +127,7 @@ def small_artifact(folder, build_id, file_name="site.pyz", project="site", value
         capture_output=True,
     )
     # shiv leaves bytecode out; the build adds it, the start-up modules and the manifest.
-    finish_archive(target, site, sorted(site.rglob("*.pyc")), EPOCH)
+    finish_archive(target, site, sorted(site.rglob("*.pyc")), EPOCH, shared_entries(site, project))
     target.chmod(0o644)
     shutil.rmtree(work)
     return target
@@ -206,6 +231,27 @@ def test_every_way_of_writing_into_the_extraction_is_refused(tmp_path):
     assert tree(site_packages) == before
 
 
+def test_writing_into_a_shared_entry_is_refused_by_either_path(tmp_path):
+    """A dependency's files are in the store's shared tree: a write through
+    the extraction's link and one through the resolved path (where
+    ``Path(__file__).resolve()`` leads) are both refused."""
+    pyz = small_artifact(tmp_path, "0123456789abcdef")
+    root = tmp_path / "root"
+    code = (
+        "import os, lib\nhere = os.path.dirname(lib.__file__)\n"
+        "for folder in (here, os.path.realpath(here)):\n"
+        "    try:\n        open(folder + '/new.txt', 'w')\n    except PermissionError as exc:\n"
+        "        print(exc.strerror.split(':')[1])"
+    )
+    result = start(pyz, root, code)
+    assert result.returncode == 0, result.stderr
+    extraction = extraction_of(root, "0123456789abcdef")
+    assert result.stdout.splitlines() == [
+        f" refused to write {extraction}/site-packages/lib/new.txt",
+        f" refused to write {shared_tree(extraction)}/lib/new.txt",
+    ]
+
+
 def test_reading_importing_and_writing_elsewhere_still_work(tmp_path):
     """The package's data reads, a module without compiled bytecode imports
     (nothing printed), and the state directory, a database there, a
@@ -236,10 +282,14 @@ def test_reading_importing_and_writing_elsewhere_still_work(tmp_path):
 
 
 def modes(extraction):
-    return {
-        path.relative_to(extraction).as_posix(): stat.S_IMODE(path.lstat().st_mode)
-        for path in [extraction, *extraction.rglob("*")]
-    }
+    """The permission bits of every file and directory of the extraction,
+    the shared entries it links to included."""
+    found = {".": stat.S_IMODE(extraction.stat().st_mode)}
+    for directory, folders, files in os.walk(extraction, followlinks=True):
+        for name in (*folders, *files):
+            path = Path(directory) / name
+            found[path.relative_to(extraction).as_posix()] = stat.S_IMODE(path.stat().st_mode)
+    return found
 
 
 def test_the_extraction_is_read_only_on_disk_after_concurrent_first_starts(tmp_path):
@@ -373,9 +423,10 @@ def test_info_and_prune_see_every_extraction_under_the_root(tmp_path):
     assert info.stdout.splitlines()[-1].startswith("5 extractions, ")
     pruned = run_artifact(pyz, root, "zipapp", "prune", "--keep", "0")
     assert pruned.returncode == 0, pruned.stderr
-    assert pruned.stdout.splitlines() == [
-        f"removed {root / 'site-1.0.pyz_1111111111111111'} (0.0 MiB)",
-        "removed 1 stored file no kept extraction uses (0.0 MiB)",
+    # Sizes aside: the extraction's counts the shared tree it links to (folders of a file system's block).
+    assert [line.partition(" (")[0] for line in pruned.stdout.splitlines()] == [
+        f"removed {root / 'site-1.0.pyz_1111111111111111'}",
+        "removed 1 stored file no kept extraction uses",
         "1 removed, 1 kept",
     ]
     assert sorted(path.name for path in root.iterdir() if not path.name.startswith(".")) == sorted(
@@ -424,9 +475,25 @@ def test_a_process_that_runs_the_main_file_again_does_not_start_the_site(tmp_pat
 
 
 def stored(root):
-    """The files of the store under ``root``: ``{path: inode}``."""
+    """The stored files under ``root`` (the shared trees aside): ``{path: inode}``."""
     store = root / ".zipserve-store"
-    return {path: path.stat().st_ino for path in store.rglob("*") if path.is_file() and path.parent != store}
+    return {
+        path: path.stat().st_ino
+        for path in store.rglob("*")
+        if path.is_file() and path.parent != store and "trees" not in path.relative_to(store).parts
+    }
+
+
+def trees(root):
+    return sorted(path.name for path in (root / ".zipserve-store" / "trees").iterdir())
+
+
+def shared_tree(extraction):
+    """The shared tree the extraction's dependency links to."""
+    return (extraction / "site-packages" / "lib").resolve().parent
+
+
+READ_LIBRARY = "import lib; print(open(lib.NATIVE).read(), end='')"
 
 
 def inode(extraction, member):
@@ -463,6 +530,13 @@ def test_a_second_release_writes_only_the_files_that_changed(tmp_path):
     for member in ("probe/__init__.py", "probe/data.txt", "probe/tool.sh"):
         assert inode(one, member) == inode(two, member), member
     assert inode(one, "probe/extra.py") != inode(two, "probe/extra.py")
+    # The dependency is one tree, linked to from both: no folder or file made for it again.
+    for name in ("lib", "lib.libs", "lib-1.0.dist-info"):
+        assert (two / "site-packages" / name).is_symlink(), name
+        assert not os.path.isabs(os.readlink(two / "site-packages" / name)), "relative: the root may move"
+    assert shared_tree(one) == shared_tree(two) and len(trees(root)) == 1
+    # Climbing out of the package with ".." finds its siblings in the tree.
+    assert start(second, root, READ_LIBRARY).stdout == "native 1.0\n"
     # Never shared: a lock held on one extraction's file would hold the other's.
     assert inode(one, zipapp_boot.LOCK_NAME) != inode(two, zipapp_boot.LOCK_NAME)
     # Shared files keep the time they were stored with, the build's.
@@ -497,6 +571,47 @@ def test_prune_keeps_the_stored_files_a_kept_extraction_still_uses(tmp_path):
     ).stdout == ("43 packaged data\n\n")
     # The first release extracts again from the store and the archive.
     assert start(first, root, "from probe import extra; print(extra.VALUE)").stdout == "42\n"
+
+
+def test_prune_removes_a_shared_tree_no_kept_release_links_to(tmp_path):
+    """Release 2 upgrades the dependency: a tree of its own. Pruning release
+    1 removes release 1's tree and the files only it held; release 2's tree
+    stays, and release 1 extracts again whole."""
+    root = tmp_path / "root"
+    first = small_artifact(tmp_path, "1111111111111111", file_name="site-1.pyz")
+    second = small_artifact(tmp_path, "2222222222222222", file_name="site-2.pyz", library="2.0")
+    assert start(first, root, READ_LIBRARY).stdout == "native 1.0\n"
+    assert start(second, root, READ_LIBRARY).stdout == "native 2.0\n"
+    one = extraction_of(root, "1111111111111111", "site-1.pyz")
+    two = extraction_of(root, "2222222222222222", "site-2.pyz")
+    assert len(trees(root)) == 2
+    old_native = (one / "site-packages" / "lib.libs" / "native.txt").stat().st_ino
+    pruned = run_artifact(second, root, "zipapp", "prune", "--keep", "0")
+    assert pruned.returncode == 0, pruned.stderr
+    assert trees(root) == [shared_tree(two).name]
+    assert old_native not in set(stored(root).values()), "a file only the removed tree held is gone"
+    assert start(second, root, READ_LIBRARY).stdout == "native 2.0\n"
+    assert start(first, root, READ_LIBRARY).stdout == "native 1.0\n"
+    assert len(trees(root)) == 2
+
+
+def test_a_corrupted_file_of_a_shared_tree_is_replaced_in_the_tree(tmp_path):
+    """The file is changed through the tree (the store's copy is the same
+    file): the next release's extraction finds it, stores a sound copy
+    and puts it in the tree, where the running release sees it too."""
+    root = tmp_path / "root"
+    first = small_artifact(tmp_path, "1111111111111111", file_name="site-1.pyz")
+    second = small_artifact(tmp_path, "2222222222222222", file_name="site-2.pyz", value=43)
+    assert start(first, root).returncode == 0
+    native = shared_tree(extraction_of(root, "1111111111111111", "site-1.pyz")) / "lib.libs" / "native.txt"
+    (path,) = [path for path, number in stored(root).items() if number == native.stat().st_ino]
+    path.chmod(0o644)
+    path.write_text("tampered\n")
+    result = start(second, root, READ_LIBRARY)
+    assert result.stdout == "native 1.0\n"
+    assert f"the stored file {path} no longer matched its content hash; it was replaced" in result.stderr
+    assert native.read_text() == "native 1.0\n" and native.stat().st_ino == path.stat().st_ino
+    assert start(first, root, READ_LIBRARY).stdout == "native 1.0\n"
 
 
 def test_a_corrupted_stored_file_is_replaced_not_served(tmp_path):
@@ -568,6 +683,7 @@ def test_concurrent_first_starts_of_two_releases_share_one_store(tmp_path):
     one = extraction_of(root, "1111111111111111", "site-1.pyz")
     two = extraction_of(root, "2222222222222222", "site-2.pyz")
     assert inode(one, "probe/data.txt") == inode(two, "probe/data.txt")
+    assert shared_tree(one) == shared_tree(two) and len(trees(root)) == 1
     assert sorted(path.name for path in root.iterdir()) == sorted(
         [".zipserve-store", one.name, two.name, f".{one.name}_lock", f".{two.name}_lock"]
     ), "each release extracted once, nothing half made left"

@@ -24,7 +24,7 @@ class Command(ZipserveCommand):
         actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
         version = actions.add_parser("version", help="print the version and build record")
         version.add_argument("--json", action="store_true", help="the whole build record as JSON")
-        actions.add_parser("info", help="list the extractions and their disk usage (as du -s counts it)")
+        actions.add_parser("info", help="list the extractions and their disk usage (as du -sL counts it)")
         prune = actions.add_parser("prune", help="remove old extractions of this project")
         prune.add_argument(
             "--keep",
