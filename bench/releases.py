@@ -11,7 +11,12 @@ release 2 started
 - *cold*: on an empty extraction root (the first release on a new host),
 
 timing each from the spawn of the process to its first 200 answer, and
-reports medians and the ratios new/warm and cold/warm. It also measures the
+reports medians and the ratios new/warm and cold/warm. Before each cold
+start it times what no first extraction can do without on the same disk:
+writing the extraction's files in their folders, from memory (*files
+alone*); beside each new release, the new release's extraction alone, in
+the benchmark's process (*its extraction*). Every start begins with the disk's write queue empty. It also
+measures the
 disk used (``du``, hard links counted once) by a root holding every
 release's extraction, against a root holding one.
 
@@ -36,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 from common import HERE, REPO, log
@@ -122,23 +128,80 @@ def disk_used(path):
 def time_server(server, runs, releases, env, work):
     previous, release = releases[0], releases[1]
     command = [sys.executable, str(release)]
-    warm, new, cold = [], [], []
+    warm, new, cold, floor, extraction = [], [], [], [], []
+    # Each start begins with the disk's write queue empty (os.sync): on a
+    # host the previous release was written long before the upgrade, and
+    # here what the run before wrote would otherwise slow the next.
     for run in range(runs):
+        os.sync()
         warm.append(time_start(command, server, env))
         # A root holding the previous release only, made before the clock starts.
         upgrade_root = work / f"upgrade-{server}-{run}"
         extract(previous, upgrade_root, env)
+        extraction.append(time_extraction(release, previous, work / f"extraction-{server}-{run}", env))
+        os.sync()
         new.append(time_start(command, server, dict(env, SHIV_ROOT=str(upgrade_root))))
+        floor.append(creation_floor(release, work / f"floor-{server}-{run}"))
+        os.sync()
         cold.append(time_start(command, server, dict(env, SHIV_ROOT=str(work / f"cold-{server}-{run}"))))
     medians = {
-        name: statistics.median(values) for name, values in (("warm", warm), ("new", new), ("cold", cold))
+        name: statistics.median(values)
+        for name, values in (
+            ("warm", warm),
+            ("new", new),
+            ("cold", cold),
+            ("floor", floor),
+            ("extraction", extraction),
+        )
     }
     return dict(
         medians,
         new_over_warm=medians["new"] / medians["warm"],
         cold_over_warm=medians["cold"] / medians["warm"],
-        samples={"warm": warm, "new": new, "cold": cold},
+        samples={"warm": warm, "new": new, "cold": cold, "floor": floor, "extraction": extraction},
     )
+
+
+def time_extraction(release, previous, root, env):
+    """Seconds the new release's extraction takes, in this process, on a
+    root holding the previous release: what a new release adds to a warm
+    start, without the noise of a whole start. The archive's directory is
+    read before the clock starts, as the artifact's start-up has read it."""
+    import zipimport
+
+    from django_zipserve.zipapp import boot, store
+
+    extract(previous, root, env)
+    importer = zipimport.zipimporter(str(release))
+    manifest = importer.get_data(store.MANIFEST_MEMBER)
+    build_id = json.loads(importer.get_data("environment.json"))["build_id"]
+    epoch = boot.build_epoch(json.loads(importer.get_data(boot.RECORD_MEMBER)))
+    os.sync()
+    started = time.monotonic()
+    store.extract(
+        str(release), manifest, root, f"{release.name}_{build_id}", boot.LOCK_NAME, epoch, importer.get_data
+    )
+    return time.monotonic() - started
+
+
+def creation_floor(pyz, folder):
+    """Seconds to write the files of the artifact's extraction, in their
+    folders, from memory (decompressed before the clock starts), on the same
+    disk and just before a cold start: what no first extraction can do
+    without, whatever it decompresses or checks."""
+    from django_zipserve.zipapp import store
+
+    with zipfile.ZipFile(pyz) as archive:
+        files = [entry[0] for entry in json.loads(archive.read(store.MANIFEST_MEMBER))["files"]]
+        contents = {name: archive.read(store.SITE_PACKAGES + name) for name in files}
+    folders = sorted({str(folder / name).rpartition("/")[0] for name in files})
+    os.sync()
+    started = time.monotonic()
+    for path in folders:
+        os.makedirs(path, exist_ok=True)
+    for name, content in contents.items():
+        (folder / name).write_bytes(content)
+    return time.monotonic() - started
 
 
 def measure_disk(releases, env, work):
@@ -184,13 +247,14 @@ def measure(count, runs, extra):
 
 def render_table(results):
     lines = [
-        "server    warm      new release  new/warm  cold      cold/warm",
-        "--------  --------  -----------  --------  --------  ---------",
+        "server    warm      new release  new/warm  its extraction  cold      cold/warm  files alone",
+        "--------  --------  -----------  --------  --------------  --------  ---------  -----------",
     ]
     for server, row in results["servers"].items():
         lines.append(
             f"{server:<8}  {row['warm']:6.2f} s  {row['new']:9.2f} s  {row['new_over_warm']:7.2f}×  "
-            f"{row['cold']:6.2f} s  {row['cold_over_warm']:8.2f}×"
+            f"{row['extraction']:12.2f} s  {row['cold']:6.2f} s  {row['cold_over_warm']:8.2f}×  "
+            f"{row['floor']:9.2f} s"
         )
     disk = results["disk"]
     lines += [
