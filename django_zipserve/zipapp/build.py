@@ -636,7 +636,8 @@ def package(options, steps, work, site, env, epoch):
     preamble = write_preamble(work, epoch)
     steps.run("build the zipapp with shiv", run_shiv, options, site, built, record, preamble, env)
     compiled = steps.run("compile bytecode", bytecode.compile_bytecode, site, env)
-    shared = shared_entries(site, options.distribution)
+    own_packages = {name.partition(".")[0] for name in (options.package, options.settings)}
+    shared = shared_entries(site, options.distribution, own_packages)
     steps.run("add bytecode and the start-up module", finish_archive, built, site, compiled, epoch, shared)
     target, digest = steps.run("write the outputs", write_outputs, options, built, record, tests_zip)
     return target, digest, record

@@ -70,12 +70,15 @@ def distributions(tree):
     return sorted(found, key=lambda distribution: distribution.name.lower())
 
 
-def shared_entries(site, project):
+def shared_entries(site, project, own_packages=()):
     """The top-level entries of ``site`` that the project's dependencies
     installed and nothing else wrote to: each of their files (bytecode
     aside) is listed in the RECORD of a distribution other than
     ``project``, and none in the project's. The extraction shares them
-    between releases as one tree (see ``store``)."""
+    between releases as one tree (see ``store``). The top-level packages
+    ``own_packages`` (the settings module's) are never shared, whichever
+    distribution installed them: ``Path(__file__).resolve()`` there must
+    lead to the release's own folder, where its ``BASE_DIR`` is."""
     site = Path(site)
     key = canonical_name(project) if project else None
     dependencies: set[str] = set()
@@ -83,6 +86,7 @@ def shared_entries(site, project):
     for distribution in distributions(site):
         (own if distribution.key == key else dependencies).update(distribution.files)
     candidates = {path.partition("/")[0] for path in dependencies} - {path.partition("/")[0] for path in own}
+    candidates -= {name for package in own_packages for name in (package, f"{package}.py")}
     return sorted(name for name in candidates if only_recorded(site, name, dependencies))
 
 

@@ -46,6 +46,15 @@ def test_only_what_dependencies_alone_installed_is_shared(tmp_path):
     ]
 
 
+def test_the_settings_package_is_never_shared_whoever_installed_it(tmp_path):
+    """A project split in distributions: its settings come with a dependency
+    of the project's own, and their BASE_DIR must be the release's folder."""
+    site = tmp_path / "site-packages"
+    install(site, "mysite-core", "1.0", ["core/__init__.py", "core/settings.py"])
+    install(site, "mysite", "1.0", ["mysite/__init__.py"])
+    assert shared_entries(site, "mysite", {"mysite", "core"}) == ["mysite-core-1.0.dist-info"]
+
+
 def test_a_symbolic_link_keeps_an_entry_out(tmp_path):
     site = tmp_path / "site-packages"
     install(site, "tool", "1.0", ["tool/__init__.py"])
